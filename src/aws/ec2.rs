@@ -1,0 +1,179 @@
+//! EC2: the `Ec2Api` trait and its SDK implementation; SDK types stay inside this file.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+
+use aws_sdk_ec2::types::{Filter, Instance as SdkInstance};
+use serde::Serialize;
+
+use super::AwsError;
+
+/// An EC2 describe filter (`Name` with any of `Values`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ec2Filter {
+    pub name: String,
+    pub values: Vec<String>,
+}
+
+/// A security group reference as EC2 reports it on an instance or ENI.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GroupRef {
+    pub id: String,
+    pub name: String,
+}
+
+/// One network interface attached to an instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NetworkInterface {
+    pub id: String,
+    pub device_index: i32,
+    pub subnet_id: Option<String>,
+    pub private_ip: Option<String>,
+    pub public_ip: Option<String>,
+    pub groups: Vec<GroupRef>,
+}
+
+/// The EC2 view of one instance, in domain types.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instance {
+    pub id: String,
+    pub state: String,
+    pub private_ip: Option<String>,
+    pub availability_zone: Option<String>,
+    pub platform: String,
+    pub architecture: Option<String>,
+    pub vpc_id: Option<String>,
+    pub subnet_id: Option<String>,
+    pub instance_profile_arn: Option<String>,
+    pub security_groups: Vec<GroupRef>,
+    pub network_interfaces: Vec<NetworkInterface>,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// The EC2 calls breakglass makes.
+pub trait Ec2Api: Send + Sync {
+    /// Every instance matching all `filters`, following every page to the end.
+    fn describe_instances(
+        &self,
+        filters: &[Ec2Filter],
+    ) -> impl Future<Output = Result<Vec<Instance>, AwsError>> + Send;
+}
+
+/// The SDK-backed EC2 client for one region.
+#[derive(Debug, Clone)]
+pub struct Ec2 {
+    client: aws_sdk_ec2::Client,
+    region: String,
+}
+
+impl Ec2 {
+    pub fn new(client: aws_sdk_ec2::Client, region: &str) -> Self {
+        Ec2 {
+            client,
+            region: region.to_owned(),
+        }
+    }
+
+    /// The underlying SDK client, for tests and seeding.
+    pub fn client(&self) -> &aws_sdk_ec2::Client {
+        &self.client
+    }
+}
+
+impl Ec2Api for Ec2 {
+    async fn describe_instances(&self, filters: &[Ec2Filter]) -> Result<Vec<Instance>, AwsError> {
+        let filters: Vec<Filter> = filters
+            .iter()
+            .map(|f| {
+                Filter::builder()
+                    .name(&f.name)
+                    .set_values(Some(f.values.clone()))
+                    .build()
+            })
+            .collect();
+        let mut pages = self
+            .client
+            .describe_instances()
+            .set_filters((!filters.is_empty()).then_some(filters))
+            .into_paginator()
+            .send();
+        let mut instances = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page =
+                page.map_err(|e| AwsError::from_sdk("ec2", "DescribeInstances", &self.region, &e))?;
+            for reservation in page.reservations() {
+                instances.extend(reservation.instances().iter().filter_map(to_instance));
+            }
+        }
+        Ok(instances)
+    }
+}
+
+fn to_instance(i: &SdkInstance) -> Option<Instance> {
+    let id = i.instance_id()?.to_owned();
+    let mut network_interfaces: Vec<NetworkInterface> = i
+        .network_interfaces()
+        .iter()
+        .filter_map(|eni| {
+            Some(NetworkInterface {
+                id: eni.network_interface_id()?.to_owned(),
+                device_index: eni
+                    .attachment()
+                    .and_then(|a| a.device_index())
+                    .unwrap_or_default(),
+                subnet_id: eni.subnet_id().map(str::to_owned),
+                private_ip: eni.private_ip_address().map(str::to_owned),
+                public_ip: eni
+                    .association()
+                    .and_then(|a| a.public_ip())
+                    .map(str::to_owned),
+                groups: eni.groups().iter().filter_map(to_group).collect(),
+            })
+        })
+        .collect();
+    network_interfaces.sort_by_key(|eni| eni.device_index);
+    let platform = match (i.platform(), i.platform_details()) {
+        (Some(p), _) => p.as_str().to_owned(),
+        (None, Some(details)) => details.to_owned(),
+        (None, None) => "Linux/UNIX".to_owned(),
+    };
+    Some(Instance {
+        id,
+        state: i
+            .state()
+            .and_then(|s| s.name())
+            .map_or_else(|| "unknown".to_owned(), |n| n.as_str().to_owned()),
+        private_ip: i.private_ip_address().map(str::to_owned),
+        availability_zone: i
+            .placement()
+            .and_then(|p| p.availability_zone())
+            .map(str::to_owned),
+        platform,
+        architecture: i.architecture().map(|a| a.as_str().to_owned()),
+        vpc_id: i.vpc_id().map(str::to_owned),
+        subnet_id: i.subnet_id().map(str::to_owned),
+        instance_profile_arn: i
+            .iam_instance_profile()
+            .and_then(|p| p.arn())
+            .map(str::to_owned),
+        security_groups: i.security_groups().iter().filter_map(to_group).collect(),
+        network_interfaces,
+        tags: i
+            .tags()
+            .iter()
+            .filter_map(|t| {
+                Some((
+                    t.key()?.to_owned(),
+                    t.value().unwrap_or_default().to_owned(),
+                ))
+            })
+            .collect(),
+    })
+}
+
+fn to_group(g: &aws_sdk_ec2::types::GroupIdentifier) -> Option<GroupRef> {
+    Some(GroupRef {
+        id: g.group_id()?.to_owned(),
+        name: g.group_name().unwrap_or_default().to_owned(),
+    })
+}

@@ -1,0 +1,109 @@
+//! Elastic Load Balancing v2: the `Elbv2Api` trait and its SDK implementation.
+
+use std::future::Future;
+
+use super::AwsError;
+
+/// A target group and the instance targets registered in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetGroup {
+    pub arn: String,
+    pub name: String,
+    pub vpc_id: Option<String>,
+    pub targets: Vec<Target>,
+}
+
+/// One registered target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub id: String,
+    pub port: Option<i32>,
+    /// `healthy`, `draining`, `unused`, …
+    pub state: String,
+}
+
+/// The ELBv2 calls breakglass makes.
+pub trait Elbv2Api: Send + Sync {
+    /// Every instance-type target group in the given VPCs, with its registered targets.
+    fn describe_instance_target_groups(
+        &self,
+        vpc_ids: &[String],
+    ) -> impl Future<Output = Result<Vec<TargetGroup>, AwsError>> + Send;
+}
+
+/// The SDK-backed ELBv2 client for one region.
+#[derive(Debug, Clone)]
+pub struct Elbv2 {
+    client: aws_sdk_elasticloadbalancingv2::Client,
+    region: String,
+}
+
+impl Elbv2 {
+    pub fn new(client: aws_sdk_elasticloadbalancingv2::Client, region: &str) -> Self {
+        Elbv2 {
+            client,
+            region: region.to_owned(),
+        }
+    }
+
+    /// The underlying SDK client, for tests and seeding.
+    pub fn client(&self) -> &aws_sdk_elasticloadbalancingv2::Client {
+        &self.client
+    }
+}
+
+impl Elbv2Api for Elbv2 {
+    async fn describe_instance_target_groups(
+        &self,
+        vpc_ids: &[String],
+    ) -> Result<Vec<TargetGroup>, AwsError> {
+        use aws_sdk_elasticloadbalancingv2::types::TargetTypeEnum;
+        let mut groups = Vec::new();
+        let mut pages = self.client.describe_target_groups().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| {
+                AwsError::from_sdk("elbv2", "DescribeTargetGroups", &self.region, &e)
+            })?;
+            for tg in page.target_groups() {
+                let in_scope = tg.vpc_id().is_some_and(|v| vpc_ids.iter().any(|w| w == v));
+                let instance_type =
+                    matches!(tg.target_type(), None | Some(TargetTypeEnum::Instance));
+                if let (Some(arn), true, true) = (tg.target_group_arn(), in_scope, instance_type) {
+                    groups.push(TargetGroup {
+                        arn: arn.to_owned(),
+                        name: tg.target_group_name().unwrap_or(arn).to_owned(),
+                        vpc_id: tg.vpc_id().map(str::to_owned),
+                        targets: Vec::new(),
+                    });
+                }
+            }
+        }
+        for group in &mut groups {
+            let health = self
+                .client
+                .describe_target_health()
+                .target_group_arn(&group.arn)
+                .send()
+                .await
+                .map_err(|e| {
+                    AwsError::from_sdk("elbv2", "DescribeTargetHealth", &self.region, &e)
+                })?;
+            group.targets = health
+                .target_health_descriptions()
+                .iter()
+                .filter_map(|d| {
+                    let target = d.target()?;
+                    Some(Target {
+                        id: target.id()?.to_owned(),
+                        port: target.port(),
+                        state: d
+                            .target_health()
+                            .and_then(|h| h.state())
+                            .map_or_else(|| "unknown".to_owned(), |s| s.as_str().to_owned()),
+                    })
+                })
+                .collect();
+        }
+        Ok(groups)
+    }
+}

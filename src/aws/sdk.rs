@@ -1,0 +1,164 @@
+//! One shared `SdkConfig` for the whole process: profile, timeouts and adaptive retry are
+//! set here once; every service client is derived from it, per region.
+
+use std::time::{Duration, SystemTime};
+
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_credential_types::provider::ProvideCredentials;
+use aws_credential_types::provider::error::CredentialsError;
+use aws_types::SdkConfig;
+use aws_types::region::Region;
+
+use super::{AutoScaling, AwsError, AwsErrorKind, Ec2, Elbv2, Ssm, Sts};
+use crate::config::AwsClientConfig;
+
+/// What the AWS layer needs from flags and config.
+#[derive(Debug, Clone, Default)]
+pub struct AwsSettings {
+    /// Profile name; `None` lets the SDK use `AWS_PROFILE` or `default`.
+    pub profile: Option<String>,
+    pub client: AwsClientConfig,
+    /// A fixed endpoint, region and static credentials (the local sandbox); `None` uses
+    /// the standard chain.
+    pub sandbox: Option<SandboxEndpoint>,
+}
+
+/// An emulated AWS endpoint with its fake, non-secret credentials.
+#[derive(Debug, Clone)]
+pub struct SandboxEndpoint {
+    pub endpoint_url: String,
+    pub region: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+}
+
+/// The loaded AWS configuration every client is built from.
+#[derive(Debug, Clone)]
+pub struct AwsContext {
+    sdk: SdkConfig,
+}
+
+impl AwsContext {
+    /// Loads the standard AWS configuration chain (env, profile files, SSO, IMDS, …).
+    pub async fn load(settings: &AwsSettings) -> Self {
+        let client = &settings.client;
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(RetryConfig::adaptive().with_max_attempts(client.max_attempts))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(client.connect_timeout_secs))
+                    .operation_attempt_timeout(Duration::from_secs(client.attempt_timeout_secs))
+                    .operation_timeout(Duration::from_secs(client.operation_timeout_secs))
+                    .build(),
+            );
+        if let Some(profile) = &settings.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(sandbox) = &settings.sandbox {
+            loader = loader
+                .endpoint_url(&sandbox.endpoint_url)
+                .region(Region::new(sandbox.region.clone()))
+                .credentials_provider(aws_credential_types::Credentials::new(
+                    &sandbox.access_key_id,
+                    &sandbox.secret_access_key,
+                    None,
+                    None,
+                    "breakglass-sandbox",
+                ));
+        }
+        AwsContext {
+            sdk: loader.load().await,
+        }
+    }
+
+    /// The shared SDK configuration (for clients outside the service traits, e.g. tests).
+    pub fn sdk_config(&self) -> &SdkConfig {
+        &self.sdk
+    }
+
+    /// The region from the environment or profile, if any.
+    pub fn default_region(&self) -> Option<String> {
+        self.sdk.region().map(|r| r.as_ref().to_owned())
+    }
+
+    /// Resolves credentials once, so "no credentials" is reported before any call.
+    pub async fn check_credentials(&self) -> Result<(), AwsError> {
+        let Some(provider) = self.sdk.credentials_provider() else {
+            return Err(AwsError::credentials(
+                AwsErrorKind::NoCredentials,
+                "no credentials provider is configured".into(),
+            ));
+        };
+        match provider.provide_credentials().await {
+            Ok(creds) if creds.expiry().is_some_and(|at| at <= SystemTime::now()) => {
+                Err(AwsError::credentials(
+                    AwsErrorKind::ExpiredCredentials,
+                    "the temporary credentials have expired".into(),
+                ))
+            }
+            Ok(_) => Ok(()),
+            Err(err) => Err(credentials_error(&err)),
+        }
+    }
+
+    fn region(region: &str) -> Region {
+        Region::new(region.to_owned())
+    }
+
+    pub fn ec2(&self, region: &str) -> Ec2 {
+        let conf = aws_sdk_ec2::config::Builder::from(&self.sdk)
+            .region(Self::region(region))
+            .build();
+        Ec2::new(aws_sdk_ec2::Client::from_conf(conf), region)
+    }
+
+    pub fn ssm(&self, region: &str) -> Ssm {
+        let conf = aws_sdk_ssm::config::Builder::from(&self.sdk)
+            .region(Self::region(region))
+            .build();
+        Ssm::new(aws_sdk_ssm::Client::from_conf(conf), region)
+    }
+
+    pub fn autoscaling(&self, region: &str) -> AutoScaling {
+        let conf = aws_sdk_autoscaling::config::Builder::from(&self.sdk)
+            .region(Self::region(region))
+            .build();
+        AutoScaling::new(aws_sdk_autoscaling::Client::from_conf(conf), region)
+    }
+
+    pub fn elbv2(&self, region: &str) -> Elbv2 {
+        let conf = aws_sdk_elasticloadbalancingv2::config::Builder::from(&self.sdk)
+            .region(Self::region(region))
+            .build();
+        Elbv2::new(
+            aws_sdk_elasticloadbalancingv2::Client::from_conf(conf),
+            region,
+        )
+    }
+
+    pub fn sts(&self, region: &str) -> Sts {
+        let conf = aws_sdk_sts::config::Builder::from(&self.sdk)
+            .region(Self::region(region))
+            .build();
+        Sts::new(aws_sdk_sts::Client::from_conf(conf), region)
+    }
+}
+
+fn credentials_error(err: &CredentialsError) -> AwsError {
+    let mut message = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    let lower = message.to_ascii_lowercase();
+    let kind = if lower.contains("expired") || lower.contains("sso session") {
+        AwsErrorKind::ExpiredCredentials
+    } else {
+        AwsErrorKind::NoCredentials
+    };
+    AwsError::credentials(kind, message)
+}

@@ -1,0 +1,90 @@
+//! SSM: the `SsmApi` trait and its SDK implementation (managed-instance inventory for now).
+
+use std::future::Future;
+
+use aws_sdk_ssm::types::InstanceInformationStringFilter;
+
+use super::AwsError;
+
+/// The SSM agent's view of one managed instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManagedInstance {
+    pub instance_id: String,
+    /// `Online`, `ConnectionLost` or `Inactive`.
+    pub ping_status: String,
+    pub agent_version: Option<String>,
+    pub platform_name: Option<String>,
+}
+
+/// The SSM calls breakglass makes.
+pub trait SsmApi: Send + Sync {
+    /// Agent status of the given instances (those SSM does not manage are absent).
+    fn describe_instance_information(
+        &self,
+        instance_ids: &[String],
+    ) -> impl Future<Output = Result<Vec<ManagedInstance>, AwsError>> + Send;
+}
+
+/// The SDK-backed SSM client for one region.
+#[derive(Debug, Clone)]
+pub struct Ssm {
+    client: aws_sdk_ssm::Client,
+    region: String,
+}
+
+impl Ssm {
+    pub fn new(client: aws_sdk_ssm::Client, region: &str) -> Self {
+        Ssm {
+            client,
+            region: region.to_owned(),
+        }
+    }
+}
+
+/// The API accepts at most 50 instance ids per filter.
+const IDS_PER_CALL: usize = 50;
+
+impl SsmApi for Ssm {
+    async fn describe_instance_information(
+        &self,
+        instance_ids: &[String],
+    ) -> Result<Vec<ManagedInstance>, AwsError> {
+        let mut found = Vec::new();
+        for chunk in instance_ids.chunks(IDS_PER_CALL) {
+            let filter = InstanceInformationStringFilter::builder()
+                .key("InstanceIds")
+                .set_values(Some(chunk.to_vec()))
+                .build()
+                .map_err(|e| {
+                    AwsError::from_sdk::<aws_sdk_ssm::Error>(
+                        "ssm",
+                        "DescribeInstanceInformation",
+                        &self.region,
+                        &aws_smithy_runtime_api::client::result::SdkError::construction_failure(e),
+                    )
+                })?;
+            let mut pages = self
+                .client
+                .describe_instance_information()
+                .filters(filter)
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(|e| {
+                    AwsError::from_sdk("ssm", "DescribeInstanceInformation", &self.region, &e)
+                })?;
+                found.extend(page.instance_information_list().iter().filter_map(|info| {
+                    Some(ManagedInstance {
+                        instance_id: info.instance_id()?.to_owned(),
+                        ping_status: info
+                            .ping_status()
+                            .map_or_else(|| "unknown".to_owned(), |p| p.as_str().to_owned()),
+                        agent_version: info.agent_version().map(str::to_owned),
+                        platform_name: info.platform_name().map(str::to_owned),
+                    })
+                }));
+            }
+        }
+        Ok(found)
+    }
+}

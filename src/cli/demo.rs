@@ -1,0 +1,92 @@
+//! `breakglass demo`: the local game-day sandbox (emulated AWS plus a seeded X-Road estate).
+
+use super::args::DemoArgs;
+use super::list::render_table;
+use super::settings::Settings;
+use crate::aws::{AwsContext, SandboxEndpoint};
+use crate::error::{Error, ExitCode, Result};
+use crate::inventory::{Selection, TagFilter, discover};
+use crate::output::{print_stdout, terminal_width};
+use crate::sandbox::{MotoServer, Seeder};
+
+const REGION: &str = "eu-west-1";
+/// The emulator accepts any key; these are not secrets.
+const ACCESS_KEY: &str = "sandbox";
+const SECRET_KEY: &str = "sandbox-not-a-secret";
+
+pub async fn run(settings: &Settings, args: &DemoArgs) -> Result<ExitCode> {
+    eprintln!("== GAME DAY / SANDBOX: nothing here touches a real AWS account ==");
+    let moto = tokio::task::spawn_blocking(|| MotoServer::start(&|msg| eprintln!("{msg}")))
+        .await
+        .map_err(|e| Error::Sandbox(e.to_string()))?
+        .map_err(|e| Error::Sandbox(error_chain(&e)))?;
+    let mut aws = settings.aws.clone();
+    aws.profile = None;
+    aws.sandbox = Some(SandboxEndpoint {
+        endpoint_url: moto.endpoint(),
+        region: REGION.into(),
+        access_key_id: ACCESS_KEY.into(),
+        secret_access_key: SECRET_KEY.into(),
+    });
+    let ctx = AwsContext::load(&aws).await;
+    let estate = Seeder::new(&ctx, REGION).xroad_estate().await?;
+    eprintln!(
+        "seeded {} Security Servers in {} (VPC {}), Auto Scaling group {}",
+        estate.servers.len(),
+        estate.region,
+        estate.network.vpc_id,
+        estate.auto_scaling_group
+    );
+    let selection = match TagFilter::parse(crate::config::DEFAULT_FILTER) {
+        Ok(filter) => Selection::Filters(vec![filter]),
+        Err(_) => Selection::All,
+    };
+    let inventory = discover(&ctx, &[REGION.to_owned()], &selection).await?;
+    print_stdout(&render_table(&inventory, terminal_width()))?;
+    let env = format!(
+        "AWS_ENDPOINT_URL={} AWS_REGION={REGION} AWS_ACCESS_KEY_ID={ACCESS_KEY} \
+         AWS_SECRET_ACCESS_KEY={SECRET_KEY}",
+        moto.endpoint()
+    );
+    if args.seed_only {
+        println!(
+            "\nThe sandbox is running. In another terminal:\n\n  export {env}\n  breakglass list\n"
+        );
+        println!("Press Ctrl-C to stop it.");
+        wait_for_stop().await;
+        eprintln!("stopping the sandbox");
+    } else {
+        eprintln!(
+            "\nRun `breakglass demo --seed-only` to keep the sandbox running and use the CLI \
+             against it."
+        );
+    }
+    drop(moto);
+    Ok(ExitCode::Success)
+}
+
+async fn wait_for_stop() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

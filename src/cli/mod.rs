@@ -1,0 +1,79 @@
+//! The command-line front end: parse, dispatch, and map errors to exit codes with hints.
+
+mod args;
+mod demo;
+mod list;
+mod settings;
+
+pub use args::{Cli, Command, DemoArgs, GlobalArgs, ListArgs};
+pub use list::render_table;
+pub use settings::{Settings, is_region_name};
+
+use clap::Parser;
+
+use crate::error::{Error, ExitCode};
+
+/// Entry point of the binary.
+pub fn main() -> std::process::ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return if err.use_stderr() {
+                ExitCode::InvalidInput.into()
+            } else {
+                ExitCode::Success.into()
+            };
+        }
+    };
+    init_tracing();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: failed to start the async runtime: {err}");
+            return ExitCode::Failed.into();
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code.into(),
+        Err(err) => {
+            report(&err);
+            err.exit_code().into()
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<ExitCode, Error> {
+    let settings = Settings::new(&cli.global)?;
+    match &cli.command {
+        Some(Command::List(args)) => list::run(&settings, args).await,
+        Some(Command::Demo(args)) => demo::run(&settings, args).await,
+        // `arg_required_else_help` shows the help before we get here.
+        None => Ok(ExitCode::InvalidInput),
+    }
+}
+
+/// Prints an error, its causes and the hint on stderr.
+pub fn report(err: &Error) {
+    eprintln!("error: {err}");
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        eprintln!("  caused by: {cause}");
+        source = cause.source();
+    }
+    if let Some(hint) = err.hint() {
+        eprintln!("hint: {hint}");
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BREAKGLASS_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

@@ -1,0 +1,151 @@
+//! Second stage of argument handling: validated flags merged with the config file and the
+//! AWS environment into the settings a command runs with.
+
+use crate::aws::{AwsContext, AwsSettings};
+use crate::cli::args::GlobalArgs;
+use crate::config::{Config, LoadedConfig};
+use crate::error::{Error, Result};
+use crate::inventory::{Selection, TagFilter};
+use crate::output::OutputFormat;
+
+/// Everything a command needs, resolved once.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub config: LoadedConfig,
+    pub aws: AwsSettings,
+    region_flags: Vec<String>,
+    pub output: OutputFormat,
+}
+
+impl Settings {
+    pub fn new(global: &GlobalArgs) -> Result<Settings> {
+        for region in &global.regions {
+            if !is_region_name(region) {
+                return Err(Error::InvalidArgument {
+                    what: "region",
+                    value: region.clone(),
+                    reason: "not an AWS region name".into(),
+                    hint: "use a region code such as `eu-west-1` or `eu-north-1`".into(),
+                });
+            }
+        }
+        let config = Config::load(global.config.as_deref())?;
+        let profile = global
+            .profile
+            .clone()
+            .filter(|p| !p.is_empty())
+            .or_else(|| config.config.profile.clone());
+        Ok(Settings {
+            aws: AwsSettings {
+                profile,
+                client: config.config.aws.clone(),
+                sandbox: None,
+            },
+            config,
+            region_flags: global.regions.clone(),
+            output: global.output,
+        })
+    }
+
+    pub async fn aws_context(&self) -> AwsContext {
+        AwsContext::load(&self.aws).await
+    }
+
+    /// Regions to work in: `--region` flags, else config `regions`, else the SDK's region.
+    pub fn regions(&self, ctx: &AwsContext) -> Result<Vec<String>> {
+        let mut regions = if !self.region_flags.is_empty() {
+            self.region_flags.clone()
+        } else if !self.config.config.regions.is_empty() {
+            self.config.config.regions.clone()
+        } else {
+            vec![ctx.default_region().ok_or(Error::NoRegion)?]
+        };
+        let mut seen = std::collections::HashSet::new();
+        regions.retain(|r| seen.insert(r.clone()));
+        Ok(regions)
+    }
+
+    /// The discovery selection: `--all`, else `--filter`s, else the configured filters.
+    pub fn selection(&self, all: bool, filters: &[String]) -> Result<Selection> {
+        if all {
+            return Ok(Selection::All);
+        }
+        if filters.is_empty() {
+            // Already validated when the config was loaded.
+            let parsed = self
+                .config
+                .config
+                .discovery
+                .filters
+                .iter()
+                .map(|f| TagFilter::parse(f))
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(|reason| Error::InvalidArgument {
+                    what: "discovery filter",
+                    value: self.config.config.discovery.filters.join(" "),
+                    reason,
+                    hint: "fix `discovery.filters` in the config".into(),
+                })?;
+            return Ok(if parsed.is_empty() {
+                Selection::All
+            } else {
+                Selection::Filters(parsed)
+            });
+        }
+        filters
+            .iter()
+            .map(|f| {
+                TagFilter::parse(f).map_err(|reason| Error::InvalidArgument {
+                    what: "filter",
+                    value: f.clone(),
+                    reason,
+                    hint: "write `--filter tag:Key=Value` (repeat to AND; `,` separates \
+                           alternative values), or `--all`"
+                        .into(),
+                })
+            })
+            .collect::<Result<Vec<_>>>()
+            .map(Selection::Filters)
+    }
+}
+
+/// Whether `name` looks like an AWS region code (`eu-west-1`, `us-gov-west-1`, `il-central-1`).
+pub fn is_region_name(name: &str) -> bool {
+    let parts: Vec<&str> = name.split('-').collect();
+    parts.len() >= 3
+        && parts[0].len() == 2
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[parts.len() - 1]
+            .parse::<u8>()
+            .is_ok_and(|n| n > 0 && n < 100)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn region_names() {
+        for ok in [
+            "eu-west-1",
+            "us-gov-west-1",
+            "il-central-1",
+            "ap-southeast-5",
+        ] {
+            assert!(is_region_name(ok), "{ok}");
+        }
+        for bad in [
+            "Europe",
+            "eu-west",
+            "eu-west-0",
+            "EU-WEST-1",
+            "eu--1",
+            "e-west-1",
+            "",
+        ] {
+            assert!(!is_region_name(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! The breakglass config file (TOML at `$XDG_CONFIG_HOME/breakglass/config.toml`, or
+//! `--config PATH`): regions, discovery filter, allowed accounts, audit log, AWS client
+//! tuning. Unknown keys are errors so a typo never silently weakens a guard rail.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Default discovery filter: the tag X-Road Security Servers carry.
+pub const DEFAULT_FILTER: &str = "tag:Role=xroad-security-server";
+
+/// The parsed config file. Every field is optional; defaults live in the accessors.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Regions to list and act in; `--region` overrides.
+    #[serde(default)]
+    pub regions: Vec<String>,
+    /// AWS profile to use when neither `--profile` nor `AWS_PROFILE` is set.
+    pub profile: Option<String>,
+    /// Accounts that live playbooks may act in; empty means any.
+    #[serde(default)]
+    pub allowed_accounts: Vec<String>,
+    /// Audit log path; `--audit-log` and `BREAKGLASS_AUDIT_LOG` override.
+    pub audit_log: Option<PathBuf>,
+    #[serde(default)]
+    pub discovery: DiscoveryConfig,
+    #[serde(default)]
+    pub aws: AwsClientConfig,
+}
+
+/// `[discovery]`: how Security Servers are found.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DiscoveryConfig {
+    /// Selectors ANDed together, each `tag:Key=Value[,Value2]`.
+    #[serde(default = "default_filters")]
+    pub filters: Vec<String>,
+}
+
+impl Default for DiscoveryConfig {
+    fn default() -> Self {
+        Self {
+            filters: default_filters(),
+        }
+    }
+}
+
+fn default_filters() -> Vec<String> {
+    vec![DEFAULT_FILTER.to_owned()]
+}
+
+/// `[aws]`: client behaviour, configured once for every service client.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AwsClientConfig {
+    /// Seconds to wait for a TCP/TLS connection.
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout_secs: u64,
+    /// Seconds one attempt of one call may take.
+    #[serde(default = "default_attempt_timeout")]
+    pub attempt_timeout_secs: u64,
+    /// Seconds one call may take including retries.
+    #[serde(default = "default_operation_timeout")]
+    pub operation_timeout_secs: u64,
+    /// Attempts per call under the SDK's adaptive retry (1 disables retries).
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+}
+
+impl Default for AwsClientConfig {
+    fn default() -> Self {
+        Self {
+            connect_timeout_secs: default_connect_timeout(),
+            attempt_timeout_secs: default_attempt_timeout(),
+            operation_timeout_secs: default_operation_timeout(),
+            max_attempts: default_max_attempts(),
+        }
+    }
+}
+
+fn default_connect_timeout() -> u64 {
+    5
+}
+fn default_attempt_timeout() -> u64 {
+    30
+}
+fn default_operation_timeout() -> u64 {
+    120
+}
+fn default_max_attempts() -> u32 {
+    3
+}
+
+/// Why the config could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("failed to read config file `{}`", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid config file `{}`: {message}", path.display())]
+    Parse { path: PathBuf, message: String },
+    #[error("invalid value in config file `{}`: {message}", path.display())]
+    Invalid { path: PathBuf, message: String },
+}
+
+impl ConfigError {
+    pub fn hint(&self) -> String {
+        match self {
+            ConfigError::Read { .. } => {
+                "check the path given with `--config` or `BREAKGLASS_CONFIG`".into()
+            }
+            ConfigError::Parse { .. } | ConfigError::Invalid { .. } => {
+                "fix the file as described above; docs/configuration.md lists every key".into()
+            }
+        }
+    }
+}
+
+/// Where the config came from, for messages.
+#[derive(Debug, Clone)]
+pub struct LoadedConfig {
+    pub config: Config,
+    pub path: Option<PathBuf>,
+}
+
+impl Config {
+    /// Loads `explicit` (must exist) or the default path (may be absent).
+    pub fn load(explicit: Option<&Path>) -> Result<LoadedConfig, ConfigError> {
+        let (path, required) = match explicit {
+            Some(path) => (Some(path.to_path_buf()), true),
+            None => (
+                crate::paths::config_dir().map(|d| d.join("config.toml")),
+                false,
+            ),
+        };
+        let Some(path) = path else {
+            return Ok(LoadedConfig {
+                config: Config::default(),
+                path: None,
+            });
+        };
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Ok(LoadedConfig {
+                config: Config::parse(&text, &path)?,
+                path: Some(path),
+            }),
+            Err(err) if !required && err.kind() == std::io::ErrorKind::NotFound => {
+                Ok(LoadedConfig {
+                    config: Config::default(),
+                    path: None,
+                })
+            }
+            Err(source) => Err(ConfigError::Read { path, source }),
+        }
+    }
+
+    /// Parses and validates config text; `path` is only used in messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|err| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: err.to_string().trim_end().to_owned(),
+        })?;
+        config.validate(path)?;
+        Ok(config)
+    }
+
+    fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+        let invalid = |message: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        };
+        for account in &self.allowed_accounts {
+            if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(invalid(format!(
+                    "`allowed_accounts` entry `{account}` is not a 12-digit AWS account id"
+                )));
+            }
+        }
+        for region in &self.regions {
+            if !crate::cli::is_region_name(region) {
+                return Err(invalid(format!(
+                    "`regions` entry `{region}` is not an AWS region name like `eu-west-1`"
+                )));
+            }
+        }
+        for filter in &self.discovery.filters {
+            crate::inventory::TagFilter::parse(filter)
+                .map_err(|reason| invalid(format!("`discovery.filters`: {reason}")))?;
+        }
+        if self.aws.max_attempts == 0 {
+            return Err(invalid("`aws.max_attempts` must be at least 1".into()));
+        }
+        if self.aws.connect_timeout_secs == 0
+            || self.aws.attempt_timeout_secs == 0
+            || self.aws.operation_timeout_secs == 0
+        {
+            return Err(invalid("`aws.*_timeout_secs` must be at least 1".into()));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, String> {
+        Config::parse(text, Path::new("/etc/bg.toml")).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        let config = parse("").unwrap();
+        assert_eq!(config, Config::default());
+        assert_eq!(config.discovery.filters, vec![DEFAULT_FILTER.to_owned()]);
+        assert_eq!(config.aws.max_attempts, 3);
+    }
+
+    #[test]
+    fn full_file_parses() {
+        let config = parse(
+            r#"
+regions = ["eu-west-1", "eu-north-1"]
+profile = "xroad-ir"
+allowed_accounts = ["111122223333"]
+audit_log = "/var/log/bg.jsonl"
+[discovery]
+filters = ["tag:Role=xroad-security-server", "tag:Env=prod,staging"]
+[aws]
+max_attempts = 1
+connect_timeout_secs = 2
+"#,
+        )
+        .unwrap();
+        assert_eq!(config.regions, ["eu-west-1", "eu-north-1"]);
+        assert_eq!(config.profile.as_deref(), Some("xroad-ir"));
+        assert_eq!(config.discovery.filters.len(), 2);
+        assert_eq!(config.aws.max_attempts, 1);
+        assert_eq!(config.aws.attempt_timeout_secs, 30);
+    }
+
+    #[test]
+    fn rejects_bad_input_with_the_key_and_file() {
+        let cases = [
+            ("regionz = []", "unknown field `regionz`"),
+            ("[aws]\nretries = 3", "unknown field `retries`"),
+            ("regions = \"eu-west-1\"", "invalid type"),
+            (
+                "allowed_accounts = [\"12345\"]",
+                "not a 12-digit AWS account id",
+            ),
+            ("regions = [\"Europe\"]", "not an AWS region name"),
+            ("[discovery]\nfilters = [\"Role=x\"]", "tag:Key=Value"),
+            ("[aws]\nmax_attempts = 0", "at least 1"),
+            ("regions = [", "invalid config file"),
+        ];
+        for (text, expected) in cases {
+            let err = parse(text).unwrap_err();
+            assert!(err.contains(expected), "{text:?}: {err}");
+            assert!(err.contains("/etc/bg.toml"), "{text:?}: {err}");
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! User-facing errors: one enum, each variant with its documented exit code and a
+//! "how to fix" hint. The binary prints the message, its cause chain and the hint.
+
+use crate::aws::{AwsError, AwsErrorKind};
+use crate::config::ConfigError;
+
+/// Documented process exit codes (`docs/cli.md`). Scripts depend on these values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum ExitCode {
+    /// Everything succeeded (for a dry run: everything would succeed).
+    Success = 0,
+    /// A step or an AWS call failed (or would fail).
+    Failed = 1,
+    /// Invalid input: flags, config, playbook, unknown target.
+    InvalidInput = 2,
+    /// Refused: missing confirmation or incident id, account not allowed by config.
+    Refused = 3,
+    /// Authentication needed or expired.
+    AuthRequired = 4,
+}
+
+impl From<ExitCode> for std::process::ExitCode {
+    fn from(code: ExitCode) -> Self {
+        std::process::ExitCode::from(code as u8)
+    }
+}
+
+/// Every error a command can end with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A flag or argument value that cannot be used.
+    #[error("invalid {what} `{value}`: {reason}")]
+    InvalidArgument {
+        what: &'static str,
+        value: String,
+        reason: String,
+        hint: String,
+    },
+
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+
+    /// No region from flags, config, environment or profile.
+    #[error("no AWS region is configured")]
+    NoRegion,
+
+    /// Writing the command's output failed (other than a closed pipe).
+    #[error("failed to write output")]
+    Output(#[source] std::io::Error),
+
+    /// The local game-day sandbox could not be started.
+    #[error("failed to start the local sandbox: {0}")]
+    Sandbox(String),
+}
+
+impl Error {
+    /// The documented exit code for this error.
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            Error::InvalidArgument { .. } | Error::Config(_) | Error::NoRegion => {
+                ExitCode::InvalidInput
+            }
+            Error::Aws(err) => match err.kind() {
+                AwsErrorKind::NoCredentials
+                | AwsErrorKind::ExpiredCredentials
+                | AwsErrorKind::InvalidCredentials => ExitCode::AuthRequired,
+                _ => ExitCode::Failed,
+            },
+            Error::Output(_) | Error::Sandbox(_) => ExitCode::Failed,
+        }
+    }
+
+    /// One line telling the user how to fix it, when we know.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::InvalidArgument { hint, .. } => Some(hint.clone()),
+            Error::Config(err) => Some(err.hint()),
+            Error::Aws(err) => err.hint(),
+            Error::NoRegion => Some(
+                "pass `--region eu-west-1`, set `AWS_REGION`, add `regions = [...]` to the \
+                 breakglass config, or set `region` in your AWS profile"
+                    .into(),
+            ),
+            Error::Output(_) => None,
+            Error::Sandbox(_) => Some(
+                "check that python3 (with venv and pip) is installed and that PyPI is reachable; \
+                 see docs/game-days.md"
+                    .into(),
+            ),
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,11 @@
+//! Security Server discovery: EC2 + SSM + Auto Scaling + ELB joined into `Server`s.
+
+mod discover;
+mod filter;
+mod join;
+mod server;
+
+pub use discover::{Inventory, Selection, discover, discover_region};
+pub use filter::TagFilter;
+pub use join::{RegionData, join};
+pub use server::{AsgInfo, INCIDENT_TAG, Isolation, RUN_TAG, STATE_TAG, Server, SsmStatus};

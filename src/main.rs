@@ -1,0 +1,5 @@
+//! The `breakglass` binary: everything happens in the library's CLI front end.
+
+fn main() -> std::process::ExitCode {
+    breakglass::cli::main()
+}

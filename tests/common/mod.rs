@@ -1,0 +1,184 @@
+//! Integration-test harness: one moto server per test binary (installed on first use),
+//! a fresh emulated AWS account per test, and a builder that runs the real `breakglass`
+//! binary in an isolated HOME against it.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod stub;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use breakglass::aws::{AwsContext, AwsSettings, SandboxEndpoint};
+use breakglass::config::AwsClientConfig;
+use breakglass::sandbox::MotoServer;
+
+pub const REGION: &str = "eu-west-1";
+
+/// The moto server shared by every test in this binary; it exits with the process.
+pub fn moto() -> &'static MotoServer {
+    static MOTO: OnceLock<MotoServer> = OnceLock::new();
+    MOTO.get_or_init(|| {
+        MotoServer::start(&|msg| eprintln!("{msg}")).expect("start the moto emulator")
+    })
+}
+
+/// An emulated AWS account of its own, so tests can run in parallel: moto keys its state
+/// by the account of the (assumed-role) credentials used.
+pub struct Account {
+    pub id: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: String,
+    pub home: tempfile::TempDir,
+}
+
+impl Account {
+    pub async fn new() -> Account {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let id = format!("{:06}{:06}", std::process::id() % 1_000_000, n);
+        let ctx = AwsContext::load(&settings("testing", "testing")).await;
+        let sts = aws_sdk_sts::Client::new(ctx.sdk_config());
+        let creds = sts
+            .assume_role()
+            .role_arn(format!("arn:aws:iam::{id}:role/responder"))
+            .role_session_name("breakglass-test")
+            .send()
+            .await
+            .expect("assume a role in a fresh emulated account")
+            .credentials
+            .expect("credentials");
+        Account {
+            id,
+            access_key_id: creds.access_key_id,
+            secret_access_key: creds.secret_access_key,
+            session_token: creds.session_token,
+            home: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// An AWS context in this account, for seeding and checking state.
+    pub async fn context(&self) -> AwsContext {
+        AwsContext::load(&settings(&self.access_key_id, &self.secret_access_key)).await
+    }
+
+    /// The `breakglass` binary with HOME, config and AWS environment set for this account.
+    pub fn bg(&self) -> Bg {
+        let home = self.home.path();
+        let config = home.join(".config/breakglass/config.toml");
+        std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+        if !config.exists() {
+            // Fail fast on APIs the emulator lacks instead of retrying them.
+            std::fs::write(&config, "[aws]\nmax_attempts = 1\n").unwrap();
+        }
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_breakglass"));
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", home)
+            .env("XDG_CONFIG_HOME", home.join(".config"))
+            .env("XDG_STATE_HOME", home.join(".local/state"))
+            .env("XDG_CACHE_HOME", home.join(".cache"))
+            .env("AWS_CONFIG_FILE", home.join(".aws/config"))
+            .env("AWS_SHARED_CREDENTIALS_FILE", home.join(".aws/credentials"))
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_ENDPOINT_URL", moto().endpoint())
+            .env("AWS_REGION", REGION)
+            .env("AWS_ACCESS_KEY_ID", &self.access_key_id)
+            .env("AWS_SECRET_ACCESS_KEY", &self.secret_access_key)
+            .env("AWS_SESSION_TOKEN", &self.session_token);
+        Bg { cmd }
+    }
+
+    pub fn home(&self) -> &Path {
+        self.home.path()
+    }
+
+    pub fn write_config(&self, text: &str) -> PathBuf {
+        let path = self.home().join(".config/breakglass/config.toml");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+}
+
+fn settings(key: &str, secret: &str) -> AwsSettings {
+    AwsSettings {
+        profile: None,
+        client: AwsClientConfig {
+            max_attempts: 1,
+            ..AwsClientConfig::default()
+        },
+        sandbox: Some(SandboxEndpoint {
+            endpoint_url: moto().endpoint(),
+            region: REGION.into(),
+            access_key_id: key.into(),
+            secret_access_key: secret.into(),
+        }),
+    }
+}
+
+/// A `breakglass` invocation being built.
+pub struct Bg {
+    pub cmd: Command,
+}
+
+impl Bg {
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        self.cmd.args(args);
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> Self {
+        self.cmd.env(key, value);
+        self
+    }
+
+    pub fn env_remove(mut self, key: &str) -> Self {
+        self.cmd.env_remove(key);
+        self
+    }
+
+    pub fn run(mut self) -> Run {
+        let output: Output = self.cmd.output().expect("run breakglass");
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+/// What one invocation did.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+
+    #[track_caller]
+    pub fn assert_code(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.code, code,
+            "exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
