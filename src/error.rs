@@ -1,6 +1,7 @@
 //! User-facing errors: one enum, each variant with its documented exit code and a
 //! "how to fix" hint. The binary prints the message, its cause chain and the hint.
 
+use crate::audit::AuditError;
 use crate::aws::{AwsError, AwsErrorKind};
 use crate::config::ConfigError;
 
@@ -44,6 +45,17 @@ pub enum Error {
     #[error(transparent)]
     Aws(#[from] AwsError),
 
+    #[error(transparent)]
+    Audit(#[from] AuditError),
+
+    /// A file named on the command line does not exist or cannot be read.
+    #[error("cannot read `{}`", path.display())]
+    InputFile {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
     /// No region from flags, config, environment or profile.
     #[error("no AWS region is configured")]
     NoRegion,
@@ -61,9 +73,11 @@ impl Error {
     /// The documented exit code for this error.
     pub fn exit_code(&self) -> ExitCode {
         match self {
-            Error::InvalidArgument { .. } | Error::Config(_) | Error::NoRegion => {
-                ExitCode::InvalidInput
-            }
+            Error::InvalidArgument { .. }
+            | Error::Config(_)
+            | Error::NoRegion
+            | Error::InputFile { .. } => ExitCode::InvalidInput,
+            Error::Audit(_) => ExitCode::Failed,
             Error::Aws(err) => match err.kind() {
                 AwsErrorKind::NoCredentials
                 | AwsErrorKind::ExpiredCredentials
@@ -79,6 +93,8 @@ impl Error {
         match self {
             Error::InvalidArgument { hint, .. } => Some(hint.clone()),
             Error::Config(err) => Some(err.hint()),
+            Error::Audit(err) => Some(err.hint()),
+            Error::InputFile { .. } => Some("check the path and its permissions".into()),
             Error::Aws(err) => err.hint(),
             Error::NoRegion => Some(
                 "pass `--region eu-west-1`, set `AWS_REGION`, add `regions = [...]` to the \

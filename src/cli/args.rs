@@ -35,6 +35,11 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "BREAKGLASS_CONFIG", value_name = "PATH")]
     pub config: Option<PathBuf>,
 
+    /// Audit log (default: `audit_log` in the config, then
+    /// `$XDG_STATE_HOME/breakglass/audit.jsonl`).
+    #[arg(long, global = true, env = "BREAKGLASS_AUDIT_LOG", value_name = "PATH")]
+    pub audit_log: Option<PathBuf>,
+
     /// Output format.
     #[arg(
         long,
@@ -52,6 +57,26 @@ pub enum Command {
     List(ListArgs),
     /// Start the local game-day sandbox (emulated AWS with a seeded X-Road estate).
     Demo(DemoArgs),
+    /// Work with the audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check every record's hash, the hash chain and the sequence; name the first bad record.
+    Verify(AuditVerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditVerifyArgs {
+    /// The log to verify (default: the audit log in use).
+    pub file: Option<PathBuf>,
+
+    /// A record hash published earlier (e.g. a run's final head) that must still be present;
+    /// detects records cut off the end.
+    #[arg(long, value_name = "HASH")]
+    pub anchor: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -1,11 +1,12 @@
 //! The command-line front end: parse, dispatch, and map errors to exit codes with hints.
 
 mod args;
+mod audit;
 mod demo;
 mod list;
 mod settings;
 
-pub use args::{Cli, Command, DemoArgs, GlobalArgs, ListArgs};
+pub use args::{AuditCommand, AuditVerifyArgs, Cli, Command, DemoArgs, GlobalArgs, ListArgs};
 pub use list::render_table;
 pub use settings::{Settings, is_region_name};
 
@@ -51,6 +52,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
     match &cli.command {
         Some(Command::List(args)) => list::run(&settings, args).await,
         Some(Command::Demo(args)) => demo::run(&settings, args).await,
+        Some(Command::Audit(AuditCommand::Verify(args))) => audit::verify(&settings, args),
         // `arg_required_else_help` shows the help before we get here.
         None => Ok(ExitCode::InvalidInput),
     }

@@ -14,6 +14,7 @@ pub struct Settings {
     pub config: LoadedConfig,
     pub aws: AwsSettings,
     region_flags: Vec<String>,
+    audit_log_flag: Option<std::path::PathBuf>,
     pub output: OutputFormat,
 }
 
@@ -43,6 +44,7 @@ impl Settings {
             },
             config,
             region_flags: global.regions.clone(),
+            audit_log_flag: global.audit_log.clone(),
             output: global.output,
         })
     }
@@ -63,6 +65,20 @@ impl Settings {
         let mut seen = std::collections::HashSet::new();
         regions.retain(|r| seen.insert(r.clone()));
         Ok(regions)
+    }
+
+    /// The audit log: `--audit-log` / `BREAKGLASS_AUDIT_LOG`, else config, else the default.
+    pub fn audit_log_path(&self) -> Result<std::path::PathBuf> {
+        self.audit_log_flag
+            .clone()
+            .or_else(|| self.config.config.audit_log.clone())
+            .or_else(crate::audit::default_path)
+            .ok_or_else(|| Error::InvalidArgument {
+                what: "audit log",
+                value: String::new(),
+                reason: "no default location (HOME is not set)".into(),
+                hint: "pass `--audit-log PATH` or set `audit_log` in the config".into(),
+            })
     }
 
     /// The discovery selection: `--all`, else `--filter`s, else the configured filters.

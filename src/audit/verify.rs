@@ -1,0 +1,119 @@
+//! Verification of an audit log: every record's hash, the chain of `prev` hashes and the
+//! sequence numbers, naming the first bad record. What it proves is in docs/audit.md.
+
+use std::collections::BTreeSet;
+use std::io::BufRead;
+
+use serde::Serialize;
+
+use super::record::{AuditRecord, FORMAT_VERSION, GENESIS, RecordKind};
+
+/// The first problem found, with the 1-based line it is on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    pub line: u64,
+    pub reason: String,
+}
+
+/// The result of verifying one log.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct VerifyReport {
+    /// Records that verified before the first problem (all of them when it is clean).
+    pub records: u64,
+    pub runs: u64,
+    /// Hash of the last good record; anchor it elsewhere to detect truncation later.
+    pub head: Option<String>,
+    /// Runs with no `run_finished` record: in progress, crashed, or truncated.
+    pub unfinished_runs: Vec<String>,
+    /// Whether `anchor` (when given) was found among the records.
+    pub anchor_found: Option<bool>,
+    pub problem: Option<Problem>,
+}
+
+impl VerifyReport {
+    pub fn is_intact(&self) -> bool {
+        self.problem.is_none() && self.anchor_found != Some(false)
+    }
+}
+
+/// Verifies a log read line by line. `anchor` is a record hash published earlier (e.g. the
+/// head printed at the end of a run) that must still be in the log.
+pub fn verify(reader: impl BufRead, anchor: Option<&str>) -> std::io::Result<VerifyReport> {
+    let mut report = VerifyReport {
+        anchor_found: anchor.map(|_| false),
+        ..VerifyReport::default()
+    };
+    let mut prev = GENESIS.to_owned();
+    let mut started = BTreeSet::new();
+    let mut finished = BTreeSet::new();
+    let mut reader = reader;
+    let mut buf = Vec::new();
+    let mut line_no = 0u64;
+    loop {
+        buf.clear();
+        if reader.read_until(b'\n', &mut buf)? == 0 {
+            break;
+        }
+        line_no += 1;
+        let fail = |reason: String| Problem {
+            line: line_no,
+            reason,
+        };
+        if buf.last() != Some(&b'\n') {
+            report.problem = Some(fail(
+                "the last line is incomplete: the log was truncated or a write was cut short"
+                    .into(),
+            ));
+            break;
+        }
+        let record: AuditRecord = match serde_json::from_slice(&buf[..buf.len() - 1]) {
+            Ok(record) => record,
+            Err(err) => {
+                report.problem = Some(fail(format!("not a valid audit record ({err})")));
+                break;
+            }
+        };
+        if let Some(problem) = check(&record, line_no, report.records, &prev) {
+            report.problem = Some(problem);
+            break;
+        }
+        if Some(record.hash.as_str()) == anchor {
+            report.anchor_found = Some(true);
+        }
+        if record.kind == RecordKind::RunStarted.as_str() {
+            started.insert(record.run_id.clone());
+        } else if record.kind == RecordKind::RunFinished.as_str() {
+            finished.insert(record.run_id.clone());
+        }
+        report.records += 1;
+        prev = record.hash;
+        report.head = Some(prev.clone());
+    }
+    report.runs = started.len() as u64;
+    report.unfinished_runs = started.difference(&finished).cloned().collect();
+    Ok(report)
+}
+
+fn check(record: &AuditRecord, line: u64, expected_seq: u64, prev: &str) -> Option<Problem> {
+    let reason = if record.v > FORMAT_VERSION {
+        format!(
+            "written in audit format {} by a newer breakglass; this one reads up to {FORMAT_VERSION}",
+            record.v
+        )
+    } else if record.compute_hash() != record.hash {
+        "the record was modified: its hash does not match its content".into()
+    } else if record.seq != expected_seq {
+        format!(
+            "sequence number {} where {expected_seq} was expected: a record was deleted, \
+             inserted or moved before this line",
+            record.seq
+        )
+    } else if record.prev != prev {
+        "the chain is broken: `prev` is not the hash of the record before it (a record was \
+         deleted, inserted or reordered)"
+            .into()
+    } else {
+        return None;
+    };
+    Some(Problem { line, reason })
+}
