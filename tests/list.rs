@@ -456,3 +456,39 @@ async fn expired_and_denied_credentials_keep_code_and_request_id() {
         assert!(!run.stderr.contains(&account.secret_access_key));
     }
 }
+
+/// moto does not implement DescribeInstanceInformation at all, so a denial is played by a
+/// loopback stub for SSM only (`AWS_ENDPOINT_URL_SSM`); everything else stays on moto.
+#[tokio::test(flavor = "multi_thread")]
+async fn denied_ssm_inventory_shows_unknown_and_says_why() {
+    let account = Account::new().await;
+    let ctx = account.context().await;
+    let seeder = Seeder::new(&ctx, REGION);
+    let net = seeder.network("10.60.0.0/16", &["a"]).await.unwrap();
+    seeder
+        .launch(&InstanceSpec {
+            name: "ss-1",
+            subnet_id: &net.subnets[0].1,
+            security_group_id: &net.security_group_id,
+            tags: &[("Role", "xroad-security-server")],
+            interfaces: 1,
+        })
+        .await
+        .unwrap();
+    let ssm = stub::serve(
+        400,
+        r#"{"__type":"AccessDeniedException","message":"User is not authorized to perform: ssm:DescribeInstanceInformation"}"#
+            .to_owned(),
+    );
+    let run = account
+        .bg()
+        .env("AWS_ENDPOINT_URL_SSM", &ssm)
+        .args(["list", "--output", "json"])
+        .run();
+    run.assert_code(0);
+    let json = run.json();
+    assert_eq!(server(&json, "ss-1")["ssm"]["ping_status"], "unknown");
+    let warning = json["warnings"][0].as_str().unwrap();
+    assert!(warning.contains("AccessDeniedException"), "{warning}");
+    assert!(warning.contains("request id stub-request-1"), "{warning}");
+}
