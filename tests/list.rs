@@ -27,6 +27,21 @@ fn server<'a>(json: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no server {name} in {json:#}"))
 }
 
+/// A VPC with one Security Server in it.
+async fn one_server(seeder: &Seeder, name: &str) {
+    let net = seeder.network("10.50.0.0/16", &["a"]).await.unwrap();
+    seeder
+        .launch(&InstanceSpec {
+            name,
+            subnet_id: &net.subnets[0].1,
+            security_group_id: &net.security_group_id,
+            tags: &[("Role", "xroad-security-server")],
+            interfaces: 1,
+        })
+        .await
+        .unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn lists_the_estate_as_json_with_asg_target_groups_and_enis() {
     let account = Account::new().await;
@@ -254,18 +269,7 @@ async fn lists_several_regions_concurrently() {
     let account = Account::new().await;
     let ctx = account.context().await;
     for (region, name) in [("eu-west-1", "ss-dublin"), ("eu-north-1", "ss-stockholm")] {
-        let seeder = Seeder::new(&ctx, region);
-        let net = seeder.network("10.50.0.0/16", &["a"]).await.unwrap();
-        seeder
-            .launch(&InstanceSpec {
-                name,
-                subnet_id: &net.subnets[0].1,
-                security_group_id: &net.security_group_id,
-                tags: &[("Role", "xroad-security-server")],
-                interfaces: 1,
-            })
-            .await
-            .unwrap();
+        one_server(&Seeder::new(&ctx, region), name).await;
     }
     let run = account
         .bg()
@@ -462,19 +466,7 @@ async fn expired_and_denied_credentials_keep_code_and_request_id() {
 #[tokio::test(flavor = "multi_thread")]
 async fn denied_ssm_inventory_shows_unknown_and_says_why() {
     let account = Account::new().await;
-    let ctx = account.context().await;
-    let seeder = Seeder::new(&ctx, REGION);
-    let net = seeder.network("10.60.0.0/16", &["a"]).await.unwrap();
-    seeder
-        .launch(&InstanceSpec {
-            name: "ss-1",
-            subnet_id: &net.subnets[0].1,
-            security_group_id: &net.security_group_id,
-            tags: &[("Role", "xroad-security-server")],
-            interfaces: 1,
-        })
-        .await
-        .unwrap();
+    one_server(&Seeder::new(&account.context().await, REGION), "ss-1").await;
     let ssm = stub::serve(
         400,
         r#"{"__type":"AccessDeniedException","message":"User is not authorized to perform: ssm:DescribeInstanceInformation"}"#
