@@ -147,13 +147,7 @@ impl AwsContext {
 }
 
 fn credentials_error(err: &CredentialsError) -> AwsError {
-    let mut message = err.to_string();
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
+    let message = crate::error::error_chain(err);
     let lower = message.to_ascii_lowercase();
     let kind = if lower.contains("expired") || lower.contains("sso session") {
         AwsErrorKind::ExpiredCredentials

@@ -4,7 +4,7 @@ use super::args::DemoArgs;
 use super::list::render_table;
 use super::settings::Settings;
 use crate::aws::{AwsContext, SandboxEndpoint};
-use crate::error::{Error, ExitCode, Result};
+use crate::error::{Error, ExitCode, Result, error_chain};
 use crate::inventory::{Selection, TagFilter, discover};
 use crate::output::{print_stdout, terminal_width};
 use crate::sandbox::{MotoServer, Seeder};
@@ -78,15 +78,4 @@ async fn wait_for_stop() {
         }
     }
     let _ = tokio::signal::ctrl_c().await;
-}
-
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
