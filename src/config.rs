@@ -27,6 +27,38 @@ pub struct Config {
     pub discovery: DiscoveryConfig,
     #[serde(default)]
     pub aws: AwsClientConfig,
+    #[serde(default)]
+    pub playbooks: PlaybooksConfig,
+}
+
+/// `[playbooks]`: where user playbooks live and how runs behave.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PlaybooksConfig {
+    /// Directory of user playbooks (`*.yml`, `*.yaml`); a user playbook with the name of a
+    /// built-in one replaces it. Default: `$XDG_CONFIG_HOME/breakglass/playbooks`.
+    pub dir: Option<PathBuf>,
+    /// Targets worked on at the same time; `--concurrency` overrides.
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+}
+
+impl Default for PlaybooksConfig {
+    fn default() -> Self {
+        Self {
+            dir: None,
+            concurrency: default_concurrency(),
+        }
+    }
+}
+
+/// Most targets worked on at once by default.
+pub const DEFAULT_CONCURRENCY: usize = 10;
+/// Upper bound for `concurrency`, to stay clear of API rate limits.
+pub const MAX_CONCURRENCY: usize = 100;
+
+fn default_concurrency() -> usize {
+    DEFAULT_CONCURRENCY
 }
 
 /// `[discovery]`: how Security Servers are found.
@@ -190,6 +222,11 @@ impl Config {
         for filter in &self.discovery.filters {
             crate::inventory::TagFilter::parse(filter)
                 .map_err(|reason| invalid(format!("`discovery.filters`: {reason}")))?;
+        }
+        if !(1..=MAX_CONCURRENCY).contains(&self.playbooks.concurrency) {
+            return Err(invalid(format!(
+                "`playbooks.concurrency` must be between 1 and {MAX_CONCURRENCY}"
+            )));
         }
         if self.aws.max_attempts == 0 {
             return Err(invalid("`aws.max_attempts` must be at least 1".into()));

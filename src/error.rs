@@ -4,6 +4,8 @@
 use crate::audit::AuditError;
 use crate::aws::{AwsError, AwsErrorKind};
 use crate::config::ConfigError;
+use crate::inventory::TargetError;
+use crate::playbook::{ParamError, PlanError, PlaybookError};
 
 /// Documented process exit codes (`docs/cli.md`). Scripts depend on these values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +66,23 @@ pub enum Error {
     #[error("failed to write output")]
     Output(#[source] std::io::Error),
 
+    /// A playbook that does not load (every problem with file, line and column).
+    #[error("invalid playbook:\n       {0}")]
+    Playbook(PlaybookError),
+
+    #[error("invalid parameter: {0}")]
+    Param(ParamError),
+
+    #[error("invalid target `{}`: {}", .0.target, .0.message)]
+    Target(TargetError),
+
+    #[error("cannot plan: {0}")]
+    Plan(PlanError),
+
+    /// A guard rail stopped the run before anything changed.
+    #[error("refused: {reason}")]
+    Refused { reason: String, hint: String },
+
     /// The local game-day sandbox could not be started.
     #[error("failed to start the local sandbox: {0}")]
     Sandbox(String),
@@ -76,7 +95,12 @@ impl Error {
             Error::InvalidArgument { .. }
             | Error::Config(_)
             | Error::NoRegion
-            | Error::InputFile { .. } => ExitCode::InvalidInput,
+            | Error::InputFile { .. }
+            | Error::Playbook(_)
+            | Error::Param(_)
+            | Error::Target(_)
+            | Error::Plan(_) => ExitCode::InvalidInput,
+            Error::Refused { .. } => ExitCode::Refused,
             Error::Audit(_) => ExitCode::Failed,
             Error::Aws(err) => match err.kind() {
                 AwsErrorKind::NoCredentials
@@ -91,7 +115,13 @@ impl Error {
     /// One line telling the user how to fix it, when we know.
     pub fn hint(&self) -> Option<String> {
         match self {
-            Error::InvalidArgument { hint, .. } => Some(hint.clone()),
+            Error::InvalidArgument { hint, .. } | Error::Refused { hint, .. } => Some(hint.clone()),
+            Error::Playbook(err) => Some(err.hint()),
+            Error::Param(err) => Some(err.hint.clone()),
+            Error::Target(err) => Some(err.hint.clone()),
+            Error::Plan(_) => {
+                Some("fix the playbook's arguments or parameters for this target".into())
+            }
             Error::Config(err) => Some(err.hint()),
             Error::Audit(err) => Some(err.hint()),
             Error::InputFile { .. } => Some("check the path and its permissions".into()),
@@ -110,6 +140,23 @@ impl Error {
         }
     }
 }
+
+// Not `#[from]`: these carry the whole message, so they are not shown again as a cause.
+macro_rules! from_without_source {
+    ($($ty:ty => $variant:ident),* $(,)?) => {$(
+        impl From<$ty> for Error {
+            fn from(err: $ty) -> Self {
+                Error::$variant(err)
+            }
+        }
+    )*};
+}
+from_without_source!(
+    PlaybookError => Playbook,
+    ParamError => Param,
+    TargetError => Target,
+    PlanError => Plan,
+);
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 

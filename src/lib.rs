@@ -14,6 +14,7 @@ pub mod error;
 pub mod inventory;
 pub mod output;
 pub mod paths;
+pub mod playbook;
 pub mod sandbox;
 
 pub use error::{Error, ExitCode};

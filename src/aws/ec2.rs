@@ -3,10 +3,10 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 
-use aws_sdk_ec2::types::{Filter, Instance as SdkInstance};
+use aws_sdk_ec2::types::{Filter, Instance as SdkInstance, Tag};
 use serde::Serialize;
 
-use super::AwsError;
+use super::{Applied, AwsError, ec2_mutation};
 
 /// An EC2 describe filter (`Name` with any of `Values`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +57,20 @@ pub trait Ec2Api: Send + Sync {
         &self,
         filters: &[Ec2Filter],
     ) -> impl Future<Output = Result<Vec<Instance>, AwsError>> + Send;
+
+    /// One instance by id, or `None` when EC2 does not know it.
+    fn describe_instance(
+        &self,
+        instance_id: &str,
+    ) -> impl Future<Output = Result<Option<Instance>, AwsError>> + Send;
+
+    /// Sets `tags` on `resource_id` (`CreateTags` overwrites existing values).
+    fn create_tags(
+        &self,
+        resource_id: &str,
+        tags: &BTreeMap<String, String>,
+        dry_run: bool,
+    ) -> impl Future<Output = Result<Applied, AwsError>> + Send;
 }
 
 /// The SDK-backed EC2 client for one region.
@@ -106,6 +120,36 @@ impl Ec2Api for Ec2 {
             }
         }
         Ok(instances)
+    }
+
+    async fn describe_instance(&self, instance_id: &str) -> Result<Option<Instance>, AwsError> {
+        let filter = Ec2Filter {
+            name: "instance-id".into(),
+            values: vec![instance_id.to_owned()],
+        };
+        let mut found = self.describe_instances(&[filter]).await?;
+        Ok(found.pop())
+    }
+
+    async fn create_tags(
+        &self,
+        resource_id: &str,
+        tags: &BTreeMap<String, String>,
+        dry_run: bool,
+    ) -> Result<Applied, AwsError> {
+        let tags = tags
+            .iter()
+            .map(|(key, value)| Tag::builder().key(key).value(value).build())
+            .collect();
+        let result = self
+            .client
+            .create_tags()
+            .resources(resource_id)
+            .set_tags(Some(tags))
+            .dry_run(dry_run)
+            .send()
+            .await;
+        ec2_mutation("CreateTags", &self.region, result)
     }
 }
 

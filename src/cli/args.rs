@@ -8,7 +8,12 @@ use crate::output::OutputFormat;
 
 /// Incident-response break-glass toolkit for X-Road Security Servers on AWS.
 #[derive(Debug, Parser)]
-#[command(name = "breakglass", version, arg_required_else_help = true)]
+#[command(
+    name = "breakglass",
+    version,
+    arg_required_else_help = true,
+    args_conflicts_with_subcommands = true
+)]
 #[command(
     after_help = "Exit codes: 0 success, 1 a step or AWS call failed, 2 invalid input, \
                         3 refused, 4 authentication needed. See docs/cli.md."
@@ -16,6 +21,15 @@ use crate::output::OutputFormat;
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
+
+    /// Run a playbook (a name from `breakglass playbook list`, or a file); same as
+    /// `breakglass run`.
+    #[arg(long, value_name = "NAME|FILE")]
+    pub playbook: Option<String>,
+
+    #[command(flatten)]
+    pub run: RunOptions,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -57,9 +71,108 @@ pub enum Command {
     List(ListArgs),
     /// Start the local game-day sandbox (emulated AWS with a seeded X-Road estate).
     Demo(DemoArgs),
+    /// Run a playbook against targets (plan, confirm, execute, audit).
+    Run(RunArgs),
+    /// Continue a run that stopped (crash, Ctrl-C, failed step) from its audit records.
+    Resume(ResumeArgs),
+    /// List, show, validate playbooks and print the IAM policy they need.
+    #[command(subcommand)]
+    Playbook(PlaybookCommand),
     /// Work with the audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+}
+
+/// How a playbook run is aimed and guarded.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RunOptions {
+    /// Server to act on: an instance id, an exact Name tag, or `tag:Key=Value`; repeat for
+    /// several.
+    #[arg(long = "target", short = 't', value_name = "TARGET")]
+    pub targets: Vec<String>,
+
+    /// Incident id recorded in the audit trail and tags (required for a live run).
+    #[arg(long, value_name = "ID")]
+    pub incident: Option<String>,
+
+    /// Verify the plan without changing anything (EC2 calls are sent with DryRun=true).
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Do not ask for confirmation (required when not interactive).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    /// A playbook parameter; repeat for several.
+    #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+
+    /// Targets worked on at the same time (default: config `playbooks.concurrency`, 10).
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
+
+    /// Allow targets that do not match the Security Server filter.
+    #[arg(long)]
+    pub any_instance: bool,
+}
+
+impl RunOptions {
+    /// Whether any run option was given (they need a playbook).
+    pub fn is_set(&self) -> bool {
+        !self.targets.is_empty()
+            || self.incident.is_some()
+            || self.dry_run
+            || self.yes
+            || !self.params.is_empty()
+            || self.concurrency.is_some()
+            || self.any_instance
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// A playbook name (`breakglass playbook list`) or a playbook file.
+    #[arg(value_name = "NAME|FILE")]
+    pub playbook: String,
+
+    #[command(flatten)]
+    pub options: RunOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    /// The run id (printed by every run, and in the audit log).
+    #[arg(value_name = "RUN_ID")]
+    pub run_id: String,
+
+    /// Do not ask for confirmation (required when not interactive).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    /// Targets worked on at the same time.
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PlaybookCommand {
+    /// List the available playbooks (built-in and from the user directory).
+    List,
+    /// Show a playbook: parameters, steps, and the AWS calls each step may make.
+    Show {
+        #[arg(value_name = "NAME|FILE")]
+        playbook: String,
+    },
+    /// Check playbook files; every problem is reported with line and column.
+    Validate {
+        #[arg(value_name = "FILE", required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Print the least-privilege IAM policy (JSON) a playbook needs.
+    Policy {
+        #[arg(value_name = "NAME|FILE")]
+        playbook: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

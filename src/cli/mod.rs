@@ -4,10 +4,19 @@ mod args;
 mod audit;
 mod demo;
 mod list;
+mod playbook;
+mod progress;
+mod resume;
+mod run;
 mod settings;
 
-pub use args::{AuditCommand, AuditVerifyArgs, Cli, Command, DemoArgs, GlobalArgs, ListArgs};
+pub use args::{
+    AuditCommand, AuditVerifyArgs, Cli, Command, DemoArgs, GlobalArgs, ListArgs, PlaybookCommand,
+    ResumeArgs, RunArgs, RunOptions,
+};
 pub use list::render_table;
+pub use playbook::describe as describe_playbook;
+pub use progress::{progress_line, render_plan};
 pub use settings::{Settings, is_region_name};
 
 use clap::Parser;
@@ -49,9 +58,25 @@ pub fn main() -> std::process::ExitCode {
 
 async fn run(cli: Cli) -> Result<ExitCode, Error> {
     let settings = Settings::new(&cli.global)?;
+    if let Some(playbook) = &cli.playbook {
+        return run::run(&settings, playbook, &cli.run).await;
+    }
+    if cli.run.is_set() {
+        return Err(Error::InvalidArgument {
+            what: "arguments",
+            value: std::env::args().skip(1).collect::<Vec<_>>().join(" "),
+            reason: "`--target`, `--incident`, `--dry-run`, `--yes` and `--param` need a \
+                     playbook"
+                .into(),
+            hint: "add `--playbook NAME` (see `breakglass playbook list`)".into(),
+        });
+    }
     match &cli.command {
         Some(Command::List(args)) => list::run(&settings, args).await,
         Some(Command::Demo(args)) => demo::run(&settings, args).await,
+        Some(Command::Run(args)) => run::run(&settings, &args.playbook, &args.options).await,
+        Some(Command::Resume(args)) => resume::run(&settings, args).await,
+        Some(Command::Playbook(command)) => playbook::run(&settings, command),
         Some(Command::Audit(AuditCommand::Verify(args))) => audit::verify(&settings, args),
         // `arg_required_else_help` shows the help before we get here.
         None => Ok(ExitCode::InvalidInput),

@@ -81,6 +81,36 @@ impl Settings {
             })
     }
 
+    /// The user playbook directory: config `playbooks.dir`, else the XDG default.
+    pub fn playbook_dir(&self) -> Option<std::path::PathBuf> {
+        self.config
+            .config
+            .playbooks
+            .dir
+            .clone()
+            .or_else(crate::playbook::default_user_dir)
+    }
+
+    /// Targets worked on at once: `--concurrency`, else config `playbooks.concurrency`.
+    pub fn concurrency(&self, flag: Option<usize>) -> Result<usize> {
+        let max = crate::config::MAX_CONCURRENCY;
+        match flag {
+            Some(n) if !(1..=max).contains(&n) => Err(Error::InvalidArgument {
+                what: "concurrency",
+                value: n.to_string(),
+                reason: format!("must be between 1 and {max}"),
+                hint: "pass `--concurrency 10` or leave it out".into(),
+            }),
+            Some(n) => Ok(n),
+            None => Ok(self.config.config.playbooks.concurrency),
+        }
+    }
+
+    /// Loads a playbook by name (built-in or user directory) or from a file.
+    pub fn playbook(&self, arg: &str) -> Result<crate::playbook::Playbook> {
+        super::playbook::load(self.playbook_dir().as_deref(), arg)
+    }
+
     /// The discovery selection: `--all`, else `--filter`s, else the configured filters.
     pub fn selection(&self, all: bool, filters: &[String]) -> Result<Selection> {
         if all {

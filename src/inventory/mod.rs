@@ -4,8 +4,10 @@ mod discover;
 mod filter;
 mod join;
 mod server;
+mod targets;
 
 pub use discover::{Inventory, Selection, discover, discover_region};
 pub use filter::TagFilter;
 pub use join::{RegionData, join};
 pub use server::{AsgInfo, INCIDENT_TAG, Isolation, RUN_TAG, STATE_TAG, Server, SsmStatus};
+pub use targets::{TargetError, is_instance_id, resolve_targets};

@@ -1,0 +1,286 @@
+//! `breakglass run` / `breakglass --playbook`: guard rails, targets, plan, confirmation,
+//! execution with live progress, and the run document.
+
+use std::collections::HashSet;
+use std::io::IsTerminal;
+
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+use super::args::RunOptions;
+use super::progress;
+use super::settings::Settings;
+use crate::audit::AuditLog;
+use crate::aws::{AwsContext, CallerIdentity, StsApi};
+use crate::error::{Error, ExitCode, Result};
+use crate::inventory::{Selection, discover, resolve_targets};
+use crate::output::{OutputFormat, print_json, print_stdout};
+use crate::playbook::{
+    ExecOptions, Plan, Playbook, Recorder, RunInfo, RunMeta, RunStatus, TargetReport, execute,
+    plan, resolve_parameters,
+};
+
+/// Runs a playbook named on the command line.
+pub async fn run(settings: &Settings, playbook: &str, options: &RunOptions) -> Result<ExitCode> {
+    let playbook = settings.playbook(playbook)?;
+    let parameters = resolve_parameters(&playbook, &options.params)?;
+    let incident = options
+        .incident
+        .as_deref()
+        .map(check_incident)
+        .transpose()?;
+    let concurrency = settings.concurrency(options.concurrency)?;
+    guard_rails(options.dry_run, incident.as_deref(), options.yes)?;
+    if options.targets.is_empty() {
+        // Same message as an unresolvable target, before any AWS call.
+        resolve_targets(&[], &[], &Selection::All, true)?;
+    }
+    let ctx = settings.aws_context().await;
+    let regions = settings.regions(&ctx)?;
+    ctx.check_credentials().await?;
+    let caller = ctx.sts(&regions[0]).get_caller_identity().await?;
+    check_account(settings, &caller)?;
+    let inventory = discover(&ctx, &regions, &Selection::All).await?;
+    for warning in &inventory.warnings {
+        eprintln!("warning: {warning}");
+    }
+    let security_servers = settings.selection(false, &[])?;
+    let targets = resolve_targets(
+        &options.targets,
+        &inventory.servers,
+        &security_servers,
+        options.any_instance,
+    )?;
+    let info = RunInfo {
+        run_id: uuid::Uuid::now_v7().to_string(),
+        incident,
+        dry_run: options.dry_run,
+    };
+    let plan = plan(&playbook, &parameters, &targets, &info)?;
+    let run = Run {
+        playbook: &playbook,
+        plan,
+        caller,
+        yes: options.yes,
+        concurrency,
+        done_before: HashSet::new(),
+        resumed: false,
+    };
+    run.execute(settings, &ctx).await
+}
+
+/// A planned run about to be confirmed and executed (new or resumed).
+pub struct Run<'a> {
+    pub playbook: &'a Playbook,
+    pub plan: Plan,
+    pub caller: CallerIdentity,
+    pub yes: bool,
+    pub concurrency: usize,
+    pub done_before: HashSet<(String, usize)>,
+    pub resumed: bool,
+}
+
+/// The JSON document of a run (`--output json`), version 1.
+#[derive(Serialize)]
+struct RunDocument<'a> {
+    version: u32,
+    run_id: &'a str,
+    playbook: &'a crate::playbook::PlaybookRef,
+    dry_run: bool,
+    incident: &'a Option<String>,
+    account: &'a str,
+    actor: &'a str,
+    status: RunStatus,
+    targets: &'a [TargetReport],
+    warnings: Vec<String>,
+    audit: AuditRef,
+}
+
+#[derive(Serialize)]
+struct AuditRef {
+    path: String,
+    head: String,
+}
+
+impl Run<'_> {
+    /// Shows the plan, asks when needed, runs it, and reports.
+    pub async fn execute(self, settings: &Settings, ctx: &AwsContext) -> Result<ExitCode> {
+        let plan = &self.plan;
+        eprint!("{}", progress::render_plan(plan));
+        if !plan.dry_run && !self.yes {
+            confirm(plan).await?;
+        }
+        let log = AuditLog::open(&settings.audit_log_path()?)?;
+        let (events, receiver) = tokio::sync::mpsc::unbounded_channel();
+        let reporter = tokio::spawn(progress::report(receiver));
+        let recorder = Recorder::new(
+            log,
+            RunMeta {
+                run_id: plan.run_id.clone(),
+                incident: plan.incident.clone(),
+                actor: Some(self.caller.arn.clone()),
+                dry_run: plan.dry_run,
+            },
+            Some(events),
+        );
+        let cancel = CancellationToken::new();
+        let watcher = tokio::spawn(watch_interrupts(cancel.clone(), plan.run_id.clone()));
+        let options = ExecOptions {
+            concurrency: self.concurrency,
+            done_before: self.done_before,
+            cancel,
+            resumed: self.resumed,
+        };
+        let outcome = execute(plan, self.playbook, &self.caller, ctx, &recorder, &options).await;
+        watcher.abort();
+        let head = recorder.head();
+        let path = recorder.path();
+        drop(recorder);
+        let _ = reporter.await;
+        let outcome = outcome.map_err(|err| {
+            eprintln!(
+                "The audit log failed: the run stopped before its next AWS call. Run id {}.",
+                plan.run_id
+            );
+            Error::Audit(err)
+        })?;
+        let warnings: Vec<String> = plan
+            .targets
+            .iter()
+            .flat_map(|t| t.warnings.iter().map(|w| format!("{}: {w}", t.instance_id)))
+            .collect();
+        match settings.output {
+            OutputFormat::Json => print_json(&RunDocument {
+                version: 1,
+                run_id: &plan.run_id,
+                playbook: &plan.playbook,
+                dry_run: plan.dry_run,
+                incident: &plan.incident,
+                account: &self.caller.account,
+                actor: &self.caller.arn,
+                status: outcome.status,
+                targets: &outcome.targets,
+                warnings,
+                audit: AuditRef {
+                    path: path.display().to_string(),
+                    head: head.clone(),
+                },
+            })?,
+            OutputFormat::Table => print_stdout(&progress::render_outcome(&outcome))?,
+        }
+        eprintln!(
+            "{}",
+            progress::closing_line(plan, outcome.status, &path, &head)
+        );
+        Ok(match outcome.status {
+            RunStatus::Succeeded => ExitCode::Success,
+            RunStatus::Failed | RunStatus::Interrupted => ExitCode::Failed,
+        })
+    }
+}
+
+/// Refuses a live run without an incident id, or without `--yes` when nobody can answer.
+pub fn guard_rails(dry_run: bool, incident: Option<&str>, yes: bool) -> Result<()> {
+    if dry_run {
+        return Ok(());
+    }
+    if incident.is_none() {
+        return Err(Error::Refused {
+            reason: "a live run needs an incident id".into(),
+            hint: "pass `--incident IR-42` (your ticket or case id), or `--dry-run` to only \
+                   verify the plan"
+                .into(),
+        });
+    }
+    if !yes && !is_interactive() {
+        return Err(Error::Refused {
+            reason: "not running in a terminal, so the run cannot be confirmed".into(),
+            hint: "review the plan with `--dry-run`, then pass `--yes` to run without asking"
+                .into(),
+        });
+    }
+    Ok(())
+}
+
+/// Refuses an account outside `allowed_accounts` (when the list is set).
+pub fn check_account(settings: &Settings, caller: &CallerIdentity) -> Result<()> {
+    let allowed = &settings.config.config.allowed_accounts;
+    if allowed.is_empty() || allowed.contains(&caller.account) {
+        return Ok(());
+    }
+    Err(Error::Refused {
+        reason: format!(
+            "account {} is not in `allowed_accounts` ({}) of the config",
+            caller.account,
+            allowed.join(", ")
+        ),
+        hint: "check `--profile` / AWS_PROFILE: these credentials are for another account; \
+               or add the account to `allowed_accounts` if it is meant to be managed"
+            .into(),
+    })
+}
+
+/// Incident ids are recorded and written to tags: letters, digits and `-_.:/#`, 1-64.
+pub fn check_incident(id: &str) -> Result<String> {
+    let ok = (1..=64).contains(&id.len())
+        && id.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:/#".contains(&b));
+    if ok {
+        Ok(id.to_owned())
+    } else {
+        Err(Error::InvalidArgument {
+            what: "incident id",
+            value: id.to_owned(),
+            reason: "must be 1-64 letters, digits and `-_.:/#`, starting with a letter or digit"
+                .into(),
+            hint: "use your ticket or case id, e.g. `IR-42`".into(),
+        })
+    }
+}
+
+fn is_interactive() -> bool {
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
+/// Asks the responder to type the incident id; anything else refuses.
+async fn confirm(plan: &Plan) -> Result<()> {
+    let incident = plan.incident.clone().unwrap_or_default();
+    eprint!(
+        "\nThis changes {} server(s) in AWS. Type the incident id ({incident}) to go ahead: ",
+        plan.targets.len()
+    );
+    let answer = tokio::task::spawn_blocking(|| {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).map(|_| line)
+    })
+    .await
+    .ok()
+    .and_then(Result::ok)
+    .unwrap_or_default();
+    if answer.trim() == incident {
+        Ok(())
+    } else {
+        Err(Error::Refused {
+            reason: "not confirmed; nothing was changed".into(),
+            hint: "type the incident id exactly, or pass `--yes`".into(),
+        })
+    }
+}
+
+/// First Ctrl-C: finish the calls in flight, record them, stop. Second: leave at once.
+async fn watch_interrupts(cancel: CancellationToken, run_id: String) {
+    if tokio::signal::ctrl_c().await.is_err() {
+        return;
+    }
+    cancel.cancel();
+    eprintln!(
+        "\nInterrupted: finishing the AWS calls in flight and recording them. Press Ctrl-C \
+         again to leave now (the outcome of a call in flight would then be unrecorded)."
+    );
+    if tokio::signal::ctrl_c().await.is_ok() {
+        eprintln!("Left without waiting. Continue with `breakglass resume {run_id}`.");
+        std::process::exit(ExitCode::Failed as i32);
+    }
+}

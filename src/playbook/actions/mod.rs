@@ -1,0 +1,153 @@
+//! The actions a playbook step can name. Each action declares the AWS calls it may make;
+//! that one declaration drives the plan, the dry-run, the executor's audit records and the
+//! IAM policy (`breakglass playbook policy`), so they cannot drift apart.
+
+pub(crate) mod tag;
+
+use serde::Serialize;
+
+use super::exec::{StepCtx, StepError, StepResult};
+use super::plan::ResolvedAction;
+
+/// An AWS service an action calls, with its IAM action prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Service {
+    Ec2,
+    AutoScaling,
+    ElasticLoadBalancing,
+    Ssm,
+    Iam,
+    S3,
+    Sts,
+}
+
+impl Service {
+    /// The service's name in audit records and plans (the SDK's name).
+    pub fn name(self) -> &'static str {
+        match self {
+            Service::Ec2 => "ec2",
+            Service::AutoScaling => "autoscaling",
+            Service::ElasticLoadBalancing => "elbv2",
+            Service::Ssm => "ssm",
+            Service::Iam => "iam",
+            Service::S3 => "s3",
+            Service::Sts => "sts",
+        }
+    }
+
+    /// The prefix of the service's IAM actions.
+    pub fn iam_prefix(self) -> &'static str {
+        match self {
+            Service::ElasticLoadBalancing => "elasticloadbalancing",
+            other => other.name(),
+        }
+    }
+}
+
+/// Whether a call reads or changes something.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Access {
+    Read,
+    Write,
+}
+
+/// What an IAM statement for the call can be scoped to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Resource {
+    /// The call supports no resource-level permissions (`Describe*`).
+    Any,
+    /// An EC2 instance (a target).
+    Instance,
+}
+
+impl Resource {
+    /// The ARN pattern an IAM statement grants the call on.
+    pub fn arn_pattern(self) -> &'static str {
+        match self {
+            Resource::Any => "*",
+            Resource::Instance => "arn:aws:ec2:*:*:instance/*",
+        }
+    }
+
+    /// Whether the resource carries the target's tags (so a tag condition can scope it).
+    pub fn is_target(self) -> bool {
+        matches!(self, Resource::Instance)
+    }
+}
+
+/// One AWS API call an action may make.
+#[derive(Debug, PartialEq, Eq, Serialize)]
+pub struct ApiCall {
+    pub service: Service,
+    /// The API operation, which is also the IAM action name.
+    pub operation: &'static str,
+    pub access: Access,
+    pub resource: Resource,
+}
+
+impl ApiCall {
+    pub fn iam_action(&self) -> String {
+        format!("{}:{}", self.service.iam_prefix(), self.operation)
+    }
+}
+
+/// Something a step may need from the instance, or take away from it; used to reject
+/// unsafe step orders (e.g. a memory capture after the credentials it needs are revoked).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Capability {
+    /// The SSM agent on the instance can reach Systems Manager (network path and the
+    /// instance role's credentials), so Run Command and sessions work.
+    SsmAgent,
+}
+
+impl Capability {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Capability::SsmAgent => "a working SSM agent on the instance",
+        }
+    }
+}
+
+/// What the engine knows about an action.
+#[derive(Debug, Serialize)]
+pub struct ActionInfo {
+    pub name: &'static str,
+    pub summary: &'static str,
+    /// Every call the action may make, reads included.
+    pub calls: &'static [ApiCall],
+    /// Whether a step with this action asks for confirmation unless it says otherwise.
+    pub confirm_by_default: bool,
+    /// What must still work on the instance when the step runs.
+    pub needs: &'static [Capability],
+    /// What the step takes away for the steps after it.
+    pub cuts: &'static [Capability],
+}
+
+impl ActionInfo {
+    /// The declared call for `operation`; actions only make calls they declare.
+    pub fn call(&'static self, operation: &str) -> Option<&'static ApiCall> {
+        self.calls.iter().find(|c| c.operation == operation)
+    }
+}
+
+/// Every action, in the order the docs list them.
+pub static ACTIONS: &[&ActionInfo] = &[&tag::INFO];
+
+/// The action called `name`.
+pub fn find(name: &str) -> Option<&'static ActionInfo> {
+    ACTIONS.iter().copied().find(|a| a.name == name)
+}
+
+/// Runs one planned step's action.
+pub(crate) async fn execute(
+    ctx: &StepCtx<'_>,
+    args: &ResolvedAction,
+) -> Result<StepResult, StepError> {
+    match args {
+        ResolvedAction::Tag { tags } => tag::execute(ctx, tags).await,
+    }
+}

@@ -1,0 +1,15 @@
+//! The executor: runs a plan, records every call in the audit log before and after it is
+//! made, and reports progress as `ExecEvent`s.
+
+mod events;
+mod recorder;
+mod run;
+mod step;
+
+pub use events::{
+    CallRecord, CallResult, ExecEvent, RunStatus, StepError, StepRef, StepReport, StepResult,
+    StepStatus, TargetReport,
+};
+pub use recorder::{Recorder, RunMeta};
+pub use run::{ExecOptions, RunOutcome, execute};
+pub use step::StepCtx;

@@ -1,0 +1,84 @@
+//! The run's audit writer: every record of a run goes through here, synchronously and
+//! fsynced, before the executor goes on; events for the reporter go out on a channel.
+
+use std::sync::Mutex;
+
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::events::ExecEvent;
+use crate::audit::{AuditError, AuditLog, Entry, RecordKind};
+
+/// Who and what every record of the run is about.
+#[derive(Debug, Clone)]
+pub struct RunMeta {
+    pub run_id: String,
+    pub incident: Option<String>,
+    pub actor: Option<String>,
+    pub dry_run: bool,
+}
+
+/// Writes a run's records to the audit log and publishes its events.
+#[derive(Debug)]
+pub struct Recorder {
+    log: Mutex<AuditLog>,
+    meta: RunMeta,
+    events: Option<UnboundedSender<ExecEvent>>,
+}
+
+impl Recorder {
+    pub fn new(log: AuditLog, meta: RunMeta, events: Option<UnboundedSender<ExecEvent>>) -> Self {
+        Recorder {
+            log: Mutex::new(log),
+            meta,
+            events,
+        }
+    }
+
+    pub fn meta(&self) -> &RunMeta {
+        &self.meta
+    }
+
+    /// Appends one record (fsynced). An error means: do not make the call it announces.
+    pub fn record(&self, kind: RecordKind, body: serde_json::Value) -> Result<(), AuditError> {
+        let entry = Entry {
+            run_id: self.meta.run_id.clone(),
+            incident: self.meta.incident.clone(),
+            actor: self.meta.actor.clone(),
+            dry_run: self.meta.dry_run,
+            kind,
+            body,
+        };
+        // A poisoned lock only means another task panicked; records are appended as whole
+        // fsynced lines, so the log itself is still consistent.
+        let mut log = self
+            .log
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        log.append(entry).map(|_| ())
+    }
+
+    /// The hash of the last record written (to anchor the run elsewhere).
+    pub fn head(&self) -> String {
+        let log = self
+            .log
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        log.head().to_owned()
+    }
+
+    pub fn path(&self) -> std::path::PathBuf {
+        let log = self
+            .log
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        log.path().to_path_buf()
+    }
+
+    pub fn emit(&self, event: ExecEvent) {
+        if let Some(events) = &self.events {
+            // The reporter may have gone (e.g. the terminal closed); the audit log is what
+            // counts.
+            let _ = events.send(event);
+        }
+    }
+}

@@ -1,0 +1,183 @@
+//! `StepCtx`: what an action gets to do its work. It is the only way actions reach AWS:
+//! every call is announced by an intent record, made, and answered by an outcome record.
+
+use std::future::Future;
+
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+use super::events::{CallRecord, CallResult, ExecEvent, StepError, StepRef};
+use super::recorder::Recorder;
+use crate::audit::RecordKind;
+use crate::aws::{Applied, AwsContext, AwsError, Ec2};
+use crate::playbook::actions::{Access, ActionInfo, ApiCall};
+use crate::playbook::plan::{PlannedStep, TargetPlan};
+
+/// One step of one target, being executed.
+pub struct StepCtx<'a> {
+    pub(super) recorder: &'a Recorder,
+    pub(super) aws: &'a AwsContext,
+    pub(super) cancel: &'a CancellationToken,
+    pub(super) target: &'a TargetPlan,
+    pub(super) step: &'a PlannedStep,
+    pub(super) info: &'static ActionInfo,
+    pub(super) at: StepRef,
+    pub(super) calls: std::sync::Mutex<Vec<CallRecord>>,
+}
+
+impl StepCtx<'_> {
+    pub fn instance_id(&self) -> &str {
+        &self.target.instance_id
+    }
+
+    pub fn dry_run(&self) -> bool {
+        self.recorder.meta().dry_run
+    }
+
+    pub fn ec2(&self) -> Ec2 {
+        self.aws.ec2(&self.target.region)
+    }
+
+    /// Makes a read-only call, recorded like any other.
+    ///
+    /// `call` must be a future that has not been polled: Rust futures do nothing until
+    /// awaited, so the request leaves only after the intent record is on disk.
+    pub async fn read<T>(
+        &self,
+        api: &'static ApiCall,
+        params: Value,
+        call: impl Future<Output = Result<T, AwsError>>,
+    ) -> Result<T, StepError> {
+        debug_assert_eq!(api.access, Access::Read);
+        self.intent(api, params)?;
+        let result = call.await;
+        let (record, value) = match result {
+            Ok(value) => (self.call_record(api, CallResult::Ok, None, None), Ok(value)),
+            Err(err) => (self.failed_call(api, &err), Err(err)),
+        };
+        self.outcome(api, record, value.as_ref().err())?;
+        value.map_err(StepError::Aws)
+    }
+
+    /// Makes a mutating call (sent with `DryRun=true` by the action in a dry run).
+    /// Same ordering contract as [`StepCtx::read`].
+    pub async fn mutate(
+        &self,
+        api: &'static ApiCall,
+        params: Value,
+        call: impl Future<Output = Result<Applied, AwsError>>,
+    ) -> Result<Applied, StepError> {
+        debug_assert_eq!(api.access, Access::Write);
+        self.intent(api, params)?;
+        let result = call.await;
+        let (record, value) = match result {
+            Ok(applied) => {
+                let kind = match applied {
+                    Applied::Done { .. } => CallResult::Ok,
+                    Applied::WouldSucceed { .. } => CallResult::WouldSucceed,
+                };
+                let request_id = applied.request_id().map(str::to_owned);
+                (self.call_record(api, kind, request_id, None), Ok(applied))
+            }
+            Err(err) => (self.failed_call(api, &err), Err(err)),
+        };
+        self.outcome(api, record, value.as_ref().err())?;
+        value.map_err(StepError::Aws)
+    }
+
+    fn intent(&self, api: &'static ApiCall, params: Value) -> Result<(), StepError> {
+        if self.cancel.is_cancelled() {
+            return Err(StepError::Interrupted);
+        }
+        if !self.info.calls.contains(api) {
+            // A programming error: the policy and the plan would not cover this call.
+            return Err(StepError::Failed(format!(
+                "action `{}` tried {} without declaring it; nothing was sent",
+                self.info.name,
+                api.iam_action()
+            )));
+        }
+        let mut body = self.base_body(api);
+        body["params"] = params;
+        self.recorder
+            .record(RecordKind::Intent, body)
+            .map_err(StepError::Audit)?;
+        self.recorder.emit(ExecEvent::CallStarted {
+            at: self.at.clone(),
+            service: api.service.name(),
+            operation: api.operation,
+        });
+        Ok(())
+    }
+
+    fn outcome(
+        &self,
+        api: &'static ApiCall,
+        record: CallRecord,
+        error: Option<&AwsError>,
+    ) -> Result<(), StepError> {
+        let mut body = self.base_body(api);
+        body["result"] = json!(record.result);
+        body["request_id"] = json!(record.request_id);
+        if let Some(error) = error {
+            body["error"] = json!({
+                "code": error.code,
+                "message": error.message,
+                "http_status": error.http_status,
+            });
+        }
+        let written = self.recorder.record(RecordKind::Outcome, body);
+        self.recorder.emit(ExecEvent::CallFinished {
+            at: self.at.clone(),
+            call: record.clone(),
+        });
+        self.calls
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(record);
+        written.map_err(StepError::Audit)
+    }
+
+    fn failed_call(&self, api: &'static ApiCall, err: &AwsError) -> CallRecord {
+        self.call_record(
+            api,
+            CallResult::Error,
+            err.request_id.clone(),
+            Some(err.to_string()),
+        )
+    }
+
+    fn call_record(
+        &self,
+        api: &'static ApiCall,
+        result: CallResult,
+        request_id: Option<String>,
+        error: Option<String>,
+    ) -> CallRecord {
+        CallRecord {
+            service: api.service.name(),
+            operation: api.operation,
+            result,
+            request_id,
+            error,
+        }
+    }
+
+    /// The fields every intent and outcome record of this step carries.
+    pub(super) fn base_body(&self, api: &ApiCall) -> Value {
+        let mut body = self.step_body();
+        body["service"] = json!(api.service.name());
+        body["operation"] = json!(api.operation);
+        body
+    }
+
+    pub(super) fn step_body(&self) -> Value {
+        json!({
+            "target": self.target.instance_id,
+            "region": self.target.region,
+            "step": self.step.step,
+            "step_name": self.step.name,
+            "action": self.step.action,
+        })
+    }
+}

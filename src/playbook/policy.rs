@@ -1,0 +1,82 @@
+//! `breakglass playbook policy`: the least-privilege IAM policy a playbook needs, derived
+//! from the calls its actions declare plus the reads every run makes.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Value, json};
+
+use super::actions::{Access, ApiCall, Resource, Service};
+use super::model::Playbook;
+use crate::inventory::TagFilter;
+
+/// Calls every run makes before and around the playbook's own: who am I, and discovery of
+/// the targets (EC2, SSM agent status, Auto Scaling and load balancer membership).
+pub const ENGINE_CALLS: &[ApiCall] = &[
+    read(Service::Sts, "GetCallerIdentity"),
+    read(Service::Ec2, "DescribeInstances"),
+    read(Service::Ssm, "DescribeInstanceInformation"),
+    read(Service::AutoScaling, "DescribeAutoScalingInstances"),
+    read(Service::ElasticLoadBalancing, "DescribeTargetGroups"),
+    read(Service::ElasticLoadBalancing, "DescribeTargetHealth"),
+];
+
+const fn read(service: Service, operation: &'static str) -> ApiCall {
+    ApiCall {
+        service,
+        operation,
+        access: Access::Read,
+        resource: Resource::Any,
+    }
+}
+
+/// The policy document for `playbook`. `scope` (the discovery filters) limits changes to
+/// instances carrying those tags, so the role cannot touch other instances.
+pub fn policy(playbook: &Playbook, scope: &[TagFilter]) -> Value {
+    let mut reads: BTreeSet<String> = ENGINE_CALLS.iter().map(ApiCall::iam_action).collect();
+    let mut writes: BTreeMap<Resource, BTreeSet<String>> = BTreeMap::new();
+    for step in &playbook.steps {
+        for call in step.info.calls {
+            match (call.access, call.resource) {
+                (Access::Read, _) | (_, Resource::Any) => {
+                    reads.insert(call.iam_action());
+                }
+                (Access::Write, resource) => {
+                    writes
+                        .entry(resource)
+                        .or_default()
+                        .insert(call.iam_action());
+                }
+            }
+        }
+    }
+    let mut statements = vec![json!({
+        "Sid": "BreakglassRead",
+        "Effect": "Allow",
+        "Action": reads,
+        "Resource": "*",
+    })];
+    for (resource, actions) in writes {
+        let mut statement = json!({
+            "Sid": format!("BreakglassChange{}", sid_suffix(resource)),
+            "Effect": "Allow",
+            "Action": actions,
+            "Resource": resource.arn_pattern(),
+        });
+        if resource.is_target() && !scope.is_empty() {
+            let conditions: serde_json::Map<String, Value> = scope
+                .iter()
+                .map(|f| (format!("aws:ResourceTag/{}", f.key), json!(f.values)))
+                .collect();
+            statement["Condition"] = json!({ "StringEquals": conditions });
+        }
+        statements.push(statement);
+    }
+    json!({ "Version": "2012-10-17", "Statement": statements })
+}
+
+fn sid_suffix(resource: Resource) -> &'static str {
+    match resource {
+        Resource::Any => "Any",
+        Resource::Instance => "Instances",
+    }
+}

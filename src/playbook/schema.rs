@@ -1,0 +1,74 @@
+//! The playbook file format as serde types. Unknown fields are errors everywhere, and each
+//! action is its own optional field of a step, so a misspelt action or argument is reported
+//! by the YAML parser with its line and column.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+/// A playbook file as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PlaybookDoc {
+    pub name: Spanned<String>,
+    pub description: String,
+    #[serde(default)]
+    pub parameters: BTreeMap<String, Spanned<ParamDoc>>,
+    pub steps: Spanned<Vec<Spanned<StepDoc>>>,
+}
+
+/// A parameter declaration.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ParamDoc {
+    #[serde(rename = "type")]
+    pub kind: ParamType,
+    pub description: String,
+    /// Without a default the parameter must be given (`--param NAME=VALUE`).
+    pub default: Option<Spanned<serde_json::Value>>,
+    /// When set, the value must be one of these.
+    #[serde(default)]
+    pub choices: Vec<String>,
+}
+
+/// The type of a parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ParamType {
+    String,
+    Integer,
+    Boolean,
+}
+
+/// What happens to a target's remaining steps when a step fails.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnError {
+    /// Stop this target's remaining steps (other targets go on).
+    #[default]
+    Abort,
+    /// Record the failure and go on with the next step.
+    Continue,
+}
+
+/// One step as written: common fields plus exactly one action field.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StepDoc {
+    pub name: Option<String>,
+    #[serde(default)]
+    pub on_error: OnError,
+    /// Ask before this step runs; defaults to what the action declares.
+    pub confirm: Option<bool>,
+    // Actions: one field each. Keep in step with `actions::ACTIONS`.
+    pub tag: Option<Spanned<TagArgs>>,
+}
+
+/// Arguments of the `tag` action.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TagArgs {
+    /// Tag key → value; values may use `{{ … }}` templates.
+    pub tags: BTreeMap<String, Spanned<String>>,
+}
