@@ -6,7 +6,10 @@ mod demo;
 mod list;
 mod settings;
 
-pub use args::{AuditCommand, AuditVerifyArgs, Cli, Command, DemoArgs, GlobalArgs, ListArgs};
+pub use args::{
+    AuditCommand, AuditReportArgs, AuditShowArgs, AuditVerifyArgs, Cli, Command, DemoArgs,
+    GlobalArgs, ListArgs, ReportFormat,
+};
 pub use list::render_table;
 pub use settings::{Settings, is_region_name};
 
@@ -53,6 +56,8 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
         Some(Command::List(args)) => list::run(&settings, args).await,
         Some(Command::Demo(args)) => demo::run(&settings, args).await,
         Some(Command::Audit(AuditCommand::Verify(args))) => audit::verify(&settings, args),
+        Some(Command::Audit(AuditCommand::Show(args))) => audit::show(&settings, args),
+        Some(Command::Audit(AuditCommand::Report(args))) => audit::report(&settings, args),
         // `arg_required_else_help` shows the help before we get here.
         None => Ok(ExitCode::InvalidInput),
     }
