@@ -1,6 +1,11 @@
 //! The append-only audit log file: continues the hash chain of what is already there,
 //! appends one JSON line per record and fsyncs it before returning. Fails closed: a
 //! record that cannot be written is an error the caller must stop on.
+//!
+//! Several processes may append to one log (two responders, a CLI run beside the TUI):
+//! each append holds an exclusive lock on the file and, when the file grew since this
+//! process last wrote, continues from the record another process wrote, so the chain
+//! never forks.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -60,6 +65,9 @@ pub struct AuditLog {
     path: PathBuf,
     next_seq: u64,
     head: String,
+    /// The file's length after our last read or write; any other length means another
+    /// process appended (or someone truncated the file) and the head must be re-read.
+    len: u64,
 }
 
 /// How much of the end of the file is read to find the last record.
@@ -88,28 +96,61 @@ impl AuditLog {
         options.read(true).append(true).create(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(path).map_err(io("open"))?;
-        let (next_seq, head) = read_head(&mut file).map_err(|reason| match reason {
-            HeadError::Io(source) => AuditError::Io {
-                action: "read",
-                path: path.to_path_buf(),
-                source,
-            },
-            HeadError::Damaged(reason) => AuditError::Damaged {
-                path: path.to_path_buf(),
-                reason,
-            },
-        })?;
+        let file = options.open(path).map_err(io("open"))?;
+        // Shared: a writer in another process never leaves us half a line to read.
+        file.lock_shared().map_err(io("lock"))?;
+        let head = read_head(&file);
+        file.unlock().map_err(io("unlock"))?;
+        let (next_seq, head, len) = head.map_err(|reason| reason.into_audit_error(path))?;
         Ok(AuditLog {
             file,
             path: path.to_path_buf(),
             next_seq,
             head,
+            len,
         })
     }
 
     /// Appends one record and fsyncs it; only then is the call it announces allowed.
+    ///
+    /// Holds an exclusive lock on the file meanwhile, so concurrent appenders (in this or
+    /// other processes) take turns and each continues the chain from the true last record.
     pub fn append(&mut self, entry: Entry) -> Result<AuditRecord, AuditError> {
+        let io = |action: &'static str, path: &Path| {
+            let path = path.to_path_buf();
+            move |source| AuditError::Io {
+                action,
+                path,
+                source,
+            }
+        };
+        self.file.lock().map_err(io("lock", &self.path))?;
+        let appended = self.append_locked(entry);
+        // Closing the file would release the lock too, but this handle lives on.
+        let unlocked = self.file.unlock().map_err(io("unlock", &self.path));
+        let record = appended?;
+        unlocked?;
+        Ok(record)
+    }
+
+    /// [`AuditLog::append`] once the exclusive lock is held.
+    fn append_locked(&mut self, entry: Entry) -> Result<AuditRecord, AuditError> {
+        let len = self
+            .file
+            .metadata()
+            .map_err(|source| AuditError::Io {
+                action: "read",
+                path: self.path.clone(),
+                source,
+            })?
+            .len();
+        if len != self.len {
+            let (next_seq, head, len) =
+                read_head(&self.file).map_err(|reason| reason.into_audit_error(&self.path))?;
+            self.next_seq = next_seq;
+            self.head = head;
+            self.len = len;
+        }
         let record = AuditRecord {
             v: FORMAT_VERSION,
             seq: self.next_seq,
@@ -137,6 +178,7 @@ impl AuditLog {
             })?;
         self.next_seq += 1;
         self.head.clone_from(&record.hash);
+        self.len += line.len() as u64;
         Ok(record)
     }
 
@@ -155,11 +197,28 @@ enum HeadError {
     Damaged(String),
 }
 
-/// Reads the last complete record: its `seq + 1` and `hash`, or `(0, GENESIS)` when empty.
-fn read_head(file: &mut File) -> Result<(u64, String), HeadError> {
+impl HeadError {
+    fn into_audit_error(self, path: &Path) -> AuditError {
+        match self {
+            HeadError::Io(source) => AuditError::Io {
+                action: "read",
+                path: path.to_path_buf(),
+                source,
+            },
+            HeadError::Damaged(reason) => AuditError::Damaged {
+                path: path.to_path_buf(),
+                reason,
+            },
+        }
+    }
+}
+
+/// Reads the last complete record: its `seq + 1` and `hash`, or `(0, GENESIS)` when empty,
+/// and the file length they were read at.
+fn read_head(mut file: &File) -> Result<(u64, String, u64), HeadError> {
     let len = file.metadata().map_err(HeadError::Io)?.len();
     if len == 0 {
-        return Ok((0, GENESIS.to_owned()));
+        return Ok((0, GENESIS.to_owned(), 0));
     }
     let start = len.saturating_sub(TAIL_BYTES);
     file.seek(SeekFrom::Start(start)).map_err(HeadError::Io)?;
@@ -187,7 +246,7 @@ fn read_head(file: &mut File) -> Result<(u64, String), HeadError> {
             "the last record's hash does not match its content".into(),
         ));
     }
-    Ok((record.seq + 1, record.hash))
+    Ok((record.seq + 1, record.hash, len))
 }
 
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {

@@ -4,6 +4,7 @@
 mod log;
 mod record;
 mod verify;
+pub mod view;
 
 pub use log::{AuditError, AuditLog, Entry};
 pub use record::{AuditRecord, FORMAT_VERSION, GENESIS, RecordKind};

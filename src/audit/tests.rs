@@ -227,3 +227,63 @@ proptest! {
         prop_assert!(report.problem.is_some(), "{:?} on {} records not detected", tamper, len);
     }
 }
+
+fn entry(run: &str, n: usize) -> Entry {
+    Entry {
+        run_id: run.into(),
+        incident: Some("IR-42".into()),
+        actor: None,
+        dry_run: false,
+        kind: RecordKind::Note,
+        body: serde_json::json!({"level": "info", "message": format!("{run} #{n}")}),
+    }
+}
+
+#[test]
+fn a_second_handle_continues_the_chain_the_first_extended() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let mut a = AuditLog::open(&path).unwrap();
+    let mut b = AuditLog::open(&path).unwrap();
+    let first = a.append(entry("a", 0)).unwrap();
+    let second = b.append(entry("b", 0)).unwrap();
+    let third = a.append(entry("a", 1)).unwrap();
+    assert_eq!((first.seq, second.seq, third.seq), (0, 1, 2));
+    assert_eq!(second.prev, first.hash);
+    assert_eq!(third.prev, second.hash);
+    assert_eq!(a.head(), third.hash);
+    let report = verify(std::fs::read(&path).unwrap().as_slice(), None).unwrap();
+    assert!(report.is_intact(), "{report:?}");
+    assert_eq!(report.records, 3);
+}
+
+#[test]
+fn concurrent_appenders_take_turns_and_keep_one_chain() {
+    const WRITERS: usize = 4;
+    const RECORDS: usize = 50;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    // Separate opens are separate open file descriptions: the lock excludes them from one
+    // another exactly as it excludes other processes.
+    let barrier = std::sync::Barrier::new(WRITERS);
+    std::thread::scope(|scope| {
+        for w in 0..WRITERS {
+            let (path, barrier) = (&path, &barrier);
+            scope.spawn(move || {
+                let mut log = AuditLog::open(path).unwrap();
+                barrier.wait();
+                for n in 0..RECORDS {
+                    log.append(entry(&format!("run-{w}"), n)).unwrap();
+                }
+            });
+        }
+    });
+    let text = std::fs::read_to_string(&path).unwrap();
+    let report = verify(text.as_bytes(), None).unwrap();
+    assert!(report.is_intact(), "{report:?}");
+    assert_eq!(report.records, (WRITERS * RECORDS) as u64);
+    for w in 0..WRITERS {
+        let own = text.matches(&format!("run-{w} #")).count();
+        assert_eq!(own, RECORDS, "writer {w}");
+    }
+}

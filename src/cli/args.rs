@@ -179,6 +179,46 @@ pub enum PlaybookCommand {
 pub enum AuditCommand {
     /// Check every record's hash, the hash chain and the sequence; name the first bad record.
     Verify(AuditVerifyArgs),
+    /// Show a run as a timeline, after verifying the whole log.
+    Show(AuditShowArgs),
+    /// Write a chain-of-custody report of a run (Markdown or HTML).
+    Report(AuditReportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditShowArgs {
+    /// The log to read (default: the audit log in use).
+    pub file: Option<PathBuf>,
+
+    /// The run: its id or a unique prefix of it (default: the most recently started run).
+    #[arg(long, value_name = "RUN_ID")]
+    pub run: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditReportArgs {
+    /// The log to read (default: the audit log in use).
+    pub file: Option<PathBuf>,
+
+    /// The run: its id or a unique prefix of it (default: the most recently started run).
+    #[arg(long, value_name = "RUN_ID")]
+    pub run: Option<String>,
+
+    /// Report format: Markdown, or a self-contained HTML page.
+    #[arg(long, value_enum, default_value_t, value_name = "FORMAT")]
+    pub format: ReportFormat,
+
+    /// Write the report to this file instead of stdout.
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+}
+
+/// Format of `audit report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ReportFormat {
+    #[default]
+    Md,
+    Html,
 }
 
 #[derive(Debug, Args)]

@@ -1,4 +1,8 @@
-//! `breakglass audit …`: verifying the audit trail.
+//! `breakglass audit …`: verifying the audit trail; `show` and `report` are in `views`.
+
+mod views;
+
+pub use views::{report, show};
 
 use std::io::BufReader;
 

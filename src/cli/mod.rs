@@ -11,8 +11,8 @@ mod run;
 mod settings;
 
 pub use args::{
-    AuditCommand, AuditVerifyArgs, Cli, Command, DemoArgs, GlobalArgs, ListArgs, PlaybookCommand,
-    ResumeArgs, RunArgs, RunOptions,
+    AuditCommand, AuditReportArgs, AuditShowArgs, AuditVerifyArgs, Cli, Command, DemoArgs,
+    GlobalArgs, ListArgs, PlaybookCommand, ReportFormat, ResumeArgs, RunArgs, RunOptions,
 };
 pub use list::render_table;
 pub use playbook::describe as describe_playbook;
@@ -78,6 +78,8 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
         Some(Command::Resume(args)) => resume::run(&settings, args).await,
         Some(Command::Playbook(command)) => playbook::run(&settings, command),
         Some(Command::Audit(AuditCommand::Verify(args))) => audit::verify(&settings, args),
+        Some(Command::Audit(AuditCommand::Show(args))) => audit::show(&settings, args),
+        Some(Command::Audit(AuditCommand::Report(args))) => audit::report(&settings, args),
         // `arg_required_else_help` shows the help before we get here.
         None => Ok(ExitCode::InvalidInput),
     }
