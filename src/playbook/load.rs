@@ -380,3 +380,29 @@ fn is_identifier(name: &str) -> bool {
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
+
+/// Runs the order rule over steps with the given actions (at lines 10, 20, 30, …).
+#[cfg(test)]
+pub(crate) fn check_order_for_tests(infos: &[&'static ActionInfo]) -> Vec<Diagnostic> {
+    let steps: Vec<Step> = infos
+        .iter()
+        .enumerate()
+        .map(|(i, info)| Step {
+            index: i + 1,
+            name: info.name.to_owned(),
+            on_error: Default::default(),
+            confirm: false,
+            info,
+            action: ActionSpec::Tag {
+                tags: BTreeMap::new(),
+            },
+            line: (i as u64 + 1) * 10,
+        })
+        .collect();
+    let mut checker = Checker {
+        origin: "t.yml".into(),
+        diagnostics: Vec::new(),
+    };
+    check_order(&mut checker, &steps);
+    checker.diagnostics
+}

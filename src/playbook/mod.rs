@@ -29,3 +29,6 @@ pub use policy::{ENGINE_CALLS, policy};
 pub use resume::{PriorRun, find_run};
 pub use schema::{OnError, ParamType};
 pub use template::{BUILTIN_VARIABLES, Template};
+
+#[cfg(test)]
+pub(crate) mod tests;

@@ -12,14 +12,14 @@ use crate::playbook::exec::{StepCtx, StepError, StepResult, StepStatus};
 use crate::playbook::plan::{PlannedCall, ResolvedAction};
 use crate::playbook::template::Template;
 
-const DESCRIBE_INSTANCES: ApiCall = ApiCall {
+pub(crate) const DESCRIBE_INSTANCES: ApiCall = ApiCall {
     service: Service::Ec2,
     operation: "DescribeInstances",
     access: Access::Read,
     resource: Resource::Any,
 };
 
-const CREATE_TAGS: ApiCall = ApiCall {
+pub(crate) const CREATE_TAGS: ApiCall = ApiCall {
     service: Service::Ec2,
     operation: "CreateTags",
     access: Access::Write,

@@ -5,6 +5,8 @@ mod events;
 mod recorder;
 mod run;
 mod step;
+#[cfg(test)]
+mod tests;
 
 pub use events::{
     CallRecord, CallResult, ExecEvent, RunStatus, StepError, StepRef, StepReport, StepResult,

@@ -1,0 +1,136 @@
+//! The executor's fail-closed contract, checked without AWS: a call whose intent record
+//! cannot be written, that is not declared, or that comes after Ctrl-C is never started.
+//! (End-to-end behaviour against the emulator is in tests/playbook.rs.)
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use super::events::StepError;
+use super::recorder::{Recorder, RunMeta};
+use super::step::StepCtx;
+use crate::audit::AuditLog;
+use crate::aws::{Applied, AwsContext, AwsSettings, SandboxEndpoint};
+use crate::playbook::actions::tag;
+use crate::playbook::tests::server;
+use crate::playbook::{Catalog, RunInfo, plan, resolve_parameters};
+
+async fn offline_context() -> AwsContext {
+    AwsContext::load(&AwsSettings {
+        profile: None,
+        client: Default::default(),
+        sandbox: Some(SandboxEndpoint {
+            // Nothing listens here; no test in this file reaches the network.
+            endpoint_url: "http://127.0.0.1:9".into(),
+            region: "eu-west-1".into(),
+            access_key_id: "test".into(),
+            secret_access_key: "test".into(),
+        }),
+    })
+    .await
+}
+
+fn recorder(log: AuditLog) -> Recorder {
+    Recorder::new(
+        log,
+        RunMeta {
+            run_id: "r".into(),
+            incident: Some("IR-1".into()),
+            actor: None,
+            dry_run: false,
+        },
+        None,
+    )
+}
+
+/// Runs `check` with a step context for the built-in tag playbook's only step.
+async fn with_step(
+    recorder: &Recorder,
+    cancel: &CancellationToken,
+    check: impl AsyncFnOnce(&StepCtx<'_>),
+) {
+    let playbook = Catalog::load(None).find("tag-incident").unwrap().clone();
+    let params = resolve_parameters(&playbook, &[]).unwrap();
+    let targets = [server("i-0aaaaaaaaaaaaaaa1", "ss-1", &[])];
+    let info = RunInfo {
+        run_id: "r".into(),
+        incident: Some("IR-1".into()),
+        dry_run: false,
+    };
+    let plan = plan(&playbook, &params, &targets, &info).unwrap();
+    let aws = offline_context().await;
+    let target = &plan.targets[0];
+    let step = &target.steps[0];
+    let ctx = StepCtx {
+        recorder,
+        aws: &aws,
+        cancel,
+        target,
+        step,
+        info: step.info,
+        at: super::events::StepRef {
+            instance_id: target.instance_id.clone(),
+            target_name: None,
+            step: 1,
+            steps: 1,
+            step_name: step.name.clone(),
+        },
+        calls: std::sync::Mutex::new(Vec::new()),
+    };
+    check(&ctx).await;
+}
+
+#[tokio::test]
+async fn a_call_is_not_made_when_its_intent_cannot_be_written() {
+    // /dev/full accepts the open and fails every write with ENOSPC: a full disk.
+    let recorder = recorder(AuditLog::open(std::path::Path::new("/dev/full")).unwrap());
+    let made = AtomicBool::new(false);
+    with_step(&recorder, &CancellationToken::new(), async |ctx| {
+        let result = ctx
+            .mutate(&tag::CREATE_TAGS, json!({}), async {
+                made.store(true, Ordering::SeqCst);
+                Ok(Applied::Done { request_id: None })
+            })
+            .await;
+        assert!(matches!(result, Err(StepError::Audit(_))), "{result:?}");
+    })
+    .await;
+    assert!(!made.load(Ordering::SeqCst), "the call must not be sent");
+}
+
+#[tokio::test]
+async fn calls_after_ctrl_c_or_undeclared_calls_are_not_made() {
+    let dir = tempfile::tempdir().unwrap();
+    let recorder = recorder(AuditLog::open(&dir.path().join("audit.jsonl")).unwrap());
+    let made = AtomicBool::new(false);
+    let cancel = CancellationToken::new();
+    with_step(&recorder, &cancel, async |ctx| {
+        // tag declares DescribeInstances and CreateTags, nothing else.
+        static UNDECLARED: crate::playbook::actions::ApiCall = crate::playbook::actions::ApiCall {
+            service: crate::playbook::actions::Service::Ec2,
+            operation: "TerminateInstances",
+            access: crate::playbook::actions::Access::Write,
+            resource: crate::playbook::actions::Resource::Instance,
+        };
+        let result = ctx
+            .mutate(&UNDECLARED, json!({}), async {
+                made.store(true, Ordering::SeqCst);
+                Ok(Applied::Done { request_id: None })
+            })
+            .await;
+        assert!(matches!(&result, Err(StepError::Failed(m)) if m.contains("without declaring")));
+        cancel.cancel();
+        let result = ctx
+            .mutate(&tag::CREATE_TAGS, json!({}), async {
+                made.store(true, Ordering::SeqCst);
+                Ok(Applied::Done { request_id: None })
+            })
+            .await;
+        assert!(matches!(result, Err(StepError::Interrupted)), "{result:?}");
+    })
+    .await;
+    assert!(!made.load(Ordering::SeqCst));
+    let text = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
+    assert!(text.is_empty(), "nothing was announced either: {text}");
+}
