@@ -5,6 +5,8 @@ mod autoscaling;
 mod ec2;
 mod elbv2;
 mod error;
+mod logs;
+mod s3;
 mod sdk;
 mod ssm;
 mod sts;
@@ -13,6 +15,13 @@ pub use autoscaling::{AsgMembership, AutoScaling, AutoScalingApi};
 pub use ec2::{Ec2, Ec2Api, Ec2Filter, GroupRef, Instance, NetworkInterface};
 pub use elbv2::{Elbv2, Elbv2Api, Target, TargetGroup};
 pub use error::{AwsError, AwsErrorKind};
+pub use logs::{
+    CloudWatchLogs, CloudWatchLogsApi, LogEvent, LogGroupInfo, RejectedEvents, StreamCreated,
+};
+pub use s3::{
+    DefaultRetention, ObjectLock, ObjectRetention, ObjectUpload, RetentionMode, S3, S3Api,
+    UploadedObject, sha256_base64,
+};
 pub use sdk::{AwsContext, AwsSettings, SandboxEndpoint};
 pub use ssm::{ManagedInstance, Ssm, SsmApi};
 pub use sts::{CallerIdentity, Sts, StsApi};

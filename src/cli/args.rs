@@ -77,6 +77,11 @@ pub struct AuditVerifyArgs {
     /// detects records cut off the end.
     #[arg(long, value_name = "HASH")]
     pub anchor: Option<String>,
+
+    /// The file is a piece of a log (e.g. one run's copy from an audit sink): its first
+    /// record may continue an earlier chain; the hash it continues from is printed.
+    #[arg(long)]
+    pub segment: bool,
 }
 
 #[derive(Debug, Args)]
