@@ -1,6 +1,6 @@
 //! The breakglass config file (TOML at `$XDG_CONFIG_HOME/breakglass/config.toml`, or
-//! `--config PATH`): regions, discovery filter, allowed accounts, audit log, AWS client
-//! tuning. Unknown keys are errors so a typo never silently weakens a guard rail.
+//! `--config PATH`): regions, discovery filter, allowed accounts, audit log and its central
+//! copies, AWS client tuning. Unknown keys are errors so a typo never silently weakens a guard rail.
 
 use std::path::{Path, PathBuf};
 
@@ -23,6 +23,9 @@ pub struct Config {
     pub allowed_accounts: Vec<String>,
     /// Audit log path; `--audit-log` and `BREAKGLASS_AUDIT_LOG` override.
     pub audit_log: Option<PathBuf>,
+    /// `[audit.*]`: sinks that receive a copy of every audit record.
+    #[serde(default)]
+    pub audit: AuditSinkConfig,
     #[serde(default)]
     pub discovery: DiscoveryConfig,
     #[serde(default)]
@@ -80,6 +83,57 @@ impl Default for DiscoveryConfig {
 
 fn default_filters() -> Vec<String> {
     vec![DEFAULT_FILTER.to_owned()]
+}
+
+/// `[audit]`: optional central copies of the audit log (docs/audit.md, "Central copies").
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSinkConfig {
+    pub cloudwatch: Option<CloudWatchSinkConfig>,
+    pub s3: Option<S3SinkConfig>,
+}
+
+impl AuditSinkConfig {
+    pub fn is_empty(&self) -> bool {
+        self.cloudwatch.is_none() && self.s3.is_none()
+    }
+}
+
+/// `[audit.cloudwatch]`: one log stream per run, `<log_stream_prefix>/<run_id>`, in an
+/// existing log group.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CloudWatchSinkConfig {
+    /// Must exist; breakglass creates streams, never groups.
+    pub log_group: String,
+    #[serde(default = "default_log_stream_prefix")]
+    pub log_stream_prefix: String,
+    /// Default: the region breakglass acts in.
+    pub region: Option<String>,
+}
+
+fn default_log_stream_prefix() -> String {
+    "breakglass".into()
+}
+
+/// `[audit.s3]`: one object per batch, `<prefix>/<run_id>/<first-seq>-<last-seq>.jsonl`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct S3SinkConfig {
+    pub bucket: String,
+    /// Key prefix; a trailing `/` is implied.
+    #[serde(default = "default_s3_prefix")]
+    pub prefix: String,
+    /// The bucket's region. Default: the region breakglass acts in.
+    pub region: Option<String>,
+    /// Object Lock retention set on each object; unset lets the bucket default apply.
+    pub retention_days: Option<u32>,
+    /// `governance` (default) or `compliance`; only with `retention_days`.
+    pub retention_mode: Option<crate::aws::RetentionMode>,
+}
+
+fn default_s3_prefix() -> String {
+    "breakglass/".into()
 }
 
 /// `[aws]`: client behaviour, configured once for every service client.
@@ -228,6 +282,7 @@ impl Config {
                 "`playbooks.concurrency` must be between 1 and {MAX_CONCURRENCY}"
             )));
         }
+        crate::audit::sink::validate_config(&self.audit).map_err(invalid)?;
         if self.aws.max_attempts == 0 {
             return Err(invalid("`aws.max_attempts` must be at least 1".into()));
         }
@@ -281,6 +336,40 @@ connect_timeout_secs = 2
     }
 
     #[test]
+    fn audit_sinks_parse_with_defaults_next_to_the_audit_log_key() {
+        let config = parse(
+            r#"
+audit_log = "/var/log/bg.jsonl"
+[audit.cloudwatch]
+log_group = "/xroad/breakglass"
+[audit.s3]
+bucket = "ir-audit-111122223333"
+region = "eu-north-1"
+retention_days = 365
+retention_mode = "COMPLIANCE"
+"#,
+        )
+        .unwrap();
+        assert_eq!(
+            config.audit_log.as_deref(),
+            Some(Path::new("/var/log/bg.jsonl"))
+        );
+        let cw = config.audit.cloudwatch.unwrap();
+        assert_eq!(cw.log_group, "/xroad/breakglass");
+        assert_eq!(cw.log_stream_prefix, "breakglass");
+        assert_eq!(cw.region, None);
+        let s3 = config.audit.s3.unwrap();
+        assert_eq!(s3.prefix, "breakglass/");
+        assert_eq!(s3.region.as_deref(), Some("eu-north-1"));
+        assert_eq!(s3.retention_days, Some(365));
+        assert_eq!(
+            s3.retention_mode,
+            Some(crate::aws::RetentionMode::Compliance)
+        );
+        assert!(parse("").unwrap().audit.is_empty());
+    }
+
+    #[test]
     fn rejects_bad_input_with_the_key_and_file() {
         let cases = [
             ("regionz = []", "unknown field `regionz`"),
@@ -294,6 +383,43 @@ connect_timeout_secs = 2
             ("[discovery]\nfilters = [\"Role=x\"]", "tag:Key=Value"),
             ("[aws]\nmax_attempts = 0", "at least 1"),
             ("regions = [", "invalid config file"),
+            (
+                "[audit.cloudwatch]\nlog_group = \"a b\"",
+                "audit.cloudwatch.log_group",
+            ),
+            (
+                "[audit.cloudwatch]\nlog_stream_prefix = \"x\"",
+                "missing field `log_group`",
+            ),
+            (
+                "[audit.cloudwatch]\nlog_group = \"g\"\nstream = \"x\"",
+                "unknown field `stream`",
+            ),
+            (
+                "[audit.cloudwatch]\nlog_group = \"g\"\nregion = \"eu\"",
+                "`audit.cloudwatch.region` `eu` is not an AWS region",
+            ),
+            (
+                "[audit.s3]\nbucket = \"s3://ir/audit\"",
+                "give the bucket name (`ir`)",
+            ),
+            (
+                "[audit.s3]\nbucket = \"ir-audit\"\nprefix = \"/x\"",
+                "no leading slash",
+            ),
+            (
+                "[audit.s3]\nbucket = \"ir-audit\"\nretention_days = 0",
+                "between 1 and 36500",
+            ),
+            (
+                "[audit.s3]\nbucket = \"ir-audit\"\nretention_mode = \"compliance\"",
+                "needs `audit.s3.retention_days`",
+            ),
+            (
+                "[audit.s3]\nbucket = \"ir-audit\"\nretention_days = 1\nretention_mode = \"legal\"",
+                "unknown variant `legal`",
+            ),
+            ("[audit.syslog]\nhost = \"x\"", "unknown field `syslog`"),
         ];
         for (text, expected) in cases {
             let err = parse(text).unwrap_err();

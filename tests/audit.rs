@@ -448,3 +448,44 @@ fn appends_as_a_child_process() {
             .unwrap();
     }
 }
+#[test]
+fn a_runs_copy_verifies_as_a_segment_that_names_the_hash_it_continues_from() {
+    let home = tempfile::tempdir().unwrap();
+    let log = home.path().join("audit.jsonl");
+    let head_a = write_run(&log, "run-a");
+    write_run(&log, "run-b");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let copy = home.path().join("run-b.jsonl");
+    let run_b: String = text.lines().skip(4).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&copy, run_b).unwrap();
+    let path = copy.to_str().unwrap();
+
+    let (code, stdout, _) = bg(home.path(), &["audit", "verify", path]);
+    assert_eq!(code, 1, "a copy is not a whole log: {stdout}");
+    let (code, stdout, stderr) = bg(home.path(), &["audit", "verify", "--segment", path]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("intact — 4 record(s), 1 run(s)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "segment: starts at record 4, continuing from {head_a}"
+        )),
+        "{stdout}"
+    );
+    let (code, stdout, _) = bg(
+        home.path(),
+        &["audit", "verify", "--segment", path, "--output", "json"],
+    );
+    assert_eq!(code, 0);
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(json["first_seq"], 4);
+    assert_eq!(json["continues_from"], head_a.as_str());
+    let (_, stdout, _) = bg(home.path(), &["audit", "verify", path, "--output", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert!(
+        json.get("first_seq").is_none(),
+        "unchanged without --segment"
+    );
+}

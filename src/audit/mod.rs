@@ -3,12 +3,13 @@
 
 mod log;
 mod record;
+pub mod sink;
 mod verify;
 pub mod view;
 
 pub use log::{AuditError, AuditLog, Entry};
 pub use record::{AuditRecord, FORMAT_VERSION, GENESIS, RecordKind};
-pub use verify::{Problem, VerifyReport, verify};
+pub use verify::{Problem, VerifyReport, verify, verify_segment};
 
 /// The default log path: `$XDG_STATE_HOME/breakglass/audit.jsonl`.
 pub fn default_path() -> Option<std::path::PathBuf> {

@@ -287,3 +287,30 @@ fn concurrent_appenders_take_turns_and_keep_one_chain() {
         assert_eq!(own, RECORDS, "writer {w}");
     }
 }
+
+#[test]
+fn a_segment_verifies_from_where_it_continues_and_still_catches_tampering() {
+    let dir = tempfile::tempdir().unwrap();
+    let all = lines(&write_log(dir.path(), 10));
+    let text = |lines: &[String]| -> String { lines.iter().map(|l| format!("{l}\n")).collect() };
+    let segment = &all[4..];
+    // As a whole log it does not start at the beginning …
+    let whole = verify(text(segment).as_bytes(), None).unwrap();
+    assert!(whole.problem.unwrap().reason.contains("sequence number 4"));
+    // … as a segment it verifies and says what it continues from.
+    let report = verify_segment(text(segment).as_bytes(), None).unwrap();
+    assert!(report.is_intact(), "{:?}", report.problem);
+    assert_eq!(report.records, 6);
+    assert_eq!(report.first_seq, Some(4));
+    let record_3: AuditRecord = serde_json::from_str(&all[3]).unwrap();
+    assert_eq!(report.continues_from, Some(record_3.hash));
+    // A full log is also a valid segment, continuing from genesis.
+    let full = verify_segment(text(&all).as_bytes(), None).unwrap();
+    assert_eq!(full.continues_from.as_deref(), Some(GENESIS));
+    assert_eq!(verify(text(&all).as_bytes(), None).unwrap().first_seq, None);
+    // A gap inside the segment is still caught.
+    let mut gap = segment.to_vec();
+    gap.remove(2);
+    let report = verify_segment(text(&gap).as_bytes(), None).unwrap();
+    assert_eq!(report.problem.unwrap().line, 3);
+}

@@ -28,6 +28,11 @@ pub struct VerifyReport {
     /// Whether `anchor` (when given) was found among the records.
     pub anchor_found: Option<bool>,
     pub problem: Option<Problem>,
+    /// For a segment ([`verify_segment`]): the first record's `seq` …
+    pub first_seq: Option<u64>,
+    /// … and its `prev`, the hash of the record before the segment (64 zeros when the
+    /// segment starts the log). Match it against that record in the local log.
+    pub continues_from: Option<String>,
 }
 
 impl VerifyReport {
@@ -39,6 +44,22 @@ impl VerifyReport {
 /// Verifies a log read line by line. `anchor` is a record hash published earlier (e.g. the
 /// head printed at the end of a run) that must still be in the log.
 pub fn verify(reader: impl BufRead, anchor: Option<&str>) -> std::io::Result<VerifyReport> {
+    verify_from(reader, anchor, false)
+}
+
+/// Verifies a piece of a log, such as one run's copy from an audit sink: as [`verify`], but
+/// the first record may continue an earlier chain. Its `seq` and `prev` are taken as given
+/// and reported (`first_seq`, `continues_from`), so records missing *before* the segment
+/// are only detected by matching `continues_from` against the full log.
+pub fn verify_segment(reader: impl BufRead, anchor: Option<&str>) -> std::io::Result<VerifyReport> {
+    verify_from(reader, anchor, true)
+}
+
+fn verify_from(
+    reader: impl BufRead,
+    anchor: Option<&str>,
+    segment: bool,
+) -> std::io::Result<VerifyReport> {
     let mut report = VerifyReport {
         anchor_found: anchor.map(|_| false),
         ..VerifyReport::default()
@@ -73,7 +94,13 @@ pub fn verify(reader: impl BufRead, anchor: Option<&str>) -> std::io::Result<Ver
                 break;
             }
         };
-        if let Some(problem) = check(&record, line_no, report.records, &prev) {
+        if segment && report.records == 0 {
+            prev.clone_from(&record.prev);
+            report.first_seq = Some(record.seq);
+            report.continues_from = Some(record.prev.clone());
+        }
+        let expected_seq = report.first_seq.unwrap_or(0) + report.records;
+        if let Some(problem) = check(&record, line_no, expected_seq, &prev) {
             report.problem = Some(problem);
             break;
         }

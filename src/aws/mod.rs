@@ -5,7 +5,9 @@ mod autoscaling;
 mod ec2;
 mod elbv2;
 mod error;
+mod logs;
 mod mutation;
+mod s3;
 mod sdk;
 mod ssm;
 mod sts;
@@ -14,7 +16,14 @@ pub use autoscaling::{AsgMembership, AutoScaling, AutoScalingApi};
 pub use ec2::{Ec2, Ec2Api, Ec2Filter, GroupRef, Instance, NetworkInterface};
 pub use elbv2::{Elbv2, Elbv2Api, Target, TargetGroup};
 pub use error::{AwsError, AwsErrorKind};
+pub use logs::{
+    CloudWatchLogs, CloudWatchLogsApi, LogEvent, LogGroupInfo, RejectedEvents, StreamCreated,
+};
 pub use mutation::{Applied, DRY_RUN_OPERATION, ec2_mutation};
+pub use s3::{
+    DefaultRetention, ObjectLock, ObjectRetention, ObjectUpload, RetentionMode, S3, S3Api,
+    UploadedObject, sha256_base64,
+};
 pub use sdk::{AwsContext, AwsSettings, SandboxEndpoint};
 pub use ssm::{ManagedInstance, Ssm, SsmApi};
 pub use sts::{CallerIdentity, Sts, StsApi};

@@ -11,7 +11,7 @@ use aws_credential_types::provider::error::CredentialsError;
 use aws_types::SdkConfig;
 use aws_types::region::Region;
 
-use super::{AutoScaling, AwsError, AwsErrorKind, Ec2, Elbv2, Ssm, Sts};
+use super::{AutoScaling, AwsError, AwsErrorKind, CloudWatchLogs, Ec2, Elbv2, S3, Ssm, Sts};
 use crate::config::AwsClientConfig;
 
 /// What the AWS layer needs from flags and config.
@@ -136,6 +136,20 @@ impl AwsContext {
             aws_sdk_elasticloadbalancingv2::Client::from_conf(conf),
             region,
         )
+    }
+
+    pub fn cloudwatch_logs(&self, region: &str) -> CloudWatchLogs {
+        let conf = aws_sdk_cloudwatchlogs::config::Builder::from(&self.sdk)
+            .region(Self::region(region))
+            .build();
+        CloudWatchLogs::new(aws_sdk_cloudwatchlogs::Client::from_conf(conf), region)
+    }
+
+    pub fn s3(&self, region: &str) -> S3 {
+        let conf = aws_sdk_s3::config::Builder::from(&self.sdk)
+            .region(Self::region(region))
+            .build();
+        S3::new(aws_sdk_s3::Client::from_conf(conf), region)
     }
 
     pub fn sts(&self, region: &str) -> Sts {

@@ -8,12 +8,7 @@ use crate::output::OutputFormat;
 
 /// Incident-response break-glass toolkit for X-Road Security Servers on AWS.
 #[derive(Debug, Parser)]
-#[command(
-    name = "breakglass",
-    version,
-    arg_required_else_help = true,
-    args_conflicts_with_subcommands = true
-)]
+#[command(name = "breakglass", version, arg_required_else_help = true)]
 #[command(
     after_help = "Exit codes: 0 success, 1 a step or AWS call failed, 2 invalid input, \
                         3 refused, 4 authentication needed. See docs/cli.md."
@@ -230,6 +225,11 @@ pub struct AuditVerifyArgs {
     /// detects records cut off the end.
     #[arg(long, value_name = "HASH")]
     pub anchor: Option<String>,
+
+    /// The file is a piece of a log (e.g. one run's copy from an audit sink): its first
+    /// record may continue an earlier chain; the hash it continues from is printed.
+    #[arg(long)]
+    pub segment: bool,
 }
 
 #[derive(Debug, Args)]

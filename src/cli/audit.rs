@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::args::AuditVerifyArgs;
 use super::settings::Settings;
-use crate::audit::{Problem, verify as verify_log};
+use crate::audit::{Problem, verify as verify_log, verify_segment};
 use crate::error::{Error, ExitCode, Result};
 use crate::output::{OutputFormat, print_json, print_stdout};
 
@@ -26,6 +26,10 @@ struct VerifyOutput<'a> {
     unfinished_runs: &'a [String],
     anchor_found: Option<bool>,
     problem: &'a Option<Problem>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    first_seq: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    continues_from: &'a Option<String>,
 }
 
 /// Exit 0 when intact, 1 when tampered or the anchor is missing, 2 when unreadable.
@@ -39,7 +43,13 @@ pub fn verify(settings: &Settings, args: &AuditVerifyArgs) -> Result<ExitCode> {
         source,
     };
     let file = std::fs::File::open(&path).map_err(input_error)?;
-    let report = verify_log(BufReader::new(file), args.anchor.as_deref()).map_err(input_error)?;
+    let reader = BufReader::new(file);
+    let report = if args.segment {
+        verify_segment(reader, args.anchor.as_deref())
+    } else {
+        verify_log(reader, args.anchor.as_deref())
+    }
+    .map_err(input_error)?;
     let intact = report.is_intact();
     match settings.output {
         OutputFormat::Json => print_json(&VerifyOutput {
@@ -52,6 +62,8 @@ pub fn verify(settings: &Settings, args: &AuditVerifyArgs) -> Result<ExitCode> {
             unfinished_runs: &report.unfinished_runs,
             anchor_found: report.anchor_found,
             problem: &report.problem,
+            first_seq: report.first_seq,
+            continues_from: &report.continues_from,
         })?,
         OutputFormat::Table => {
             let mut text = String::new();
@@ -70,6 +82,11 @@ pub fn verify(settings: &Settings, args: &AuditVerifyArgs) -> Result<ExitCode> {
                     problem.reason,
                     report.records
                 )),
+            }
+            if let (Some(seq), Some(prev)) = (report.first_seq, &report.continues_from) {
+                text.push_str(&format!(
+                    "segment: starts at record {seq}, continuing from {prev}\n"
+                ));
             }
             if report.anchor_found == Some(false) {
                 text.push_str(

@@ -58,8 +58,18 @@ pub fn main() -> std::process::ExitCode {
 
 async fn run(cli: Cli) -> Result<ExitCode, Error> {
     let settings = Settings::new(&cli.global)?;
-    if let Some(playbook) = &cli.playbook {
+    if let (Some(playbook), None) = (&cli.playbook, &cli.command) {
         return run::run(&settings, playbook, &cli.run).await;
+    }
+    if cli.playbook.is_some() {
+        return Err(Error::InvalidArgument {
+            what: "arguments",
+            value: std::env::args().skip(1).collect::<Vec<_>>().join(" "),
+            reason: "`--playbook` runs a playbook and cannot be combined with a command".into(),
+            hint: "use either `breakglass --playbook NAME --target …` or `breakglass run NAME \
+                   --target …`"
+                .into(),
+        });
     }
     if cli.run.is_set() {
         return Err(Error::InvalidArgument {
