@@ -529,3 +529,73 @@ async fn resume_finishes_a_crashed_run_without_repeating_done_steps() {
     unknown.assert_code(2);
     account.bg().args(["audit", "verify"]).run().assert_code(0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_ships_its_records_to_the_sinks_and_survives_a_broken_one() {
+    let account = Account::new().await;
+    seed(&account, "10.66.0.0/16").await;
+    let ctx = account.context().await;
+    let logs = aws_sdk_cloudwatchlogs::Client::new(ctx.sdk_config());
+    logs.create_log_group()
+        .log_group_name("/breakglass/audit")
+        .send()
+        .await
+        .unwrap();
+    account.write_config(
+        "[aws]\nmax_attempts = 1\n[audit.cloudwatch]\nlog_group = \"/breakglass/audit\"\n\
+         [audit.s3]\nbucket = \"no-such-evidence-bucket\"\n",
+    );
+    let run = account
+        .bg()
+        .args([
+            "run",
+            "tag-incident",
+            "-t",
+            "ss-1",
+            "--incident",
+            "IR-8",
+            "--yes",
+        ])
+        .args(["--output", "json"])
+        .run();
+    run.assert_code(0);
+    let doc = run.json();
+    let run_id = doc["run_id"].as_str().unwrap();
+    assert!(
+        run.stderr.contains("WARNING: audit copies incomplete"),
+        "{}",
+        run.stderr
+    );
+    let copies = doc["audit"]["copies"].as_array().unwrap();
+    let local: Vec<String> = std::fs::read_to_string(audit_path(&account))
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    let sink = |kind: &str| {
+        copies
+            .iter()
+            .find(|c| c["sink"].as_str().unwrap().starts_with(kind))
+            .unwrap_or_else(|| panic!("no {kind} sink in {copies:#?}"))
+    };
+    let cloudwatch = sink("CloudWatch Logs");
+    assert_eq!(cloudwatch["shipped"], local.len(), "{copies:#?}");
+    let s3 = sink("S3");
+    assert_eq!(s3["shipped"], 0);
+    assert!(!s3["failures"].as_array().unwrap().is_empty());
+
+    let events = logs
+        .get_log_events()
+        .log_group_name("/breakglass/audit")
+        .log_stream_name(format!("breakglass/{run_id}"))
+        .start_from_head(true)
+        .send()
+        .await
+        .unwrap();
+    let shipped: Vec<String> = events
+        .events()
+        .iter()
+        .map(|e| e.message().unwrap().to_owned())
+        .collect();
+    assert_eq!(shipped, local, "the copy is the local log, byte for byte");
+}

@@ -11,6 +11,7 @@ use super::args::RunOptions;
 use super::progress;
 use super::settings::Settings;
 use crate::audit::AuditLog;
+use crate::audit::sink::{SinkReport, Sinks};
 use crate::aws::{AwsContext, CallerIdentity, StsApi};
 use crate::error::{Error, ExitCode, Result};
 use crate::inventory::{Selection, discover, resolve_targets};
@@ -100,6 +101,9 @@ struct RunDocument<'a> {
 struct AuditRef {
     path: String,
     head: String,
+    /// Central copies: per sink, records shipped and failures (absent without sinks).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    copies: Option<serde_json::Value>,
 }
 
 impl Run<'_> {
@@ -113,7 +117,13 @@ impl Run<'_> {
         let log = AuditLog::open(&settings.audit_log_path()?)?;
         let (events, receiver) = tokio::sync::mpsc::unbounded_channel();
         let reporter = tokio::spawn(progress::report(receiver));
-        let recorder = Recorder::new(
+        let region = plan
+            .targets
+            .first()
+            .map_or("us-east-1", |t| t.region.as_str());
+        let sinks = Sinks::from_config(&settings.config.config.audit, ctx, region)
+            .map(|sinks| sinks.spawn(&plan.run_id));
+        let mut recorder = Recorder::new(
             log,
             RunMeta {
                 run_id: plan.run_id.clone(),
@@ -122,7 +132,8 @@ impl Run<'_> {
                 dry_run: plan.dry_run,
             },
             Some(events),
-        );
+        )
+        .with_sinks(sinks);
         let cancel = CancellationToken::new();
         let watcher = tokio::spawn(watch_interrupts(cancel.clone(), plan.run_id.clone()));
         let options = ExecOptions {
@@ -135,8 +146,22 @@ impl Run<'_> {
         watcher.abort();
         let head = recorder.head();
         let path = recorder.path();
+        let sinks = recorder.take_sinks();
         drop(recorder);
         let _ = reporter.await;
+        let sink_report = match sinks {
+            Some(sinks) => Some(sinks.finish().await),
+            None => None,
+        };
+        if let Some(report) = &sink_report {
+            // Loud, but the run's result stands: the local log is complete.
+            let level = if report.is_complete() {
+                "audit copies"
+            } else {
+                "WARNING: audit copies incomplete"
+            };
+            eprintln!("{level}:\n{report}");
+        }
         let outcome = outcome.map_err(|err| {
             eprintln!(
                 "The audit log failed: the run stopped before its next AWS call. Run id {}.",
@@ -164,6 +189,7 @@ impl Run<'_> {
                 audit: AuditRef {
                     path: path.display().to_string(),
                     head: head.clone(),
+                    copies: sink_report.as_ref().map(copies_json),
                 },
             })?,
             OutputFormat::Table => print_stdout(&progress::render_outcome(&outcome))?,
@@ -283,4 +309,21 @@ async fn watch_interrupts(cancel: CancellationToken, run_id: String) {
         eprintln!("Left without waiting. Continue with `breakglass resume {run_id}`.");
         std::process::exit(ExitCode::Failed as i32);
     }
+}
+
+/// The sink report in the run document.
+fn copies_json(report: &SinkReport) -> serde_json::Value {
+    serde_json::Value::Array(
+        report
+            .sinks
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "sink": s.sink,
+                    "shipped": s.shipped,
+                    "failures": s.failures.iter().map(|f| f.message.clone()).collect::<Vec<_>>(),
+                })
+            })
+            .collect(),
+    )
 }

@@ -6,6 +6,7 @@ use std::sync::Mutex;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::events::ExecEvent;
+use crate::audit::sink::ShipperHandle;
 use crate::audit::{AuditError, AuditLog, Entry, RecordKind};
 
 /// Who and what every record of the run is about.
@@ -23,6 +24,8 @@ pub struct Recorder {
     log: Mutex<AuditLog>,
     meta: RunMeta,
     events: Option<UnboundedSender<ExecEvent>>,
+    /// Central copies (CloudWatch Logs / S3), fed after each local append.
+    sinks: Option<ShipperHandle>,
 }
 
 impl Recorder {
@@ -31,7 +34,19 @@ impl Recorder {
             log: Mutex::new(log),
             meta,
             events,
+            sinks: None,
         }
+    }
+
+    /// Also ships every record to the audit sinks.
+    pub fn with_sinks(mut self, sinks: Option<ShipperHandle>) -> Self {
+        self.sinks = sinks;
+        self
+    }
+
+    /// Hands back the sinks so the caller can flush them (`finish`) at the end of the run.
+    pub fn take_sinks(&mut self) -> Option<ShipperHandle> {
+        self.sinks.take()
     }
 
     pub fn meta(&self) -> &RunMeta {
@@ -54,7 +69,12 @@ impl Recorder {
             .log
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        log.append(entry).map(|_| ())
+        let record = log.append(entry)?;
+        if let Some(sinks) = &self.sinks {
+            // Never waits; a sink failure is reported at the end, the local record stands.
+            sinks.send(&record);
+        }
+        Ok(())
     }
 
     /// The hash of the last record written (to anchor the run elsewhere).
