@@ -51,6 +51,7 @@ async fn tags(ctx: &AwsContext, id: &str) -> BTreeMap<String, String> {
         .describe_instance(id)
         .await
         .unwrap()
+        .value
         .unwrap()
         .tags
 }
@@ -182,6 +183,7 @@ async fn live_run_tags_verifies_and_a_second_run_changes_nothing() {
     assert_eq!(run_records[0]["body"]["playbook"]["name"], "tag-incident");
     for (i, record) in run_records.iter().enumerate() {
         if record["kind"] == "outcome" {
+            assert!(record["body"]["request_id"].is_string(), "{record}");
             let intent = run_records[..i]
                 .iter()
                 .rev()

@@ -6,7 +6,9 @@ use std::future::Future;
 use aws_sdk_ec2::types::{Filter, Instance as SdkInstance, Tag};
 use serde::Serialize;
 
-use super::{Applied, AwsError, ec2_mutation};
+use aws_types::request_id::RequestId;
+
+use super::{Answer, Applied, AwsError, ec2_mutation};
 
 /// An EC2 describe filter (`Name` with any of `Values`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,11 +60,11 @@ pub trait Ec2Api: Send + Sync {
         filters: &[Ec2Filter],
     ) -> impl Future<Output = Result<Vec<Instance>, AwsError>> + Send;
 
-    /// One instance by id, or `None` when EC2 does not know it.
+    /// One instance by id (`None` when EC2 does not know it), with the request id.
     fn describe_instance(
         &self,
         instance_id: &str,
-    ) -> impl Future<Output = Result<Option<Instance>, AwsError>> + Send;
+    ) -> impl Future<Output = Result<Answer<Option<Instance>>, AwsError>> + Send;
 
     /// Sets `tags` on `resource_id` (`CreateTags` overwrites existing values).
     fn create_tags(
@@ -122,13 +124,38 @@ impl Ec2Api for Ec2 {
         Ok(instances)
     }
 
-    async fn describe_instance(&self, instance_id: &str) -> Result<Option<Instance>, AwsError> {
-        let filter = Ec2Filter {
-            name: "instance-id".into(),
-            values: vec![instance_id.to_owned()],
-        };
-        let mut found = self.describe_instances(&[filter]).await?;
-        Ok(found.pop())
+    async fn describe_instance(
+        &self,
+        instance_id: &str,
+    ) -> Result<Answer<Option<Instance>>, AwsError> {
+        let result = self
+            .client
+            .describe_instances()
+            .instance_ids(instance_id)
+            .send()
+            .await;
+        match result {
+            Ok(out) => Ok(Answer {
+                value: out
+                    .reservations()
+                    .iter()
+                    .flat_map(|r| r.instances())
+                    .filter_map(to_instance)
+                    .find(|i| i.id == instance_id),
+                request_id: out.request_id().map(str::to_owned),
+            }),
+            Err(err) => {
+                let error = AwsError::from_sdk("ec2", "DescribeInstances", &self.region, &err);
+                if error.code.as_deref() == Some("InvalidInstanceID.NotFound") {
+                    Ok(Answer {
+                        value: None,
+                        request_id: error.request_id,
+                    })
+                } else {
+                    Err(error)
+                }
+            }
+        }
     }
 
     async fn create_tags(

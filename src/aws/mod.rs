@@ -19,7 +19,7 @@ pub use error::{AwsError, AwsErrorKind};
 pub use logs::{
     CloudWatchLogs, CloudWatchLogsApi, LogEvent, LogGroupInfo, RejectedEvents, StreamCreated,
 };
-pub use mutation::{Applied, DRY_RUN_OPERATION, ec2_mutation};
+pub use mutation::{Answer, Applied, DRY_RUN_OPERATION, ec2_mutation};
 pub use s3::{
     DefaultRetention, ObjectLock, ObjectRetention, ObjectUpload, RetentionMode, S3, S3Api,
     UploadedObject, sha256_base64,

@@ -1,4 +1,5 @@
-//! The result of a mutating AWS call: made for real, or checked with `DryRun=true`.
+//! What AWS calls made by playbooks return: a mutation made for real or checked with
+//! `DryRun=true`, or a read's answer — both with the request id for the audit trail.
 
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
@@ -24,6 +25,13 @@ impl Applied {
             }
         }
     }
+}
+
+/// A read's answer and the request id AWS gave it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer<T> {
+    pub value: T,
+    pub request_id: Option<String>,
 }
 
 /// The error code EC2 answers a permitted `DryRun=true` request with.

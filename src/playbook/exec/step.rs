@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 use super::events::{CallRecord, CallResult, ExecEvent, StepError, StepRef};
 use super::recorder::Recorder;
 use crate::audit::RecordKind;
-use crate::aws::{Applied, AwsContext, AwsError, Ec2};
+use crate::aws::{Answer, Applied, AwsContext, AwsError, Ec2};
 use crate::playbook::actions::{Access, ActionInfo, ApiCall};
 use crate::playbook::plan::{PlannedStep, TargetPlan};
 
@@ -46,13 +46,16 @@ impl StepCtx<'_> {
         &self,
         api: &'static ApiCall,
         params: Value,
-        call: impl Future<Output = Result<T, AwsError>>,
+        call: impl Future<Output = Result<Answer<T>, AwsError>>,
     ) -> Result<T, StepError> {
         debug_assert_eq!(api.access, Access::Read);
         self.intent(api, params)?;
         let result = call.await;
         let (record, value) = match result {
-            Ok(value) => (self.call_record(api, CallResult::Ok, None, None), Ok(value)),
+            Ok(answer) => (
+                self.call_record(api, CallResult::Ok, answer.request_id, None),
+                Ok(answer.value),
+            ),
             Err(err) => (self.failed_call(api, &err), Err(err)),
         };
         self.outcome(api, record, value.as_ref().err())?;

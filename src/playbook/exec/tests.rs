@@ -7,8 +7,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use super::events::StepError;
+use super::events::{RunStatus, StepError, StepStatus};
 use super::recorder::{Recorder, RunMeta};
+use super::run::{ExecOptions, execute};
 use super::step::StepCtx;
 use crate::audit::AuditLog;
 use crate::aws::{Applied, AwsContext, AwsSettings, SandboxEndpoint};
@@ -19,7 +20,10 @@ use crate::playbook::{Catalog, RunInfo, plan, resolve_parameters};
 async fn offline_context() -> AwsContext {
     AwsContext::load(&AwsSettings {
         profile: None,
-        client: Default::default(),
+        client: crate::config::AwsClientConfig {
+            max_attempts: 1,
+            ..Default::default()
+        },
         sandbox: Some(SandboxEndpoint {
             // Nothing listens here; no test in this file reaches the network.
             endpoint_url: "http://127.0.0.1:9".into(),
@@ -133,4 +137,79 @@ async fn calls_after_ctrl_c_or_undeclared_calls_are_not_made() {
     assert!(!made.load(Ordering::SeqCst));
     let text = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
     assert!(text.is_empty(), "nothing was announced either: {text}");
+}
+
+/// Two tag steps; `on_error` of the first as given.
+fn two_steps(on_error: &str) -> crate::playbook::Playbook {
+    let text = format!(
+        "name: two\ndescription: d\nsteps:\n  - name: one\n    on_error: {on_error}\n    \
+         tag: {{tags: {{a: b}}}}\n  - name: two\n    tag: {{tags: {{c: d}}}}\n"
+    );
+    crate::playbook::load(&text, crate::playbook::Origin::Builtin).unwrap()
+}
+
+#[tokio::test]
+async fn a_failed_step_stops_its_target_on_abort_and_not_on_continue() {
+    // The endpoint refuses connections: every call fails for real, quickly.
+    let aws = offline_context().await;
+    for (on_error, second) in [
+        ("abort", StepStatus::Skipped),
+        ("continue", StepStatus::Failed),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let playbook = two_steps(on_error);
+        let targets = [
+            server("i-0aaaaaaaaaaaaaaa1", "ss-1", &[]),
+            server("i-0aaaaaaaaaaaaaaa2", "ss-2", &[]),
+        ];
+        let info = RunInfo {
+            run_id: "r".into(),
+            incident: Some("IR-1".into()),
+            dry_run: false,
+        };
+        let plan = plan(&playbook, &Default::default(), &targets, &info).unwrap();
+        let recorder = recorder(AuditLog::open(&path).unwrap());
+        let caller = crate::aws::CallerIdentity {
+            account: "111122223333".into(),
+            arn: "arn:aws:sts::111122223333:assumed-role/IR/alice".into(),
+            user_id: "AROA:alice".into(),
+        };
+        let options = ExecOptions {
+            concurrency: 2,
+            done_before: Default::default(),
+            cancel: CancellationToken::new(),
+            resumed: false,
+        };
+        let outcome = execute(&plan, &playbook, &caller, &aws, &recorder, &options)
+            .await
+            .unwrap();
+        assert_eq!(outcome.status, RunStatus::Failed);
+        for target in &outcome.targets {
+            assert_eq!(target.steps[0].status, StepStatus::Failed);
+            assert!(
+                target.steps[0].detail.contains("DescribeInstances"),
+                "{}",
+                target.steps[0].detail
+            );
+            assert_eq!(target.steps[1].status, second, "{on_error}");
+        }
+        // Every call that was attempted has its intent and its (error) outcome.
+        let text = std::fs::read_to_string(&path).unwrap();
+        let kinds: Vec<String> = text
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["kind"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        let count = |k: &str| kinds.iter().filter(|x| *x == k).count();
+        assert_eq!(count("intent"), count("outcome"));
+        assert_eq!(count("step_finished"), 4);
+        assert_eq!(kinds.first().map(String::as_str), Some("run_started"));
+        assert_eq!(kinds.last().map(String::as_str), Some("run_finished"));
+        assert!(text.contains("\"result\":\"error\""));
+    }
 }
