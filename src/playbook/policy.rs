@@ -9,10 +9,10 @@ use super::actions::{Access, ApiCall, Resource, Service};
 use super::model::Playbook;
 use crate::inventory::TagFilter;
 
-/// Calls every run makes before and around the playbook's own: who am I, and discovery of
-/// the targets (EC2, SSM agent status, Auto Scaling and load balancer membership).
+/// Calls every run makes before the playbook's own: discovery of the targets (EC2, SSM
+/// agent status, Auto Scaling and load balancer membership). `sts:GetCallerIdentity` is
+/// made too but needs no permission.
 pub const ENGINE_CALLS: &[ApiCall] = &[
-    read(Service::Sts, "GetCallerIdentity"),
     read(Service::Ec2, "DescribeInstances"),
     read(Service::Ssm, "DescribeInstanceInformation"),
     read(Service::AutoScaling, "DescribeAutoScalingInstances"),
