@@ -79,6 +79,37 @@ fn records(path: &Path) -> Vec<Value> {
         .collect()
 }
 
+/// The document with the values that differ per run replaced by their key.
+fn normalized(mut doc: Value) -> Value {
+    fn walk(value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                for (key, v) in map.iter_mut() {
+                    let varies = matches!(
+                        key.as_str(),
+                        "run_id"
+                            | "account"
+                            | "actor"
+                            | "instance_id"
+                            | "request_id"
+                            | "path"
+                            | "head"
+                    );
+                    if varies && !v.is_null() {
+                        *v = Value::String(format!("<{key}>"));
+                    } else {
+                        walk(v);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    walk(&mut doc);
+    doc
+}
+
 fn of_run<'a>(records: &'a [Value], run_id: &str) -> Vec<&'a Value> {
     records.iter().filter(|r| r["run_id"] == run_id).collect()
 }
@@ -118,6 +149,7 @@ async fn dry_run_verifies_every_step_and_changes_nothing() {
         );
     }
     assert!(run.stderr.contains("DRY RUN"), "{}", run.stderr);
+    insta::assert_json_snapshot!("dry_run_document", normalized(doc.clone()));
     assert_eq!(
         all_tags(&ctx, &ids).await,
         before,
@@ -234,6 +266,15 @@ async fn live_run_tags_verifies_and_a_second_run_changes_nothing() {
     assert_eq!(creates(&run_ids[0]), 1);
     assert_eq!(creates(&run_ids[1]), 0, "nothing to do is not a change");
     account.bg().args(["audit", "verify"]).run().assert_code(0);
+    // The engine's records read back as a timeline.
+    let show = account
+        .bg()
+        .env("COLUMNS", "200")
+        .args(["audit", "show", "--run", &run_ids[0]])
+        .run();
+    show.assert_code(0);
+    assert!(show.stdout.contains("chain intact"), "{}", show.stdout);
+    assert!(show.stdout.contains("CreateTags"), "{}", show.stdout);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -601,4 +642,50 @@ async fn a_run_ships_its_records_to_the_sinks_and_survives_a_broken_one() {
         .map(|e| e.message().unwrap().to_owned())
         .collect();
     assert_eq!(shipped, local, "the copy is the local log, byte for byte");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dry_run_reports_a_missing_permission_as_would_fail() {
+    // moto does not enforce IAM, so EC2 is a stub here: it knows one instance and answers
+    // CreateTags with UnauthorizedOperation, as AWS does for a dry run the role may not make.
+    let account = Account::new().await;
+    let id = "i-0123456789abcdef0";
+    let ec2 = common::stub::serve_with(move |body| {
+        if body.contains("Action=CreateTags") {
+            (
+                403,
+                common::stub::ec2_error(
+                    "UnauthorizedOperation",
+                    "You are not authorized to perform this operation.",
+                ),
+            )
+        } else {
+            (200, common::stub::ec2_one_instance(id, "ss-1"))
+        }
+    });
+    let run = account
+        .bg()
+        .env("AWS_ENDPOINT_URL_EC2", &ec2)
+        .args([
+            "run",
+            "tag-incident",
+            "-t",
+            "ss-1",
+            "--dry-run",
+            "--output",
+            "json",
+        ])
+        .run();
+    run.assert_code(1);
+    let doc = run.json();
+    assert_eq!(doc["status"], "failed");
+    let step = &doc["targets"][0]["steps"][0];
+    assert_eq!(step["status"], "would_fail", "{doc:#}");
+    assert!(
+        step["detail"]
+            .as_str()
+            .unwrap()
+            .contains("UnauthorizedOperation")
+    );
+    assert!(run.stderr.contains("Fix what would fail"), "{}", run.stderr);
 }

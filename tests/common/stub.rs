@@ -1,6 +1,6 @@
-//! A loopback HTTP stub answering every request with one fixed response. Used only for
-//! failures the emulator cannot produce (expired or denied credentials: moto neither checks
-//! signatures nor expiry outside its IAM-enforcing mode).
+//! A loopback HTTP stub answering requests with fixed responses. Used only for failures the
+//! emulator cannot produce (expired or denied credentials and permissions: moto checks
+//! neither signatures, expiry nor IAM outside its IAM-enforcing mode).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -9,6 +9,11 @@ use std::net::TcpListener;
 /// Starts the stub; returns its `http://127.0.0.1:PORT` endpoint. It lives until the
 /// test process exits.
 pub fn serve(status: u16, body: String) -> String {
+    serve_with(move |_| (status, body.clone()))
+}
+
+/// Starts a stub that answers each request with `respond(request body)`.
+pub fn serve_with(respond: impl Fn(&str) -> (u16, String) + Send + 'static) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
@@ -27,6 +32,7 @@ pub fn serve(status: u16, body: String) -> String {
             }
             let mut request_body = vec![0; length];
             let _ = reader.read_exact(&mut request_body);
+            let (status, body) = respond(&String::from_utf8_lossy(&request_body));
             let _ = write!(
                 stream,
                 "HTTP/1.1 {status} Stub\r\nContent-Type: text/xml\r\nx-amzn-RequestId: stub-request-1\r\n\
@@ -44,5 +50,19 @@ pub fn ec2_error(code: &str, message: &str) -> String {
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Errors><Error><Code>{code}</Code>\
          <Message>{message}</Message></Error></Errors><RequestID>stub-request-1</RequestID></Response>"
+    )
+}
+
+/// An EC2 `DescribeInstances` answer with one running Security Server.
+pub fn ec2_one_instance(id: &str, name: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\
+         <DescribeInstancesResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\">\
+         <requestId>stub-request-1</requestId><reservationSet><item><reservationId>r-1</reservationId>\
+         <instancesSet><item><instanceId>{id}</instanceId>\
+         <instanceState><code>16</code><name>running</name></instanceState>\
+         <tagSet><item><key>Name</key><value>{name}</value></item>\
+         <item><key>Role</key><value>xroad-security-server</value></item></tagSet>\
+         </item></instancesSet></item></reservationSet></DescribeInstancesResponse>"
     )
 }
