@@ -689,3 +689,133 @@ async fn a_dry_run_reports_a_missing_permission_as_would_fail() {
     );
     assert!(run.stderr.contains("Fix what would fail"), "{}", run.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_finishes_the_call_in_flight_records_it_and_stops() {
+    // EC2 is a stub so a call can be slow on purpose: CreateTags answers after 2 s, and
+    // tells the test when it arrived. moto has no latency injection.
+    let account = Account::new().await;
+    let (arrived, created) = std::sync::mpsc::channel::<()>();
+    let arrived = std::sync::Mutex::new(arrived);
+    let ec2 = common::stub::serve_with(move |body| {
+        if body.contains("Action=CreateTags") {
+            let _ = arrived.lock().unwrap().send(());
+            std::thread::sleep(std::time::Duration::from_secs(2));
+            (200, common::stub::ec2_ok("CreateTagsResponse"))
+        } else {
+            (
+                200,
+                common::stub::ec2_one_instance("i-0123456789abcdef0", "ss-1"),
+            )
+        }
+    });
+    let child = account
+        .bg()
+        .env("AWS_ENDPOINT_URL_EC2", &ec2)
+        .args([
+            "run",
+            "tag-incident",
+            "-t",
+            "ss-1",
+            "--incident",
+            "IR-3",
+            "--yes",
+        ])
+        .args(["--output", "json"])
+        .spawn();
+    created
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("CreateTags reaches EC2");
+    let interrupt = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupt.success());
+    let run = common::wait(child);
+    run.assert_code(1);
+    assert!(
+        run.stderr
+            .contains("Interrupted: finishing the AWS calls in flight"),
+        "{}",
+        run.stderr
+    );
+    let doc = run.json();
+    assert_eq!(doc["status"], "interrupted");
+    let step = &doc["targets"][0]["steps"][0];
+    assert_eq!(step["status"], "interrupted", "{doc:#}");
+    let calls = step["calls"].as_array().unwrap();
+    let create = calls
+        .iter()
+        .find(|c| c["operation"] == "CreateTags")
+        .unwrap();
+    assert_eq!(
+        create["result"], "ok",
+        "the call in flight finished and was recorded"
+    );
+    assert_eq!(
+        calls.len(),
+        2,
+        "the verification read was not started: {calls:#?}"
+    );
+    let all = records(&audit_path(&account));
+    let kinds: Vec<&str> = all.iter().map(|r| r["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "run_started",
+            "intent",
+            "outcome",
+            "intent",
+            "outcome",
+            "step_finished",
+            "run_finished"
+        ]
+    );
+    assert_eq!(all.last().unwrap()["body"]["status"], "interrupted");
+    assert!(run.stderr.contains("breakglass resume"), "{}", run.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interactive_live_run_asks_for_the_incident_id_before_changing_anything() {
+    let account = Account::new().await;
+    let ids = seed(&account, "10.67.0.0/16").await;
+    let ctx = account.context().await;
+    let args = [
+        "run",
+        "tag-incident",
+        "-t",
+        "ss-1",
+        "-t",
+        "ss-2",
+        "--incident",
+        "IR-77",
+    ];
+    let timeout = std::time::Duration::from_secs(60);
+
+    // A wrong answer refuses, and nothing changes.
+    let before = all_tags(&ctx, &ids).await;
+    let term = common::tmux::Tmux::start(&account.bg().args(args).cmd);
+    term.wait_for("Type the incident id (IR-77) to go ahead:", timeout);
+    term.send_line("yes");
+    let screen = term.wait_for("[exit 3]", timeout);
+    assert!(
+        screen.contains("not confirmed; nothing was changed"),
+        "{screen}"
+    );
+    assert_eq!(all_tags(&ctx, &ids).await, before);
+    assert!(!audit_path(&account).exists());
+
+    // The incident id goes ahead.
+    let term = common::tmux::Tmux::start(&account.bg().args(args).cmd);
+    let screen = term.wait_for("to go ahead:", timeout);
+    assert!(screen.contains("This changes 2 server(s)"), "{screen}");
+    assert!(
+        screen.contains("LIVE, incident IR-77"),
+        "the plan is shown first: {screen}"
+    );
+    term.send_line("IR-77");
+    term.wait_for("[exit 0]", timeout);
+    for name in ["ss-1", "ss-2"] {
+        assert_eq!(tags(&ctx, &ids[name]).await["breakglass:incident"], "IR-77");
+    }
+}

@@ -4,6 +4,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod stub;
+pub mod tmux;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -144,6 +145,15 @@ impl Bg {
         self
     }
 
+    /// Starts it without waiting (stdout and stderr piped); finish with [`wait`].
+    pub fn spawn(mut self) -> std::process::Child {
+        self.cmd
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start breakglass")
+    }
+
     pub fn run(mut self) -> Run {
         let output: Output = self.cmd.output().expect("run breakglass");
         Run {
@@ -151,6 +161,16 @@ impl Bg {
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         }
+    }
+}
+
+/// Waits for a spawned invocation.
+pub fn wait(child: std::process::Child) -> Run {
+    let output = child.wait_with_output().expect("wait for breakglass");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
 }
 

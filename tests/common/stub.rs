@@ -66,3 +66,12 @@ pub fn ec2_one_instance(id: &str, name: &str) -> String {
          </item></instancesSet></item></reservationSet></DescribeInstancesResponse>"
     )
 }
+
+/// A successful EC2 answer with no data (e.g. `CreateTagsResponse`).
+pub fn ec2_ok(element: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><{element} \
+         xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>stub-request-1</requestId>\
+         <return>true</return></{element}>"
+    )
+}
