@@ -2,7 +2,9 @@
 
 use std::future::Future;
 
-use super::AwsError;
+use aws_types::request_id::RequestId;
+
+use super::{Answer, Applied, AwsError};
 
 /// An instance's membership in an Auto Scaling group.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +23,26 @@ pub trait AutoScalingApi: Send + Sync {
         &self,
         instance_ids: &[String],
     ) -> impl Future<Output = Result<Vec<AsgMembership>, AwsError>> + Send;
+
+    /// One instance's membership (`None` when it is in no group), with the request id.
+    fn describe_membership(
+        &self,
+        instance_id: &str,
+    ) -> impl Future<Output = Result<Answer<Option<AsgMembership>>, AwsError>> + Send;
+
+    /// The ARN of a group (`None` when it does not exist).
+    fn describe_group_arn(
+        &self,
+        group_name: &str,
+    ) -> impl Future<Output = Result<Answer<Option<String>>, AwsError>> + Send;
+
+    /// Sets or clears scale-in protection of one instance in `group_name`.
+    fn set_instance_protection(
+        &self,
+        group_name: &str,
+        instance_id: &str,
+        protected: bool,
+    ) -> impl Future<Output = Result<Applied, AwsError>> + Send;
 }
 
 /// The SDK-backed Auto Scaling client for one region.
@@ -69,16 +91,98 @@ impl AutoScalingApi for AutoScaling {
                         &e,
                     )
                 })?;
-                found.extend(page.auto_scaling_instances().iter().filter_map(|d| {
-                    Some(AsgMembership {
-                        instance_id: d.instance_id()?.to_owned(),
-                        group_name: d.auto_scaling_group_name()?.to_owned(),
-                        lifecycle_state: d.lifecycle_state().unwrap_or("unknown").to_owned(),
-                        protected_from_scale_in: d.protected_from_scale_in().unwrap_or(false),
-                    })
-                }));
+                found.extend(
+                    page.auto_scaling_instances()
+                        .iter()
+                        .filter_map(to_membership),
+                );
             }
         }
         Ok(found)
     }
+
+    async fn describe_membership(
+        &self,
+        instance_id: &str,
+    ) -> Result<Answer<Option<AsgMembership>>, AwsError> {
+        let out = self
+            .client
+            .describe_auto_scaling_instances()
+            .instance_ids(instance_id)
+            .send()
+            .await
+            .map_err(|e| {
+                AwsError::from_sdk(
+                    "autoscaling",
+                    "DescribeAutoScalingInstances",
+                    &self.region,
+                    &e,
+                )
+            })?;
+        Ok(Answer {
+            value: out
+                .auto_scaling_instances()
+                .iter()
+                .filter_map(to_membership)
+                .find(|m| m.instance_id == instance_id),
+            request_id: out.request_id().map(str::to_owned),
+        })
+    }
+
+    async fn describe_group_arn(
+        &self,
+        group_name: &str,
+    ) -> Result<Answer<Option<String>>, AwsError> {
+        let out = self
+            .client
+            .describe_auto_scaling_groups()
+            .auto_scaling_group_names(group_name)
+            .send()
+            .await
+            .map_err(|e| {
+                AwsError::from_sdk("autoscaling", "DescribeAutoScalingGroups", &self.region, &e)
+            })?;
+        Ok(Answer {
+            value: out
+                .auto_scaling_groups()
+                .iter()
+                .find(|g| g.auto_scaling_group_name() == Some(group_name))
+                .and_then(|g| g.auto_scaling_group_arn())
+                .map(str::to_owned),
+            request_id: out.request_id().map(str::to_owned),
+        })
+    }
+
+    async fn set_instance_protection(
+        &self,
+        group_name: &str,
+        instance_id: &str,
+        protected: bool,
+    ) -> Result<Applied, AwsError> {
+        let out = self
+            .client
+            .set_instance_protection()
+            .auto_scaling_group_name(group_name)
+            .instance_ids(instance_id)
+            .protected_from_scale_in(protected)
+            .send()
+            .await
+            .map_err(|e| {
+                AwsError::from_sdk("autoscaling", "SetInstanceProtection", &self.region, &e)
+            })?;
+        Ok(Applied::Done {
+            request_id: out.request_id().map(str::to_owned),
+        })
+    }
+}
+
+fn to_membership(
+    d: &aws_sdk_autoscaling::types::AutoScalingInstanceDetails,
+) -> Option<AsgMembership> {
+    Some(AsgMembership {
+        instance_id: d.instance_id()?.to_owned(),
+        group_name: d.auto_scaling_group_name()?.to_owned(),
+        lifecycle_state: d.lifecycle_state().unwrap_or("unknown").to_owned(),
+        protected_from_scale_in: d.protected_from_scale_in().unwrap_or(false),
+    })
 }

@@ -5,6 +5,7 @@ mod autoscaling;
 mod ec2;
 mod elbv2;
 mod error;
+mod iam;
 mod logs;
 mod mutation;
 mod s3;
@@ -16,6 +17,7 @@ pub use autoscaling::{AsgMembership, AutoScaling, AutoScalingApi};
 pub use ec2::{Ec2, Ec2Api, Ec2Filter, GroupRef, Instance, NetworkInterface};
 pub use elbv2::{Elbv2, Elbv2Api, Target, TargetGroup};
 pub use error::{AwsError, AwsErrorKind};
+pub use iam::{Decision, Iam, IamApi};
 pub use logs::{
     CloudWatchLogs, CloudWatchLogsApi, LogEvent, LogGroupInfo, RejectedEvents, StreamCreated,
 };

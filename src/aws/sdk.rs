@@ -11,7 +11,7 @@ use aws_credential_types::provider::error::CredentialsError;
 use aws_types::SdkConfig;
 use aws_types::region::Region;
 
-use super::{AutoScaling, AwsError, AwsErrorKind, CloudWatchLogs, Ec2, Elbv2, S3, Ssm, Sts};
+use super::{AutoScaling, AwsError, AwsErrorKind, CloudWatchLogs, Ec2, Elbv2, Iam, S3, Ssm, Sts};
 use crate::config::AwsClientConfig;
 
 /// What the AWS layer needs from flags and config.
@@ -150,6 +150,13 @@ impl AwsContext {
             .region(Self::region(region))
             .build();
         S3::new(aws_sdk_s3::Client::from_conf(conf), region)
+    }
+
+    pub fn iam(&self, region: &str) -> Iam {
+        let conf = aws_sdk_iam::config::Builder::from(&self.sdk)
+            .region(Self::region(region))
+            .build();
+        Iam::new(aws_sdk_iam::Client::from_conf(conf), region)
     }
 
     pub fn sts(&self, region: &str) -> Sts {

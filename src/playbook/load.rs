@@ -262,6 +262,12 @@ fn check_step(
     if let Some(args) = &doc.tag {
         present.push((&actions::tag::INFO, check_tag(c, args, known)));
     }
+    if doc.protect_from_scale_in.is_some() {
+        present.push((
+            &actions::scale_in::INFO,
+            Some(ActionSpec::ProtectFromScaleIn {}),
+        ));
+    }
     let action_names = || {
         actions::ACTIONS
             .iter()

@@ -86,6 +86,7 @@ pub struct Step {
 #[serde(tag = "action", rename_all = "kebab-case")]
 pub enum ActionSpec {
     Tag { tags: BTreeMap<String, Template> },
+    ProtectFromScaleIn {},
 }
 
 /// A playbook ready to plan.

@@ -71,6 +71,7 @@ pub struct PlannedStep {
 #[serde(untagged)]
 pub enum ResolvedAction {
     Tag { tags: BTreeMap<String, String> },
+    ProtectFromScaleIn {},
 }
 
 /// An AWS call a step intends to make; `resource` may be a placeholder (`<…>`) for an id
@@ -128,6 +129,7 @@ pub fn plan(
                 ActionSpec::Tag { tags } => {
                     super::actions::tag::plan(tags, &vars, server).map_err(error)?
                 }
+                ActionSpec::ProtectFromScaleIn {} => super::actions::scale_in::plan(server),
             };
             steps.push(PlannedStep {
                 step: step.index,

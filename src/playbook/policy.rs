@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Value, json};
 
 use super::actions::{Access, ApiCall, Resource, Service};
+use super::exec::DRY_RUN_CALLS;
 use super::model::Playbook;
 use crate::inventory::TagFilter;
 
@@ -71,6 +72,22 @@ pub fn policy(playbook: &Playbook, scope: &[TagFilter]) -> Value {
         }
         statements.push(statement);
     }
+    let needs_simulator = playbook.steps.iter().any(|s| {
+        s.info
+            .calls
+            .iter()
+            .any(|c| c.access == Access::Write && c.service != Service::Ec2)
+    });
+    if needs_simulator {
+        // Optional: lets `--dry-run` verify changes that have no DryRun flag.
+        let actions: BTreeSet<String> = DRY_RUN_CALLS.iter().map(ApiCall::iam_action).collect();
+        statements.push(json!({
+            "Sid": "BreakglassDryRunChecks",
+            "Effect": "Allow",
+            "Action": actions,
+            "Resource": ["arn:aws:iam::*:role/*", "arn:aws:iam::*:user/*"],
+        }));
+    }
     json!({ "Version": "2012-10-17", "Statement": statements })
 }
 
@@ -78,5 +95,6 @@ fn sid_suffix(resource: Resource) -> &'static str {
     match resource {
         Resource::Any => "Any",
         Resource::Instance => "Instances",
+        Resource::AutoScalingGroup => "AutoScalingGroups",
     }
 }

@@ -63,7 +63,28 @@ pub(crate) struct StepDoc {
     pub confirm: Option<bool>,
     // Actions: one field each. Keep in step with `actions::ACTIONS`.
     pub tag: Option<Spanned<TagArgs>>,
+    #[serde(
+        rename = "protect-from-scale-in",
+        default,
+        deserialize_with = "present"
+    )]
+    pub protect_from_scale_in: Option<Spanned<Option<NoArgs>>>,
 }
+
+/// For actions without arguments: a key that is present counts even with no value
+/// (`- protect-from-scale-in:`), which serde would otherwise read as absent.
+fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
+/// Arguments of an action that takes none: `{}` (or an empty value).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NoArgs {}
 
 /// Arguments of the `tag` action.
 #[derive(Debug, Clone, Deserialize)]

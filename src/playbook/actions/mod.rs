@@ -2,6 +2,7 @@
 //! that one declaration drives the plan, the dry-run, the executor's audit records and the
 //! IAM policy (`breakglass playbook policy`), so they cannot drift apart.
 
+pub(crate) mod scale_in;
 pub(crate) mod tag;
 
 use serde::Serialize;
@@ -61,6 +62,8 @@ pub enum Resource {
     Any,
     /// An EC2 instance (a target).
     Instance,
+    /// An Auto Scaling group (the target's).
+    AutoScalingGroup,
 }
 
 impl Resource {
@@ -69,6 +72,9 @@ impl Resource {
         match self {
             Resource::Any => "*",
             Resource::Instance => "arn:aws:ec2:*:*:instance/*",
+            Resource::AutoScalingGroup => {
+                "arn:aws:autoscaling:*:*:autoScalingGroup:*:autoScalingGroupName/*"
+            }
         }
     }
 
@@ -135,7 +141,7 @@ impl ActionInfo {
 }
 
 /// Every action, in the order the docs list them.
-pub static ACTIONS: &[&ActionInfo] = &[&tag::INFO];
+pub static ACTIONS: &[&ActionInfo] = &[&tag::INFO, &scale_in::INFO];
 
 /// The action called `name`.
 pub fn find(name: &str) -> Option<&'static ActionInfo> {
@@ -149,5 +155,6 @@ pub(crate) async fn execute(
 ) -> Result<StepResult, StepError> {
     match args {
         ResolvedAction::Tag { tags } => tag::execute(ctx, tags).await,
+        ResolvedAction::ProtectFromScaleIn {} => scale_in::execute(ctx).await,
     }
 }

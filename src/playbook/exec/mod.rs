@@ -4,6 +4,7 @@
 mod events;
 mod recorder;
 mod run;
+mod simulate;
 mod step;
 #[cfg(test)]
 mod tests;
@@ -14,4 +15,5 @@ pub use events::{
 };
 pub use recorder::{Recorder, RunMeta};
 pub use run::{ExecOptions, RunOutcome, execute};
+pub use simulate::DRY_RUN_CALLS;
 pub use step::StepCtx;

@@ -201,3 +201,28 @@ fn a_step_that_needs_what_an_earlier_step_cut_is_an_unsafe_order() {
     assert!(d.hint.contains("move `capture` before `revoke`"));
     assert_eq!(d.line, Some(30), "reported at the offending step's line");
 }
+
+#[test]
+fn actions_without_arguments_take_an_empty_map_or_nothing() {
+    for step in [
+        "  - protect-from-scale-in: {}\n",
+        "  - protect-from-scale-in:\n",
+    ] {
+        let playbook =
+            load(&with_steps(step), Origin::Builtin).unwrap_or_else(|e| panic!("{step}: {e}"));
+        assert_eq!(playbook.steps[0].info.name, "protect-from-scale-in");
+    }
+    let err = load(
+        &with_steps("  - protect-from-scale-in: {force: true}\n"),
+        Origin::Builtin,
+    )
+    .unwrap_err();
+    assert_eq!(err.diagnostics[0].line, Some(4), "{err}");
+    assert!(err.to_string().contains("unknown field `force`"), "{err}");
+    let two = load(
+        &with_steps("  - protect-from-scale-in: {}\n    tag: {tags: {a: b}}\n"),
+        Origin::Builtin,
+    )
+    .unwrap_err();
+    assert!(two.to_string().contains("names 2 actions"), "{two}");
+}

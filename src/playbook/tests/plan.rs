@@ -51,7 +51,9 @@ fn a_dry_run_without_an_incident_renders_a_placeholder() {
     let params = resolve_parameters(&playbook, &[]).unwrap();
     let targets = [server("i-0aaaaaaaaaaaaaaa1", "ss-prod-1", &[])];
     let plan = plan(&playbook, &params, &targets, &run(true, None)).unwrap();
-    let crate::playbook::ResolvedAction::Tag { tags } = &plan.targets[0].steps[0].args;
+    let crate::playbook::ResolvedAction::Tag { tags } = &plan.targets[0].steps[0].args else {
+        panic!("a tag step");
+    };
     assert_eq!(tags["breakglass:incident"], "dry-run");
     assert_eq!(tags["breakglass:note"], "under investigation");
 }
@@ -197,4 +199,12 @@ fn resume_reads_back_the_playbook_parameters_and_completed_steps() {
     assert_eq!(done, vec![("i-1".to_owned(), 1), ("i-2".to_owned(), 1)]);
     assert_eq!(prior.finished.as_deref(), Some("failed"));
     assert!(find_run(read(), "nope").unwrap().is_none());
+}
+
+#[test]
+fn changes_outside_ec2_get_their_resource_statement_and_the_simulator_checks() {
+    let text = "name: p\ndescription: d\nsteps:\n  - protect-from-scale-in:\n";
+    let playbook = load(text, Origin::Builtin).unwrap();
+    let scope = [TagFilter::parse("tag:Role=xroad-security-server").unwrap()];
+    insta::assert_json_snapshot!("protect_policy", policy(&playbook, &scope));
 }
