@@ -36,6 +36,33 @@ pub trait AutoScalingApi: Send + Sync {
         group_name: &str,
     ) -> impl Future<Output = Result<Answer<Option<String>>, AwsError>> + Send;
 
+    /// `EnterStandby` without lowering the desired capacity (the group launches a
+    /// replacement).
+    fn enter_standby(
+        &self,
+        group_name: &str,
+        instance_id: &str,
+    ) -> impl Future<Output = Result<Applied, AwsError>> + Send;
+
+    fn exit_standby(
+        &self,
+        group_name: &str,
+        instance_id: &str,
+    ) -> impl Future<Output = Result<Applied, AwsError>> + Send;
+
+    /// `DetachInstances` without lowering the desired capacity.
+    fn detach_instance(
+        &self,
+        group_name: &str,
+        instance_id: &str,
+    ) -> impl Future<Output = Result<Applied, AwsError>> + Send;
+
+    fn attach_instance(
+        &self,
+        group_name: &str,
+        instance_id: &str,
+    ) -> impl Future<Output = Result<Applied, AwsError>> + Send;
+
     /// Sets or clears scale-in protection of one instance in `group_name`.
     fn set_instance_protection(
         &self,
@@ -170,9 +197,75 @@ impl AutoScalingApi for AutoScaling {
             .map_err(|e| {
                 AwsError::from_sdk("autoscaling", "SetInstanceProtection", &self.region, &e)
             })?;
-        Ok(Applied::Done {
-            request_id: out.request_id().map(str::to_owned),
-        })
+        Ok(done(out.request_id()))
+    }
+
+    async fn enter_standby(
+        &self,
+        group_name: &str,
+        instance_id: &str,
+    ) -> Result<Applied, AwsError> {
+        let out = self
+            .client
+            .enter_standby()
+            .auto_scaling_group_name(group_name)
+            .instance_ids(instance_id)
+            .should_decrement_desired_capacity(false)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("autoscaling", "EnterStandby", &self.region, &e))?;
+        Ok(done(out.request_id()))
+    }
+
+    async fn exit_standby(&self, group_name: &str, instance_id: &str) -> Result<Applied, AwsError> {
+        let out = self
+            .client
+            .exit_standby()
+            .auto_scaling_group_name(group_name)
+            .instance_ids(instance_id)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("autoscaling", "ExitStandby", &self.region, &e))?;
+        Ok(done(out.request_id()))
+    }
+
+    async fn detach_instance(
+        &self,
+        group_name: &str,
+        instance_id: &str,
+    ) -> Result<Applied, AwsError> {
+        let out = self
+            .client
+            .detach_instances()
+            .auto_scaling_group_name(group_name)
+            .instance_ids(instance_id)
+            .should_decrement_desired_capacity(false)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("autoscaling", "DetachInstances", &self.region, &e))?;
+        Ok(done(out.request_id()))
+    }
+
+    async fn attach_instance(
+        &self,
+        group_name: &str,
+        instance_id: &str,
+    ) -> Result<Applied, AwsError> {
+        let out = self
+            .client
+            .attach_instances()
+            .auto_scaling_group_name(group_name)
+            .instance_ids(instance_id)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("autoscaling", "AttachInstances", &self.region, &e))?;
+        Ok(done(out.request_id()))
+    }
+}
+
+fn done(request_id: Option<&str>) -> Applied {
+    Applied::Done {
+        request_id: request_id.map(str::to_owned),
     }
 }
 

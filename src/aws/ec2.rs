@@ -32,7 +32,27 @@ pub struct NetworkInterface {
     pub subnet_id: Option<String>,
     pub private_ip: Option<String>,
     pub public_ip: Option<String>,
+    /// Whether the public IP is an Elastic IP (owned by an account, not by Amazon).
+    pub elastic_ip: bool,
     pub groups: Vec<GroupRef>,
+}
+
+/// An EBS volume attached to an instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct EbsVolume {
+    pub device: String,
+    pub volume_id: String,
+    pub delete_on_termination: bool,
+}
+
+/// The instance metadata service options.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct MetadataOptions {
+    /// `required` (IMDSv2 only) or `optional`.
+    pub http_tokens: Option<String>,
+    /// `enabled` or `disabled`.
+    pub http_endpoint: Option<String>,
+    pub hop_limit: Option<i32>,
 }
 
 /// The EC2 view of one instance, in domain types.
@@ -49,6 +69,8 @@ pub struct Instance {
     pub instance_profile_arn: Option<String>,
     pub security_groups: Vec<GroupRef>,
     pub network_interfaces: Vec<NetworkInterface>,
+    pub volumes: Vec<EbsVolume>,
+    pub metadata: Option<MetadataOptions>,
     pub tags: BTreeMap<String, String>,
 }
 
@@ -93,6 +115,10 @@ impl Ec2 {
     /// The underlying SDK client, for tests and seeding.
     pub fn client(&self) -> &aws_sdk_ec2::Client {
         &self.client
+    }
+
+    pub fn region(&self) -> &str {
+        &self.region
     }
 }
 
@@ -198,6 +224,10 @@ fn to_instance(i: &SdkInstance) -> Option<Instance> {
                     .association()
                     .and_then(|a| a.public_ip())
                     .map(str::to_owned),
+                elastic_ip: eni
+                    .association()
+                    .and_then(|a| a.ip_owner_id())
+                    .is_some_and(|owner| owner != "amazon"),
                 groups: eni.groups().iter().filter_map(to_group).collect(),
             })
         })
@@ -229,6 +259,23 @@ fn to_instance(i: &SdkInstance) -> Option<Instance> {
             .map(str::to_owned),
         security_groups: i.security_groups().iter().filter_map(to_group).collect(),
         network_interfaces,
+        volumes: i
+            .block_device_mappings()
+            .iter()
+            .filter_map(|m| {
+                let ebs = m.ebs()?;
+                Some(EbsVolume {
+                    device: m.device_name()?.to_owned(),
+                    volume_id: ebs.volume_id()?.to_owned(),
+                    delete_on_termination: ebs.delete_on_termination().unwrap_or(false),
+                })
+            })
+            .collect(),
+        metadata: i.metadata_options().map(|m| MetadataOptions {
+            http_tokens: m.http_tokens().map(|t| t.as_str().to_owned()),
+            http_endpoint: m.http_endpoint().map(|e| e.as_str().to_owned()),
+            hop_limit: m.http_put_response_hop_limit(),
+        }),
         tags: i
             .tags()
             .iter()
@@ -242,7 +289,7 @@ fn to_instance(i: &SdkInstance) -> Option<Instance> {
     })
 }
 
-fn to_group(g: &aws_sdk_ec2::types::GroupIdentifier) -> Option<GroupRef> {
+pub(super) fn to_group(g: &aws_sdk_ec2::types::GroupIdentifier) -> Option<GroupRef> {
     Some(GroupRef {
         id: g.group_id()?.to_owned(),
         name: g.group_name().unwrap_or_default().to_owned(),

@@ -3,6 +3,7 @@
 
 mod autoscaling;
 mod ec2;
+mod ec2_contain;
 mod elbv2;
 mod error;
 mod iam;
@@ -14,14 +15,19 @@ mod ssm;
 mod sts;
 
 pub use autoscaling::{AsgMembership, AutoScaling, AutoScalingApi};
-pub use ec2::{Ec2, Ec2Api, Ec2Filter, GroupRef, Instance, NetworkInterface};
-pub use elbv2::{Elbv2, Elbv2Api, Target, TargetGroup};
+pub use ec2::{
+    EbsVolume, Ec2, Ec2Api, Ec2Filter, GroupRef, Instance, MetadataOptions, NetworkInterface,
+};
+pub use ec2_contain::{
+    Created, Ec2ContainApi, InstanceAttribute, InstanceChange, InterfaceGroups, Rule, SecurityGroup,
+};
+pub use elbv2::{Elbv2, Elbv2Api, Target, TargetGroup, TargetGroupInfo};
 pub use error::{AwsError, AwsErrorKind};
 pub use iam::{Decision, Iam, IamApi};
 pub use logs::{
     CloudWatchLogs, CloudWatchLogsApi, LogEvent, LogGroupInfo, RejectedEvents, StreamCreated,
 };
-pub use mutation::{Answer, Applied, DRY_RUN_OPERATION, ec2_mutation};
+pub use mutation::{Answer, Applied, Change, DRY_RUN_OPERATION, ec2_mutation};
 pub use s3::{
     DefaultRetention, ObjectLock, ObjectRetention, ObjectUpload, RetentionMode, S3, S3Api,
     UploadedObject, sha256_base64,

@@ -27,6 +27,17 @@ impl Applied {
     }
 }
 
+/// What a mutating call returns: at least whether (and how) it was applied.
+pub trait Change {
+    fn applied(&self) -> &Applied;
+}
+
+impl Change for Applied {
+    fn applied(&self) -> &Applied {
+        self
+    }
+}
+
 /// A read's answer and the request id AWS gave it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer<T> {

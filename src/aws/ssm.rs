@@ -1,10 +1,13 @@
-//! SSM: the `SsmApi` trait and its SDK implementation (managed-instance inventory for now).
+//! SSM: the `SsmApi` trait and its SDK implementation (managed-instance inventory and the
+//! parameters where isolation records are kept).
 
 use std::future::Future;
 
 use aws_sdk_ssm::types::InstanceInformationStringFilter;
 
-use super::AwsError;
+use aws_types::request_id::RequestId;
+
+use super::{Answer, Applied, AwsError};
 
 /// The SSM agent's view of one managed instance.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,7 +26,24 @@ pub trait SsmApi: Send + Sync {
         &self,
         instance_ids: &[String],
     ) -> impl Future<Output = Result<Vec<ManagedInstance>, AwsError>> + Send;
+
+    /// `GetParameter`: the value, or `None` when there is no such parameter.
+    fn get_parameter(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Answer<Option<String>>, AwsError>> + Send;
+
+    /// `PutParameter` (String, overwriting; Advanced tier above 4 KB).
+    fn put_parameter(
+        &self,
+        name: &str,
+        value: &str,
+        description: &str,
+    ) -> impl Future<Output = Result<Applied, AwsError>> + Send;
 }
+
+/// Largest value of a Standard-tier parameter.
+const STANDARD_TIER_MAX: usize = 4096;
 
 /// The SDK-backed SSM client for one region.
 #[derive(Debug, Clone)]
@@ -86,5 +106,53 @@ impl SsmApi for Ssm {
             }
         }
         Ok(found)
+    }
+
+    async fn get_parameter(&self, name: &str) -> Result<Answer<Option<String>>, AwsError> {
+        match self.client.get_parameter().name(name).send().await {
+            Ok(out) => Ok(Answer {
+                value: out.parameter().and_then(|p| p.value()).map(str::to_owned),
+                request_id: out.request_id().map(str::to_owned),
+            }),
+            Err(err) => {
+                let error = AwsError::from_sdk("ssm", "GetParameter", &self.region, &err);
+                if error.code.as_deref() == Some("ParameterNotFound") {
+                    Ok(Answer {
+                        value: None,
+                        request_id: error.request_id,
+                    })
+                } else {
+                    Err(error)
+                }
+            }
+        }
+    }
+
+    async fn put_parameter(
+        &self,
+        name: &str,
+        value: &str,
+        description: &str,
+    ) -> Result<Applied, AwsError> {
+        let tier = if value.len() > STANDARD_TIER_MAX {
+            aws_sdk_ssm::types::ParameterTier::Advanced
+        } else {
+            aws_sdk_ssm::types::ParameterTier::Standard
+        };
+        let out = self
+            .client
+            .put_parameter()
+            .name(name)
+            .value(value)
+            .description(description)
+            .r#type(aws_sdk_ssm::types::ParameterType::String)
+            .tier(tier)
+            .overwrite(true)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("ssm", "PutParameter", &self.region, &e))?;
+        Ok(Applied::Done {
+            request_id: out.request_id().map(str::to_owned),
+        })
     }
 }

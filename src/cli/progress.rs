@@ -118,6 +118,7 @@ pub fn progress_line(event: &ExecEvent) -> Option<String> {
             result.status.as_str(),
             result.detail
         ),
+        ExecEvent::Note { at, level, message } => format!("{}     {level}: {message}", who(at)),
         ExecEvent::Interrupting => "interrupting: no new calls will start".into(),
     })
 }

@@ -118,6 +118,8 @@ mod tests {
             instance_profile_arn: None,
             security_groups: vec![],
             network_interfaces: vec![],
+            volumes: vec![],
+            metadata: None,
             tags: all,
         }
     }
@@ -196,6 +198,7 @@ mod tests {
             subnet_id: None,
             private_ip: None,
             public_ip: None,
+            elastic_ip: false,
             groups,
         };
         let mut i = instance("i-1", "ss", &[]);

@@ -115,6 +115,12 @@ pub enum ExecEvent {
         at: StepRef,
         result: StepResult,
     },
+    /// A finding recorded with a step (e.g. a path isolation cannot cut).
+    Note {
+        at: StepRef,
+        level: String,
+        message: String,
+    },
     /// Ctrl-C: the run stops after the calls in flight.
     Interrupting,
 }

@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 use super::events::{CallRecord, CallResult, ExecEvent, StepError, StepRef};
 use super::recorder::Recorder;
 use crate::audit::RecordKind;
-use crate::aws::{Answer, Applied, AutoScaling, AwsContext, AwsError, Ec2};
+use crate::aws::{Answer, Applied, AutoScaling, AwsContext, AwsError, Change, Ec2, Elbv2, Ssm};
 use crate::playbook::actions::{Access, ActionInfo, ApiCall};
 use crate::playbook::plan::{PlannedStep, TargetPlan};
 
@@ -42,6 +42,43 @@ impl StepCtx<'_> {
         self.aws.autoscaling(&self.target.region)
     }
 
+    pub fn elbv2(&self) -> Elbv2 {
+        self.aws.elbv2(&self.target.region)
+    }
+
+    pub fn ssm(&self) -> Ssm {
+        self.aws.ssm(&self.target.region)
+    }
+
+    pub fn region(&self) -> &str {
+        &self.target.region
+    }
+
+    pub fn run_id(&self) -> &str {
+        &self.recorder.meta().run_id
+    }
+
+    pub fn incident(&self) -> Option<&str> {
+        self.recorder.meta().incident.as_deref()
+    }
+
+    /// Records a finding with the step (audit `note`) and shows it as progress.
+    pub fn note(&self, level: &str, message: impl Into<String>) -> Result<(), StepError> {
+        let message = message.into();
+        let mut body = self.step_body();
+        body["level"] = serde_json::json!(level);
+        body["message"] = serde_json::json!(message);
+        self.recorder
+            .record(crate::audit::RecordKind::Note, body)
+            .map_err(StepError::Audit)?;
+        self.recorder.emit(ExecEvent::Note {
+            at: self.at.clone(),
+            level: level.to_owned(),
+            message,
+        });
+        Ok(())
+    }
+
     /// Makes a read-only call, recorded like any other.
     ///
     /// `call` must be a future that has not been polled: Rust futures do nothing until
@@ -68,23 +105,24 @@ impl StepCtx<'_> {
 
     /// Makes a mutating call (sent with `DryRun=true` by the action in a dry run).
     /// Same ordering contract as [`StepCtx::read`].
-    pub async fn mutate(
+    pub async fn mutate<T: Change>(
         &self,
         api: &'static ApiCall,
         params: Value,
-        call: impl Future<Output = Result<Applied, AwsError>>,
-    ) -> Result<Applied, StepError> {
+        call: impl Future<Output = Result<T, AwsError>>,
+    ) -> Result<T, StepError> {
         debug_assert_eq!(api.access, Access::Write);
         self.intent(api, params)?;
         let result = call.await;
         let (record, value) = match result {
-            Ok(applied) => {
+            Ok(changed) => {
+                let applied = changed.applied();
                 let kind = match applied {
                     Applied::Done { .. } => CallResult::Ok,
                     Applied::WouldSucceed { .. } => CallResult::WouldSucceed,
                 };
                 let request_id = applied.request_id().map(str::to_owned);
-                (self.call_record(api, kind, request_id, None), Ok(applied))
+                (self.call_record(api, kind, request_id, None), Ok(changed))
             }
             Err(err) => (self.failed_call(api, &err), Err(err)),
         };
