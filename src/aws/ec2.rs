@@ -18,7 +18,7 @@ pub struct Ec2Filter {
 }
 
 /// A security group reference as EC2 reports it on an instance or ENI.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct GroupRef {
     pub id: String,
     pub name: String,

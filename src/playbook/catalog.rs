@@ -7,10 +7,14 @@ use super::load::{Diagnostic, PlaybookError, load};
 use super::model::{Origin, Playbook};
 
 /// The built-in playbooks: (file name, text).
-const BUILTIN: &[(&str, &str)] = &[(
-    "tag-incident.yml",
-    include_str!("../../playbooks/tag-incident.yml"),
-)];
+const BUILTIN: &[(&str, &str)] = &[
+    ("isolate.yml", include_str!("../../playbooks/isolate.yml")),
+    ("release.yml", include_str!("../../playbooks/release.yml")),
+    (
+        "tag-incident.yml",
+        include_str!("../../playbooks/tag-incident.yml"),
+    ),
+];
 
 /// The default user playbook directory: `$XDG_CONFIG_HOME/breakglass/playbooks`.
 pub fn default_user_dir() -> Option<PathBuf> {

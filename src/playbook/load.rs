@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use super::actions::{self, ActionInfo};
 use super::model::{ActionSpec, Origin, ParamValue, Parameter, Playbook, Step};
-use super::schema::{ParamDoc, ParamType, PlaybookDoc, StepDoc, TagArgs};
+use super::schema::{ParamDoc, ParamType, PlaybookDoc, Scalar, StepDoc, TagArgs};
 use super::template::{BUILTIN_VARIABLES, Template};
 
 /// Largest playbook file accepted.
@@ -268,6 +268,44 @@ fn check_step(
             Some(ActionSpec::ProtectFromScaleIn {}),
         ));
     }
+    if let Some(args) = &doc.isolate {
+        let args = args.value.clone().unwrap_or_default();
+        let auto_scaling = scalar(
+            c,
+            args.auto_scaling.as_ref(),
+            "standby",
+            known,
+            &|v| crate::playbook::actions::contain::AsgMode::parse(v).is_some(),
+            "`auto_scaling` is `standby` or `detach`",
+        );
+        let endpoint = match &args.ssm_endpoint_group {
+            None => Some(None),
+            Some(text) => template(c, text, known, "`ssm_endpoint_group`").map(Some),
+        };
+        let spec = match (auto_scaling, endpoint) {
+            (Some(auto_scaling), Some(ssm_endpoint_group)) => Some(ActionSpec::Isolate {
+                auto_scaling,
+                ssm_endpoint_group,
+            }),
+            _ => None,
+        };
+        present.push((&actions::contain::isolate::INFO, spec));
+    }
+    if let Some(args) = &doc.release {
+        let args = args.value.clone().unwrap_or_default();
+        let force = scalar(
+            c,
+            args.force.as_ref(),
+            "false",
+            known,
+            &|v| v == "true" || v == "false",
+            "`force` is `true` or `false`",
+        );
+        present.push((
+            &actions::contain::release::INFO,
+            force.map(|force| ActionSpec::Release { force }),
+        ));
+    }
     let action_names = || {
         actions::ACTIONS
             .iter()
@@ -305,6 +343,51 @@ fn check_step(
         action,
         line: step.referenced.line(),
     })
+}
+
+/// A template argument; the error is reported at its position.
+fn template(
+    c: &mut Checker,
+    text: &Spanned<String>,
+    known: &dyn Fn(&str) -> bool,
+    what: &str,
+) -> Option<Template> {
+    match Template::parse(&text.value, known) {
+        Ok(template) => Some(template),
+        Err(reason) => {
+            c.at(
+                Some(text.referenced),
+                format!("{what}: {reason}"),
+                "use a declared parameter or a built-in variable (docs/playbooks.md)",
+            );
+            None
+        }
+    }
+}
+
+/// A scalar argument with a default, as a template; a literal is checked right away.
+fn scalar(
+    c: &mut Checker,
+    value: Option<&Spanned<Scalar>>,
+    default: &str,
+    known: &dyn Fn(&str) -> bool,
+    valid: &dyn Fn(&str) -> bool,
+    rule: &str,
+) -> Option<Template> {
+    let Some(value) = value else {
+        return Template::parse(default, known).ok();
+    };
+    let text = Spanned::new(value.value.text(), value.referenced, value.defined);
+    let template = template(c, &text, known, rule.split(' ').next().unwrap_or("value"))?;
+    if template.is_literal() && !valid(&text.value) {
+        c.at(
+            Some(value.referenced),
+            format!("{rule}, not `{}`", text.value),
+            "fix the value, or use a parameter with `choices`",
+        );
+        return None;
+    }
+    Some(template)
 }
 
 fn check_tag(

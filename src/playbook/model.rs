@@ -85,8 +85,19 @@ pub struct Step {
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "action", rename_all = "kebab-case")]
 pub enum ActionSpec {
-    Tag { tags: BTreeMap<String, Template> },
+    Tag {
+        tags: BTreeMap<String, Template>,
+    },
     ProtectFromScaleIn {},
+    Isolate {
+        /// Renders to `standby` or `detach`.
+        auto_scaling: Template,
+        ssm_endpoint_group: Option<Template>,
+    },
+    Release {
+        /// Renders to `true` or `false`.
+        force: Template,
+    },
 }
 
 /// A playbook ready to plan.

@@ -72,6 +72,8 @@ pub struct PlannedStep {
 pub enum ResolvedAction {
     Tag { tags: BTreeMap<String, String> },
     ProtectFromScaleIn {},
+    Isolate(crate::playbook::actions::contain::IsolateArgs),
+    Release(crate::playbook::actions::contain::ReleaseArgs),
 }
 
 /// An AWS call a step intends to make; `resource` may be a placeholder (`<…>`) for an id
@@ -130,6 +132,45 @@ pub fn plan(
                     super::actions::tag::plan(tags, &vars, server).map_err(error)?
                 }
                 ActionSpec::ProtectFromScaleIn {} => super::actions::scale_in::plan(server),
+                ActionSpec::Isolate {
+                    auto_scaling,
+                    ssm_endpoint_group,
+                } => {
+                    let mode = auto_scaling.render(&vars);
+                    let auto_scaling =
+                        super::actions::contain::AsgMode::parse(&mode).ok_or_else(|| {
+                            error(format!(
+                                "`auto_scaling` is `{mode}`, not `standby` or `detach`"
+                            ))
+                        })?;
+                    let endpoint = ssm_endpoint_group
+                        .as_ref()
+                        .map(|t| t.render(&vars))
+                        .filter(|e| !e.is_empty());
+                    if let Some(endpoint) = &endpoint
+                        && !super::actions::contain::isolate::is_group_id(endpoint)
+                    {
+                        return Err(error(format!(
+                            "`ssm_endpoint_group` is `{endpoint}`, not a security group id \
+                             (`sg-…`)"
+                        )));
+                    }
+                    let args = super::actions::contain::IsolateArgs {
+                        auto_scaling,
+                        ssm_endpoint_group: endpoint,
+                    };
+                    super::actions::contain::isolate::plan(args, server)
+                }
+                ActionSpec::Release { force } => {
+                    let force = force.render(&vars);
+                    let args = super::actions::contain::ReleaseArgs {
+                        force: force == "true",
+                    };
+                    if force != "true" && force != "false" {
+                        return Err(error(format!("`force` is `{force}`, not true or false")));
+                    }
+                    super::actions::contain::release::plan(args, server)
+                }
             };
             steps.push(PlannedStep {
                 step: step.index,

@@ -34,15 +34,16 @@ const fn read(service: Service, operation: &'static str) -> ApiCall {
 /// instances carrying those tags, so the role cannot touch other instances.
 pub fn policy(playbook: &Playbook, scope: &[TagFilter]) -> Value {
     let mut reads: BTreeSet<String> = ENGINE_CALLS.iter().map(ApiCall::iam_action).collect();
-    let mut writes: BTreeMap<Resource, BTreeSet<String>> = BTreeMap::new();
+    // Calls that support resource-level permissions, per resource type.
+    let mut scoped: BTreeMap<Resource, BTreeSet<String>> = BTreeMap::new();
     for step in &playbook.steps {
         for call in step.info.calls {
-            match (call.access, call.resource) {
-                (Access::Read, _) | (_, Resource::Any) => {
+            match call.resource {
+                Resource::Any => {
                     reads.insert(call.iam_action());
                 }
-                (Access::Write, resource) => {
-                    writes
+                resource => {
+                    scoped
                         .entry(resource)
                         .or_default()
                         .insert(call.iam_action());
@@ -56,12 +57,13 @@ pub fn policy(playbook: &Playbook, scope: &[TagFilter]) -> Value {
         "Action": reads,
         "Resource": "*",
     })];
-    for (resource, actions) in writes {
+    for (resource, actions) in scoped {
+        let patterns = resource.arn_patterns();
         let mut statement = json!({
-            "Sid": format!("BreakglassChange{}", sid_suffix(resource)),
+            "Sid": format!("Breakglass{}", sid_suffix(resource)),
             "Effect": "Allow",
             "Action": actions,
-            "Resource": resource.arn_pattern(),
+            "Resource": if patterns.len() == 1 { json!(patterns[0]) } else { json!(patterns) },
         });
         if resource.is_target() && !scope.is_empty() {
             let conditions: serde_json::Map<String, Value> = scope
@@ -69,6 +71,10 @@ pub fn policy(playbook: &Playbook, scope: &[TagFilter]) -> Value {
                 .map(|f| (format!("aws:ResourceTag/{}", f.key), json!(f.values)))
                 .collect();
             statement["Condition"] = json!({ "StringEquals": conditions });
+        }
+        if resource == Resource::NewSecurityGroup {
+            statement["Condition"] =
+                json!({ "StringEquals": { "ec2:CreateAction": "CreateSecurityGroup" } });
         }
         statements.push(statement);
     }
@@ -94,7 +100,13 @@ pub fn policy(playbook: &Playbook, scope: &[TagFilter]) -> Value {
 fn sid_suffix(resource: Resource) -> &'static str {
     match resource {
         Resource::Any => "Any",
-        Resource::Instance => "Instances",
-        Resource::AutoScalingGroup => "AutoScalingGroups",
+        Resource::Instance => "ChangeInstances",
+        Resource::SecurityGroup => "ChangeSecurityGroups",
+        Resource::VpcAndSecurityGroup => "CreateSecurityGroups",
+        Resource::NewSecurityGroup => "TagNewSecurityGroups",
+        Resource::NetworkInterfaceAndSecurityGroup => "ChangeNetworkInterfaces",
+        Resource::AutoScalingGroup => "ChangeAutoScalingGroups",
+        Resource::TargetGroup => "ChangeTargetGroups",
+        Resource::IsolationParameter => "IsolationRecords",
     }
 }

@@ -69,6 +69,45 @@ pub(crate) struct StepDoc {
         deserialize_with = "present"
     )]
     pub protect_from_scale_in: Option<Spanned<Option<NoArgs>>>,
+    #[serde(default, deserialize_with = "present")]
+    pub isolate: Option<Spanned<Option<IsolateDoc>>>,
+    #[serde(default, deserialize_with = "present")]
+    pub release: Option<Spanned<Option<ReleaseDoc>>>,
+}
+
+/// Arguments of `isolate`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct IsolateDoc {
+    /// `standby` (default) or `detach`, or a template.
+    pub auto_scaling: Option<Spanned<Scalar>>,
+    /// Security group of the VPC's SSM endpoints (template; empty = none).
+    pub ssm_endpoint_group: Option<Spanned<String>>,
+}
+
+/// Arguments of `release`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ReleaseDoc {
+    /// `true`, `false` or a template.
+    pub force: Option<Spanned<Scalar>>,
+}
+
+/// A scalar argument written as a plain value or as a `{{ … }}` template.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum Scalar {
+    Bool(bool),
+    Text(String),
+}
+
+impl Scalar {
+    pub fn text(&self) -> String {
+        match self {
+            Scalar::Bool(b) => b.to_string(),
+            Scalar::Text(t) => t.clone(),
+        }
+    }
 }
 
 /// For actions without arguments: a key that is present counts even with no value

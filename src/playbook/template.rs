@@ -82,6 +82,11 @@ impl Template {
             .collect()
     }
 
+    /// Whether the template has no variables (its text is final).
+    pub fn is_literal(&self) -> bool {
+        self.parts.iter().all(|p| matches!(p, Part::Text(_)))
+    }
+
     /// The template as written (normalised spacing).
     pub fn source(&self) -> String {
         self.parts

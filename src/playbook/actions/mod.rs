@@ -2,6 +2,7 @@
 //! that one declaration drives the plan, the dry-run, the executor's audit records and the
 //! IAM policy (`breakglass playbook policy`), so they cannot drift apart.
 
+pub mod contain;
 pub(crate) mod scale_in;
 pub(crate) mod tag;
 
@@ -62,19 +63,39 @@ pub enum Resource {
     Any,
     /// An EC2 instance (a target).
     Instance,
+    /// An existing security group.
+    SecurityGroup,
+    /// Creating a security group: the VPC and the new group.
+    VpcAndSecurityGroup,
+    /// Tags set on a security group as it is created (`ec2:CreateAction`).
+    NewSecurityGroup,
+    /// Changing an interface's groups: the interface and the groups.
+    NetworkInterfaceAndSecurityGroup,
     /// An Auto Scaling group (the target's).
     AutoScalingGroup,
+    /// An ELB target group.
+    TargetGroup,
+    /// The SSM parameters holding isolation records (`/breakglass/isolation/*`).
+    IsolationParameter,
 }
 
 impl Resource {
-    /// The ARN pattern an IAM statement grants the call on.
-    pub fn arn_pattern(self) -> &'static str {
+    /// The ARN patterns an IAM statement grants the call on.
+    pub fn arn_patterns(self) -> &'static [&'static str] {
+        const SG: &str = "arn:aws:ec2:*:*:security-group/*";
         match self {
-            Resource::Any => "*",
-            Resource::Instance => "arn:aws:ec2:*:*:instance/*",
-            Resource::AutoScalingGroup => {
-                "arn:aws:autoscaling:*:*:autoScalingGroup:*:autoScalingGroupName/*"
+            Resource::Any => &["*"],
+            Resource::Instance => &["arn:aws:ec2:*:*:instance/*"],
+            Resource::SecurityGroup | Resource::NewSecurityGroup => &[SG],
+            Resource::VpcAndSecurityGroup => &["arn:aws:ec2:*:*:vpc/*", SG],
+            Resource::NetworkInterfaceAndSecurityGroup => {
+                &["arn:aws:ec2:*:*:network-interface/*", SG]
             }
+            Resource::AutoScalingGroup => {
+                &["arn:aws:autoscaling:*:*:autoScalingGroup:*:autoScalingGroupName/*"]
+            }
+            Resource::TargetGroup => &["arn:aws:elasticloadbalancing:*:*:targetgroup/*/*"],
+            Resource::IsolationParameter => &["arn:aws:ssm:*:*:parameter/breakglass/isolation/*"],
         }
     }
 
@@ -141,7 +162,12 @@ impl ActionInfo {
 }
 
 /// Every action, in the order the docs list them.
-pub static ACTIONS: &[&ActionInfo] = &[&tag::INFO, &scale_in::INFO];
+pub static ACTIONS: &[&ActionInfo] = &[
+    &tag::INFO,
+    &scale_in::INFO,
+    &contain::isolate::INFO,
+    &contain::release::INFO,
+];
 
 /// The action called `name`.
 pub fn find(name: &str) -> Option<&'static ActionInfo> {
@@ -156,5 +182,7 @@ pub(crate) async fn execute(
     match args {
         ResolvedAction::Tag { tags } => tag::execute(ctx, tags).await,
         ResolvedAction::ProtectFromScaleIn {} => scale_in::execute(ctx).await,
+        ResolvedAction::Isolate(args) => contain::isolate::execute(ctx, args).await,
+        ResolvedAction::Release(args) => contain::release::execute(ctx, args).await,
     }
 }

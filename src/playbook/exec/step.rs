@@ -58,6 +58,17 @@ impl StepCtx<'_> {
         &self.recorder.meta().run_id
     }
 
+    /// The account of the caller (from its ARN), or `*` when unknown.
+    pub fn account(&self) -> &str {
+        self.recorder
+            .meta()
+            .actor
+            .as_deref()
+            .and_then(|arn| arn.split(':').nth(4))
+            .filter(|a| !a.is_empty())
+            .unwrap_or("*")
+    }
+
     pub fn incident(&self) -> Option<&str> {
         self.recorder.meta().incident.as_deref()
     }

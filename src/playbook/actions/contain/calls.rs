@@ -1,0 +1,164 @@
+//! The AWS calls of `isolate` and `release`, declared once.
+
+use crate::playbook::actions::{Access, ApiCall, Resource, Service};
+
+const fn call(
+    service: Service,
+    operation: &'static str,
+    access: Access,
+    resource: Resource,
+) -> ApiCall {
+    ApiCall {
+        service,
+        operation,
+        access,
+        resource,
+    }
+}
+
+use Access::{Read, Write};
+use Service::{AutoScaling, Ec2, ElasticLoadBalancing, Ssm};
+
+pub const DESCRIBE_INSTANCES: ApiCall = call(Ec2, "DescribeInstances", Read, Resource::Any);
+pub const DESCRIBE_INSTANCE_ATTRIBUTE: ApiCall =
+    call(Ec2, "DescribeInstanceAttribute", Read, Resource::Any);
+pub const DESCRIBE_NETWORK_INTERFACES: ApiCall =
+    call(Ec2, "DescribeNetworkInterfaces", Read, Resource::Any);
+pub const DESCRIBE_SECURITY_GROUPS: ApiCall =
+    call(Ec2, "DescribeSecurityGroups", Read, Resource::Any);
+pub const MODIFY_INSTANCE_ATTRIBUTE: ApiCall =
+    call(Ec2, "ModifyInstanceAttribute", Write, Resource::Instance);
+pub const CREATE_SECURITY_GROUP: ApiCall = call(
+    Ec2,
+    "CreateSecurityGroup",
+    Write,
+    Resource::VpcAndSecurityGroup,
+);
+pub const AUTHORIZE_INGRESS: ApiCall = call(
+    Ec2,
+    "AuthorizeSecurityGroupIngress",
+    Write,
+    Resource::SecurityGroup,
+);
+pub const AUTHORIZE_EGRESS: ApiCall = call(
+    Ec2,
+    "AuthorizeSecurityGroupEgress",
+    Write,
+    Resource::SecurityGroup,
+);
+pub const REVOKE_EGRESS: ApiCall = call(
+    Ec2,
+    "RevokeSecurityGroupEgress",
+    Write,
+    Resource::SecurityGroup,
+);
+pub const MODIFY_NETWORK_INTERFACE_ATTRIBUTE: ApiCall = call(
+    Ec2,
+    "ModifyNetworkInterfaceAttribute",
+    Write,
+    Resource::NetworkInterfaceAndSecurityGroup,
+);
+pub const CREATE_TAGS: ApiCall = crate::playbook::actions::tag::CREATE_TAGS;
+
+pub const DESCRIBE_AUTO_SCALING_INSTANCES: ApiCall =
+    crate::playbook::actions::scale_in::DESCRIBE_AUTO_SCALING_INSTANCES;
+pub const DESCRIBE_AUTO_SCALING_GROUPS: ApiCall =
+    crate::playbook::actions::scale_in::DESCRIBE_AUTO_SCALING_GROUPS;
+pub const SET_INSTANCE_PROTECTION: ApiCall =
+    crate::playbook::actions::scale_in::SET_INSTANCE_PROTECTION;
+pub const ENTER_STANDBY: ApiCall = call(
+    AutoScaling,
+    "EnterStandby",
+    Write,
+    Resource::AutoScalingGroup,
+);
+pub const EXIT_STANDBY: ApiCall = call(
+    AutoScaling,
+    "ExitStandby",
+    Write,
+    Resource::AutoScalingGroup,
+);
+pub const DETACH_INSTANCES: ApiCall = call(
+    AutoScaling,
+    "DetachInstances",
+    Write,
+    Resource::AutoScalingGroup,
+);
+pub const ATTACH_INSTANCES: ApiCall = call(
+    AutoScaling,
+    "AttachInstances",
+    Write,
+    Resource::AutoScalingGroup,
+);
+
+pub const DESCRIBE_TARGET_GROUPS: ApiCall = call(
+    ElasticLoadBalancing,
+    "DescribeTargetGroups",
+    Read,
+    Resource::Any,
+);
+pub const DESCRIBE_TARGET_HEALTH: ApiCall = call(
+    ElasticLoadBalancing,
+    "DescribeTargetHealth",
+    Read,
+    Resource::Any,
+);
+pub const DEREGISTER_TARGETS: ApiCall = call(
+    ElasticLoadBalancing,
+    "DeregisterTargets",
+    Write,
+    Resource::TargetGroup,
+);
+pub const REGISTER_TARGETS: ApiCall = call(
+    ElasticLoadBalancing,
+    "RegisterTargets",
+    Write,
+    Resource::TargetGroup,
+);
+
+pub const GET_PARAMETER: ApiCall = call(Ssm, "GetParameter", Read, Resource::IsolationParameter);
+pub const PUT_PARAMETER: ApiCall = call(Ssm, "PutParameter", Write, Resource::IsolationParameter);
+
+/// Every call `isolate` may make.
+pub const ISOLATE: &[ApiCall] = &[
+    DESCRIBE_INSTANCES,
+    DESCRIBE_INSTANCE_ATTRIBUTE,
+    DESCRIBE_NETWORK_INTERFACES,
+    DESCRIBE_SECURITY_GROUPS,
+    MODIFY_INSTANCE_ATTRIBUTE,
+    CREATE_SECURITY_GROUP,
+    AUTHORIZE_INGRESS,
+    AUTHORIZE_EGRESS,
+    REVOKE_EGRESS,
+    MODIFY_NETWORK_INTERFACE_ATTRIBUTE,
+    CREATE_TAGS,
+    DESCRIBE_AUTO_SCALING_INSTANCES,
+    DESCRIBE_AUTO_SCALING_GROUPS,
+    SET_INSTANCE_PROTECTION,
+    ENTER_STANDBY,
+    DETACH_INSTANCES,
+    DESCRIBE_TARGET_GROUPS,
+    DESCRIBE_TARGET_HEALTH,
+    DEREGISTER_TARGETS,
+    GET_PARAMETER,
+    PUT_PARAMETER,
+];
+
+/// Every call `release` may make.
+pub const RELEASE: &[ApiCall] = &[
+    DESCRIBE_INSTANCES,
+    DESCRIBE_INSTANCE_ATTRIBUTE,
+    DESCRIBE_NETWORK_INTERFACES,
+    MODIFY_INSTANCE_ATTRIBUTE,
+    MODIFY_NETWORK_INTERFACE_ATTRIBUTE,
+    CREATE_TAGS,
+    DESCRIBE_AUTO_SCALING_INSTANCES,
+    DESCRIBE_AUTO_SCALING_GROUPS,
+    SET_INSTANCE_PROTECTION,
+    EXIT_STANDBY,
+    ATTACH_INSTANCES,
+    DESCRIBE_TARGET_GROUPS,
+    DESCRIBE_TARGET_HEALTH,
+    REGISTER_TARGETS,
+    GET_PARAMETER,
+];

@@ -1,0 +1,135 @@
+//! What `isolate` and `release` read about a target before they change anything: one
+//! consistent picture, every read recorded.
+
+use serde_json::json;
+
+use super::calls::*;
+use crate::aws::{
+    AsgMembership, AutoScalingApi, Ec2Api, Ec2ContainApi, Elbv2Api, Instance, InstanceAttribute,
+    InterfaceGroups, Target, TargetGroupInfo,
+};
+use crate::playbook::exec::{StepCtx, StepError};
+
+/// The target as it is now.
+#[derive(Debug, Clone)]
+pub struct Facts {
+    pub instance: Instance,
+    pub termination_protected: bool,
+    pub shutdown_behavior: String,
+    pub interfaces: Vec<InterfaceGroups>,
+    pub membership: Option<AsgMembership>,
+    /// Every target group of the VPC the instance is registered in, with its registrations.
+    pub registrations: Vec<(TargetGroupInfo, Vec<Target>)>,
+}
+
+impl Facts {
+    pub fn vpc_id(&self) -> Result<&str, StepError> {
+        self.instance.vpc_id.as_deref().ok_or_else(|| {
+            StepError::Failed(format!("instance {} is not in a VPC", self.instance.id))
+        })
+    }
+
+    pub fn state_tag(&self) -> Option<&str> {
+        self.instance
+            .tags
+            .get(crate::inventory::STATE_TAG)
+            .map(String::as_str)
+    }
+}
+
+/// Reads the instance, its protection attributes, interfaces, Auto Scaling membership and
+/// target-group registrations.
+pub async fn read(ctx: &StepCtx<'_>) -> Result<Facts, StepError> {
+    let ec2 = ctx.ec2();
+    let id = ctx.instance_id();
+    let instance = ctx
+        .read(
+            &DESCRIBE_INSTANCES,
+            json!({ "instance_ids": [id] }),
+            ec2.describe_instance(id),
+        )
+        .await?
+        .ok_or_else(|| StepError::Failed(format!("instance {id} no longer exists")))?;
+    let attribute = |name: &'static str, attribute| {
+        ctx.read(
+            &DESCRIBE_INSTANCE_ATTRIBUTE,
+            json!({ "instance_id": id, "attribute": name }),
+            ec2.describe_attribute(id, attribute),
+        )
+    };
+    let termination_protected = attribute(
+        "disableApiTermination",
+        InstanceAttribute::DisableApiTermination,
+    )
+    .await?
+        == "true";
+    let shutdown_behavior = attribute(
+        "instanceInitiatedShutdownBehavior",
+        InstanceAttribute::InstanceInitiatedShutdownBehavior,
+    )
+    .await?;
+    let interfaces = read_interfaces(ctx).await?;
+    let membership = read_membership(ctx).await?;
+    let registrations = match &instance.vpc_id {
+        Some(vpc) => read_registrations(ctx, vpc).await?,
+        None => Vec::new(),
+    };
+    Ok(Facts {
+        instance,
+        termination_protected,
+        shutdown_behavior,
+        interfaces,
+        membership,
+        registrations,
+    })
+}
+
+pub async fn read_interfaces(ctx: &StepCtx<'_>) -> Result<Vec<InterfaceGroups>, StepError> {
+    let id = ctx.instance_id();
+    ctx.read(
+        &DESCRIBE_NETWORK_INTERFACES,
+        json!({ "filters": { "attachment.instance-id": [id] } }),
+        ctx.ec2().describe_instance_interfaces(id),
+    )
+    .await
+}
+
+pub async fn read_membership(ctx: &StepCtx<'_>) -> Result<Option<AsgMembership>, StepError> {
+    let id = ctx.instance_id();
+    ctx.read(
+        &DESCRIBE_AUTO_SCALING_INSTANCES,
+        json!({ "instance_ids": [id] }),
+        ctx.autoscaling().describe_membership(id),
+    )
+    .await
+}
+
+/// The target groups of `vpc` the instance is registered in (any port, any state).
+pub async fn read_registrations(
+    ctx: &StepCtx<'_>,
+    vpc: &str,
+) -> Result<Vec<(TargetGroupInfo, Vec<Target>)>, StepError> {
+    let elb = ctx.elbv2();
+    let id = ctx.instance_id();
+    let groups = ctx
+        .read(
+            &DESCRIBE_TARGET_GROUPS,
+            json!({ "vpc_id": vpc }),
+            elb.describe_vpc_target_groups(vpc),
+        )
+        .await?;
+    let mut registrations = Vec::new();
+    for group in groups {
+        let targets = ctx
+            .read(
+                &DESCRIBE_TARGET_HEALTH,
+                json!({ "target_group_arn": group.arn }),
+                elb.describe_instance_health(&group.arn, id),
+            )
+            .await?;
+        if !targets.is_empty() {
+            registrations.push((group, targets));
+        }
+    }
+    Ok(registrations)
+}

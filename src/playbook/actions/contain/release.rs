@@ -1,0 +1,136 @@
+//! `release`: undo `isolate` exactly as recorded — interfaces back in their groups, target
+//! groups, Auto Scaling service, protection flags — then tag `released` and verify. Refuses
+//! without a record, or when the instance changed since, unless forced.
+
+use serde::{Deserialize, Serialize};
+
+use super::outcome::Outcome;
+use super::record::{self, parameter_name};
+use super::{asg, calls, evidence, facts, network, state, targets, verify};
+use crate::inventory::{Isolation, Server};
+use crate::playbook::actions::ActionInfo;
+use crate::playbook::exec::{StepCtx, StepError, StepResult};
+use crate::playbook::plan::{PlannedCall, ResolvedAction};
+
+pub static INFO: ActionInfo = ActionInfo {
+    name: "release",
+    summary: "Undo isolate from its record: groups per interface, target groups, Auto Scaling, \
+              protection flags",
+    calls: calls::RELEASE,
+    confirm_by_default: true,
+    needs: &[],
+    cuts: &[],
+};
+
+/// `release`'s arguments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleaseArgs {
+    /// Restore what can be restored even if the instance's interfaces changed since.
+    pub force: bool,
+}
+
+pub fn plan(args: ReleaseArgs, server: &Server) -> (ResolvedAction, Vec<PlannedCall>, Vec<String>) {
+    use calls::*;
+    let id = server.instance_id.as_str();
+    let mut calls = vec![
+        PlannedCall::new(
+            &GET_PARAMETER,
+            parameter_name(id),
+            "read the isolation record",
+        ),
+        PlannedCall::new(&DESCRIBE_INSTANCES, id, "read the instance"),
+        PlannedCall::new(
+            &DESCRIBE_NETWORK_INTERFACES,
+            id,
+            "read every interface and its groups",
+        ),
+    ];
+    for eni in &server.network_interfaces {
+        calls.push(PlannedCall::new(
+            &MODIFY_NETWORK_INTERFACE_ATTRIBUTE,
+            &eni.id,
+            "groups → as recorded",
+        ));
+    }
+    calls.extend([
+        PlannedCall::new(
+            &REGISTER_TARGETS,
+            "<recorded target groups>",
+            "register again",
+        ),
+        PlannedCall::new(
+            &EXIT_STANDBY,
+            "<recorded Auto Scaling group>",
+            "back in service (or AttachInstances if it was detached)",
+        ),
+        PlannedCall::new(
+            &SET_INSTANCE_PROTECTION,
+            "<recorded Auto Scaling group>",
+            "scale-in protection as recorded",
+        ),
+        PlannedCall::new(
+            &MODIFY_INSTANCE_ATTRIBUTE,
+            id,
+            "protection flags as recorded",
+        ),
+        PlannedCall::new(&CREATE_TAGS, id, "tag breakglass:state=released"),
+        PlannedCall::new(
+            &DESCRIBE_NETWORK_INTERFACES,
+            id,
+            "verify: groups as recorded",
+        ),
+    ]);
+    let mut notes = Vec::new();
+    match server.isolation {
+        Isolation::Isolated => {}
+        Isolation::Released => {
+            notes.push("already released: the step verifies and changes nothing".to_owned());
+        }
+        _ => notes.push(format!(
+            "warning: the instance is not tagged isolated ({}); release needs the record \
+             isolate stored",
+            server.isolation.label()
+        )),
+    }
+    if args.force {
+        notes.push("warning: force: restores what it can even if the instance changed".into());
+    }
+    (ResolvedAction::Release(args), calls, notes)
+}
+
+/// Releases the target, then verifies.
+pub async fn execute(ctx: &StepCtx<'_>, args: &ReleaseArgs) -> Result<StepResult, StepError> {
+    let mut out = Outcome::new(ctx.dry_run());
+    let Some(record) = record::load(ctx).await? else {
+        return Err(StepError::Failed(format!(
+            "no isolation record for {} (SSM parameter {} in {}): release restores only what \
+             isolate recorded; restore this instance by hand",
+            ctx.instance_id(),
+            parameter_name(ctx.instance_id()),
+            ctx.region()
+        )));
+    };
+    let facts = facts::read(ctx).await?;
+    let mut recorded: Vec<&str> = record.interfaces.iter().map(|e| e.id.as_str()).collect();
+    let mut now: Vec<&str> = facts.interfaces.iter().map(|e| e.id.as_str()).collect();
+    recorded.sort_unstable();
+    now.sort_unstable();
+    if recorded != now && !args.force {
+        return Err(StepError::Failed(format!(
+            "the instance changed since run {} isolated it: interfaces then {}, now {}; \
+             check it, then release with `force: true` to restore what can be",
+            record.run_id,
+            recorded.join(","),
+            now.join(",")
+        )));
+    }
+    network::restore(ctx, &record, &facts, &mut out).await?;
+    targets::register(ctx, &record, &facts, &mut out).await?;
+    asg::release(ctx, &record, &facts, &mut out).await?;
+    evidence::restore(ctx, &record, &facts, &mut out).await?;
+    state::set(ctx, facts.state_tag(), "released", &mut out).await?;
+    if !out.dry_run() {
+        verify::released(ctx, &record).await?;
+    }
+    Ok(out.result("released"))
+}
