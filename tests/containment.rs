@@ -1,0 +1,605 @@
+//! End to end: `isolate` and `release` against moto on the seeded X-Road estate — a 2-ENI
+//! Security Server in an Auto Scaling group behind a target group — asserting the whole
+//! AWS state after each; shared quarantine groups, idempotent re-runs, 20 at once, the SSM
+//! endpoint rule, refusals, and dry runs that change nothing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use breakglass::aws::{
+    AutoScalingApi, AwsContext, Ec2Api, Ec2ContainApi, Ec2Filter, Elbv2Api, InstanceAttribute,
+    SsmApi,
+};
+use breakglass::sandbox::{Estate, InstanceSpec, Seeder};
+use common::{Account, REGION};
+use serde_json::Value;
+
+/// Everything isolation changes on one instance.
+#[derive(Debug, Clone, PartialEq)]
+struct State {
+    /// `(eni, group ids)` by device index.
+    interfaces: Vec<(String, Vec<String>)>,
+    termination_protected: String,
+    shutdown_behavior: String,
+    /// `(device, delete on termination)`.
+    volumes: Vec<(String, bool)>,
+    /// `(group, lifecycle, protected)`.
+    auto_scaling: Option<(String, String, bool)>,
+    /// `(target group arn, port)` registrations that serve.
+    registrations: Vec<(String, Option<i32>)>,
+    tags: BTreeMap<String, String>,
+}
+
+impl State {
+    /// Without the tags breakglass writes.
+    fn untagged(&self) -> State {
+        let mut state = self.clone();
+        state.tags.retain(|k, _| !k.starts_with("breakglass:"));
+        state
+    }
+}
+
+async fn state(ctx: &AwsContext, id: &str) -> State {
+    let ec2 = ctx.ec2(REGION);
+    let instance = ec2.describe_instance(id).await.unwrap().value.unwrap();
+    let interfaces = ec2
+        .describe_instance_interfaces(id)
+        .await
+        .unwrap()
+        .value
+        .into_iter()
+        .map(|e| {
+            let mut ids: Vec<String> = e.groups.into_iter().map(|g| g.id).collect();
+            ids.sort();
+            (e.id, ids)
+        })
+        .collect();
+    let attribute = |a| ec2.describe_attribute(id, a);
+    let termination_protected = attribute(InstanceAttribute::DisableApiTermination)
+        .await
+        .unwrap()
+        .value;
+    let shutdown_behavior = attribute(InstanceAttribute::InstanceInitiatedShutdownBehavior)
+        .await
+        .unwrap()
+        .value;
+    let auto_scaling = ctx
+        .autoscaling(REGION)
+        .describe_membership(id)
+        .await
+        .unwrap()
+        .value
+        .map(|m| (m.group_name, m.lifecycle_state, m.protected_from_scale_in));
+    let elb = ctx.elbv2(REGION);
+    let mut registrations = Vec::new();
+    let vpc = instance.vpc_id.clone().unwrap();
+    for group in elb.describe_vpc_target_groups(&vpc).await.unwrap().value {
+        for target in elb
+            .describe_instance_health(&group.arn, id)
+            .await
+            .unwrap()
+            .value
+        {
+            if target.state != "draining" {
+                registrations.push((group.arn.clone(), target.port));
+            }
+        }
+    }
+    State {
+        interfaces,
+        termination_protected,
+        shutdown_behavior,
+        volumes: instance
+            .volumes
+            .iter()
+            .map(|v| (v.device.clone(), v.delete_on_termination))
+            .collect(),
+        auto_scaling,
+        registrations,
+        tags: instance.tags,
+    }
+}
+
+async fn estate(account: &Account) -> Estate {
+    Seeder::new(&account.context().await, REGION)
+        .xroad_estate()
+        .await
+        .unwrap()
+}
+
+fn id(estate: &Estate, name: &str) -> String {
+    estate
+        .servers
+        .iter()
+        .find(|(n, _)| n == name)
+        .unwrap()
+        .1
+        .clone()
+}
+
+/// The breakglass groups of a VPC, by name.
+async fn breakglass_groups(
+    ctx: &AwsContext,
+    vpc: &str,
+) -> BTreeMap<String, Vec<breakglass::aws::SecurityGroup>> {
+    let filters = [Ec2Filter {
+        name: "vpc-id".into(),
+        values: vec![vpc.to_owned()],
+    }];
+    let mut by_name: BTreeMap<String, Vec<_>> = BTreeMap::new();
+    for group in ctx
+        .ec2(REGION)
+        .describe_security_groups(&filters)
+        .await
+        .unwrap()
+        .value
+    {
+        if group.name.starts_with("breakglass-") {
+            by_name.entry(group.name.clone()).or_default().push(group);
+        }
+    }
+    by_name
+}
+
+fn run_json(account: &Account, args: &[&str]) -> (i32, Value, String) {
+    let run = account.bg().args(args).args(["--output", "json"]).run();
+    let code = run.code;
+    let doc = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("{e}\n{}\n{}", run.stdout, run.stderr));
+    (code, doc, run.stderr)
+}
+
+fn step(doc: &Value, target: usize) -> &Value {
+    &doc["targets"][target]["steps"][0]
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn isolates_a_two_eni_asg_member_and_releases_it_exactly() {
+    let account = Account::new().await;
+    let estate = estate(&account).await;
+    let ctx = account.context().await;
+    let target = id(&estate, "ss-prod-3");
+    let before = state(&ctx, &target).await;
+    assert_eq!(before.interfaces.len(), 2, "the estate's 2-ENI server");
+    assert_eq!(before.registrations.len(), 1);
+    assert_eq!(before.auto_scaling.as_ref().unwrap().1, "InService");
+
+    let (code, doc, stderr) = run_json(
+        &account,
+        &[
+            "run",
+            "isolate",
+            "-t",
+            "ss-prod-3",
+            "--incident",
+            "IR-11",
+            "--yes",
+        ],
+    );
+    assert_eq!(code, 0, "{doc:#}\n{stderr}");
+    assert_eq!(step(&doc, 0)["status"], "succeeded", "{doc:#}");
+    let run_id = doc["run_id"].as_str().unwrap();
+
+    // The network: every interface in the quarantine group only, which is closed; the
+    // untrack group allows everything.
+    let groups = breakglass_groups(&ctx, &estate.network.vpc_id).await;
+    let quarantine = &groups["breakglass-quarantine"][0];
+    let untrack = &groups["breakglass-untrack"][0];
+    assert_eq!(quarantine.tags["breakglass:role"], "quarantine");
+    assert!(quarantine.ingress.is_empty(), "{quarantine:#?}");
+    assert!(quarantine.egress.is_empty(), "{quarantine:#?}");
+    assert!(
+        untrack
+            .ingress
+            .iter()
+            .any(|r| r.protocol == "-1" && r.cidrs == ["0.0.0.0/0"])
+    );
+    let after = state(&ctx, &target).await;
+    for (eni, groups) in &after.interfaces {
+        assert_eq!(groups, &vec![quarantine.id.clone()], "{eni}");
+    }
+    // Evidence kept, out of service, out of the load balancer, tagged.
+    assert_eq!(after.termination_protected, "true");
+    assert_eq!(after.shutdown_behavior, "stop");
+    assert!(
+        after.volumes.iter().all(|(_, delete)| !delete),
+        "{:?}",
+        after.volumes
+    );
+    let asg = after.auto_scaling.clone().unwrap();
+    assert_eq!((asg.1.as_str(), asg.2), ("Standby", true));
+    assert!(after.registrations.is_empty());
+    assert_eq!(after.tags["breakglass:state"], "isolated");
+    assert_eq!(after.tags["breakglass:incident"], "IR-11");
+    assert_eq!(after.tags["breakglass:run"], run_id);
+
+    // The record another responder can release from: in SSM, as it was before.
+    let stored = ctx
+        .ssm(REGION)
+        .get_parameter(&format!("/breakglass/isolation/{target}"))
+        .await
+        .unwrap()
+        .value
+        .unwrap();
+    let record: Value = serde_json::from_str(&stored).unwrap();
+    assert_eq!(record["run_id"], run_id);
+    assert_eq!(record["interfaces"].as_array().unwrap().len(), 2);
+    assert_eq!(record["auto_scaling"]["lifecycle_state"], "InService");
+    assert_eq!(record["target_groups"][0]["port"], 5500);
+
+    // Release restores exactly what was recorded.
+    let (code, doc, stderr) = run_json(
+        &account,
+        &[
+            "run",
+            "release",
+            "-t",
+            "ss-prod-3",
+            "--incident",
+            "IR-11",
+            "--yes",
+        ],
+    );
+    assert_eq!(code, 0, "{doc:#}\n{stderr}");
+    assert_eq!(step(&doc, 0)["status"], "succeeded", "{doc:#}");
+    let released = state(&ctx, &target).await;
+    assert_eq!(released.untagged(), before.untagged());
+    assert_eq!(released.tags["breakglass:state"], "released");
+
+    // Isolated again later: a fresh record of the released state, not the old one.
+    let (code, doc, _) = run_json(
+        &account,
+        &[
+            "run",
+            "isolate",
+            "-t",
+            "ss-prod-3",
+            "--incident",
+            "IR-12",
+            "--yes",
+        ],
+    );
+    assert_eq!(code, 0);
+    let stored: Value = serde_json::from_str(
+        &ctx.ssm(REGION)
+            .get_parameter(&format!("/breakglass/isolation/{target}"))
+            .await
+            .unwrap()
+            .value
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(stored["run_id"], doc["run_id"]);
+    assert_eq!(stored["incident"], "IR-12");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reruns_change_nothing_and_a_second_server_reuses_the_groups() {
+    let account = Account::new().await;
+    let estate = estate(&account).await;
+    let ctx = account.context().await;
+    let isolate = |name: &'static str| {
+        run_json(
+            &account,
+            &["run", "isolate", "-t", name, "--incident", "IR-13", "--yes"],
+        )
+    };
+    assert_eq!(isolate("ss-prod-1").0, 0);
+    let first = state(&ctx, &id(&estate, "ss-prod-1")).await;
+    let (code, doc, _) = isolate("ss-prod-1");
+    assert_eq!(code, 0);
+    assert_eq!(step(&doc, 0)["status"], "already_done", "{doc:#}");
+    let changes: Vec<&Value> = step(&doc, 0)["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| {
+            !c["operation"].as_str().unwrap().starts_with("Describe")
+                && c["operation"] != "GetParameter"
+        })
+        .collect();
+    assert!(changes.is_empty(), "a re-run only reads: {changes:#?}");
+    assert_eq!(state(&ctx, &id(&estate, "ss-prod-1")).await, first);
+
+    assert_eq!(
+        isolate("ss-test-1").0,
+        0,
+        "same VPC, not in the Auto Scaling group"
+    );
+    let groups = breakglass_groups(&ctx, &estate.network.vpc_id).await;
+    assert_eq!(groups["breakglass-quarantine"].len(), 1, "{groups:#?}");
+    assert_eq!(groups["breakglass-untrack"].len(), 1);
+    let test = state(&ctx, &id(&estate, "ss-test-1")).await;
+    assert_eq!(
+        test.interfaces[0].1,
+        vec![groups["breakglass-quarantine"][0].id.clone()]
+    );
+    assert_eq!(test.auto_scaling, None);
+
+    // Released twice: the second run changes nothing.
+    let release = || {
+        run_json(
+            &account,
+            &[
+                "run",
+                "release",
+                "-t",
+                "ss-prod-1",
+                "--incident",
+                "IR-13",
+                "--yes",
+            ],
+        )
+    };
+    assert_eq!(release().0, 0);
+    let (code, doc, _) = release();
+    assert_eq!(code, 0);
+    assert_eq!(step(&doc, 0)["status"], "already_done", "{doc:#}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dry_run_checks_every_change_and_makes_none() {
+    let account = Account::new().await;
+    let estate = estate(&account).await;
+    let ctx = account.context().await;
+    let target = id(&estate, "ss-prod-3");
+    let before = state(&ctx, &target).await;
+    let (code, doc, stderr) = run_json(
+        &account,
+        &["run", "isolate", "-t", "ss-prod-3", "--dry-run"],
+    );
+    // Auto Scaling, ELB and SSM changes cannot be checked here (moto has no IAM policy
+    // simulator): not verifiable, which a dry run accepts.
+    assert_eq!(code, 0, "{doc:#}\n{stderr}");
+    assert_eq!(step(&doc, 0)["status"], "not_verifiable", "{doc:#}");
+    let calls = step(&doc, 0)["calls"].as_array().unwrap();
+    for operation in [
+        "ModifyInstanceAttribute",
+        "CreateSecurityGroup",
+        "ModifyNetworkInterfaceAttribute",
+        "CreateTags",
+    ] {
+        let call = calls
+            .iter()
+            .find(|c| c["operation"] == operation)
+            .unwrap_or_else(|| panic!("{operation}"));
+        assert_eq!(call["result"], "would_succeed", "{operation}");
+    }
+    assert_eq!(state(&ctx, &target).await, before, "nothing changed");
+    assert!(
+        breakglass_groups(&ctx, &estate.network.vpc_id)
+            .await
+            .is_empty()
+    );
+    assert!(
+        ctx.ssm(REGION)
+            .get_parameter(&format!("/breakglass/isolation/{target}"))
+            .await
+            .unwrap()
+            .value
+            .is_none()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn detach_mode_leaves_the_group_and_release_attaches_again() {
+    let account = Account::new().await;
+    let estate = estate(&account).await;
+    let ctx = account.context().await;
+    let target = id(&estate, "ss-prod-2");
+    let (code, doc, _) = run_json(
+        &account,
+        &[
+            "run",
+            "isolate",
+            "-t",
+            "ss-prod-2",
+            "--incident",
+            "IR-14",
+            "--yes",
+            "-p",
+            "auto_scaling=detach",
+        ],
+    );
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(state(&ctx, &target).await.auto_scaling, None);
+    let (code, doc, _) = run_json(
+        &account,
+        &[
+            "run",
+            "release",
+            "-t",
+            "ss-prod-2",
+            "--incident",
+            "IR-14",
+            "--yes",
+        ],
+    );
+    assert_eq!(code, 0, "{doc:#}");
+    let asg = state(&ctx, &target).await.auto_scaling.unwrap();
+    assert_eq!(asg.0, estate.auto_scaling_group);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_quarantine_group_can_reach_the_ssm_endpoints_over_https() {
+    let account = Account::new().await;
+    let estate = estate(&account).await;
+    let ctx = account.context().await;
+    let endpoints = ctx
+        .ec2(REGION)
+        .client()
+        .create_security_group()
+        .group_name("ssm-endpoints")
+        .description("interface endpoints")
+        .vpc_id(&estate.network.vpc_id)
+        .send()
+        .await
+        .unwrap()
+        .group_id
+        .unwrap();
+    let param = format!("ssm_endpoint_group={endpoints}");
+    let (code, doc, _) = run_json(
+        &account,
+        &[
+            "run",
+            "isolate",
+            "-t",
+            "ss-test-2",
+            "--incident",
+            "IR-15",
+            "--yes",
+            "-p",
+            &param,
+        ],
+    );
+    assert_eq!(code, 0, "{doc:#}");
+    let quarantine =
+        &breakglass_groups(&ctx, &estate.network.vpc_id).await["breakglass-quarantine"][0];
+    assert!(quarantine.ingress.is_empty());
+    assert_eq!(quarantine.egress.len(), 1, "{quarantine:#?}");
+    let rule = &quarantine.egress[0];
+    assert_eq!(
+        (rule.protocol.as_str(), rule.from_port, rule.to_port),
+        ("tcp", Some(443), Some(443))
+    );
+    assert_eq!(rule.groups, vec![endpoints.clone()]);
+    assert!(rule.cidrs.is_empty());
+
+    // A group that does not exist fails that target, with the reason; nothing changes.
+    let before = state(&ctx, &id(&estate, "ss-test-3")).await;
+    let (code, doc, _) = run_json(
+        &account,
+        &[
+            "run",
+            "isolate",
+            "-t",
+            "ss-test-3",
+            "--incident",
+            "IR-15",
+            "--yes",
+            "-p",
+            "ssm_endpoint_group=sg-0123456789abcdef0",
+        ],
+    );
+    assert_eq!(code, 1);
+    assert_eq!(step(&doc, 0)["status"], "failed");
+    assert!(
+        step(&doc, 0)["detail"]
+            .as_str()
+            .unwrap()
+            .contains("does not exist"),
+        "{doc:#}"
+    );
+    assert_eq!(state(&ctx, &id(&estate, "ss-test-3")).await, before);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_targets_fail_alone_while_the_others_are_contained() {
+    let account = Account::new().await;
+    let estate = estate(&account).await;
+    let ctx = account.context().await;
+    ctx.ec2(REGION)
+        .client()
+        .stop_instances()
+        .instance_ids(id(&estate, "ss-test-1"))
+        .send()
+        .await
+        .unwrap();
+    let (code, doc, _) = run_json(
+        &account,
+        &[
+            "run",
+            "isolate",
+            "-t",
+            "ss-test-1",
+            "-t",
+            "ss-test-2",
+            "--incident",
+            "IR-16",
+            "--yes",
+        ],
+    );
+    assert_eq!(code, 1, "{doc:#}");
+    assert_eq!(step(&doc, 0)["status"], "failed");
+    assert!(
+        step(&doc, 0)["detail"]
+            .as_str()
+            .unwrap()
+            .contains("stopped"),
+        "{doc:#}"
+    );
+    assert_eq!(step(&doc, 1)["status"], "succeeded");
+    // Release without a record refuses, per target.
+    let (code, doc, _) = run_json(
+        &account,
+        &[
+            "run",
+            "release",
+            "-t",
+            "ss-test-3",
+            "--incident",
+            "IR-16",
+            "--yes",
+        ],
+    );
+    assert_eq!(code, 1);
+    assert!(
+        step(&doc, 0)["detail"]
+            .as_str()
+            .unwrap()
+            .contains("no isolation record"),
+        "{doc:#}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn twenty_servers_are_isolated_at_once_sharing_one_quarantine_group() {
+    let account = Account::new().await;
+    let ctx = account.context().await;
+    let seeder = Seeder::new(&ctx, REGION);
+    let net = seeder.network("10.70.0.0/16", &["a", "b"]).await.unwrap();
+    let mut names = Vec::new();
+    for n in 0..20 {
+        let name = format!("ss-{n:02}");
+        seeder
+            .launch(&InstanceSpec {
+                name: &name,
+                subnet_id: &net.subnets[n % 2].1,
+                security_group_id: &net.security_group_id,
+                tags: &[("Role", "xroad-security-server")],
+                interfaces: 1,
+            })
+            .await
+            .unwrap();
+        names.push(name);
+    }
+    let (code, doc, stderr) = run_json(
+        &account,
+        &[
+            "run",
+            "isolate",
+            "-t",
+            "tag:Role=xroad-security-server",
+            "--incident",
+            "IR-17",
+            "--yes",
+            "--concurrency",
+            "20",
+        ],
+    );
+    assert_eq!(code, 0, "{doc:#}\n{stderr}");
+    let targets = doc["targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 20);
+    assert!(
+        targets.iter().all(|t| t["status"] == "succeeded"),
+        "{doc:#}"
+    );
+    let groups = breakglass_groups(&ctx, &net.vpc_id).await;
+    assert_eq!(groups["breakglass-quarantine"].len(), 1);
+    assert_eq!(groups["breakglass-untrack"].len(), 1);
+    let quarantine = &groups["breakglass-quarantine"][0];
+    assert!(quarantine.egress.is_empty() && quarantine.ingress.is_empty());
+    account.bg().args(["audit", "verify"]).run().assert_code(0);
+}
