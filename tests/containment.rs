@@ -603,3 +603,247 @@ async fn twenty_servers_are_isolated_at_once_sharing_one_quarantine_group() {
     assert!(quarantine.egress.is_empty() && quarantine.ingress.is_empty());
     account.bg().args(["audit", "verify"]).run().assert_code(0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn release_refuses_an_instance_that_changed_unless_forced() {
+    let account = Account::new().await;
+    let estate = estate(&account).await;
+    let ctx = account.context().await;
+    let target = id(&estate, "ss-test-1");
+    let before = state(&ctx, &target).await;
+    let args = ["-t", "ss-test-1", "--incident", "IR-18", "--yes"];
+    let (code, _, _) = run_json(&account, &[&["run", "isolate"][..], &args].concat());
+    assert_eq!(code, 0);
+    // Someone attaches another interface while it is isolated.
+    let ec2 = ctx.ec2(REGION);
+    let eni = ec2
+        .client()
+        .create_network_interface()
+        .subnet_id(&estate.network.subnets[0].1)
+        .send()
+        .await
+        .unwrap()
+        .network_interface
+        .unwrap()
+        .network_interface_id
+        .unwrap();
+    ec2.client()
+        .attach_network_interface()
+        .instance_id(&target)
+        .network_interface_id(&eni)
+        .device_index(1)
+        .send()
+        .await
+        .unwrap();
+    let isolated = state(&ctx, &target).await;
+
+    let (code, doc, _) = run_json(&account, &[&["run", "release"][..], &args].concat());
+    assert_eq!(code, 1);
+    let detail = step(&doc, 0)["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("changed since") && detail.contains("force"),
+        "{detail}"
+    );
+    assert_eq!(
+        state(&ctx, &target).await,
+        isolated,
+        "a refusal changes nothing"
+    );
+
+    let (code, doc, _) = run_json(
+        &account,
+        &[&["run", "release"][..], &args, &["-p", "force=true"]].concat(),
+    );
+    assert_eq!(code, 0, "{doc:#}");
+    let after = state(&ctx, &target).await;
+    assert_eq!(
+        after.interfaces[0], before.interfaces[0],
+        "the recorded interface is restored"
+    );
+    assert_eq!(after.termination_protected, before.termination_protected);
+}
+
+/// The stub load balancer's state: target health, deregistrations, registrations.
+type ElbState = std::sync::Arc<std::sync::Mutex<(String, u32, u32)>>;
+
+/// A stub load balancer (moto deregisters at once; AWS drains first): one target group in
+/// `vpc` where `instance` is registered on 5500; after `DeregisterTargets` it reports
+/// `draining`, after `RegisterTargets` `healthy`. Counts both calls.
+fn draining_elb(vpc: String, instance: String) -> (String, ElbState) {
+    let state = std::sync::Arc::new(std::sync::Mutex::new(("healthy".to_owned(), 0, 0)));
+    let shared = state.clone();
+    let ns = "xmlns=\"http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/\"";
+    let arn =
+        "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/stub-tg/0123456789abcdef";
+    let endpoint = common::stub::serve_with(move |body| {
+        let mut s = shared.lock().unwrap();
+        let (op, result) = if body.contains("Action=DescribeTargetGroups") {
+            (
+                "DescribeTargetGroups",
+                format!(
+                    "<TargetGroups><member><TargetGroupArn>{arn}</TargetGroupArn>\
+                     <TargetGroupName>stub-tg</TargetGroupName><Protocol>HTTPS</Protocol>\
+                     <Port>5500</Port><VpcId>{vpc}</VpcId><TargetType>instance</TargetType>\
+                     </member></TargetGroups>"
+                ),
+            )
+        } else if body.contains("Action=DescribeTargetHealth") {
+            (
+                "DescribeTargetHealth",
+                format!(
+                    "<TargetHealthDescriptions><member><Target><Id>{instance}</Id>\
+                     <Port>5500</Port></Target><TargetHealth><State>{}</State></TargetHealth>\
+                     </member></TargetHealthDescriptions>",
+                    s.0
+                ),
+            )
+        } else if body.contains("Action=DeregisterTargets") {
+            s.0 = "draining".into();
+            s.1 += 1;
+            ("DeregisterTargets", String::new())
+        } else {
+            s.0 = "healthy".into();
+            s.2 += 1;
+            ("RegisterTargets", String::new())
+        };
+        (
+            200,
+            format!(
+                "<{op}Response {ns}><{op}Result>{result}</{op}Result><ResponseMetadata>\
+                 <RequestId>stub-elb</RequestId></ResponseMetadata></{op}Response>"
+            ),
+        )
+    });
+    (endpoint, state)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_draining_target_counts_as_deregistered() {
+    let account = Account::new().await;
+    let ctx = account.context().await;
+    let seeder = Seeder::new(&ctx, REGION);
+    let net = seeder.network("10.71.0.0/16", &["a"]).await.unwrap();
+    let instance = seeder
+        .launch(&InstanceSpec {
+            name: "ss-drain",
+            subnet_id: &net.subnets[0].1,
+            security_group_id: &net.security_group_id,
+            tags: &[("Role", "xroad-security-server")],
+            interfaces: 1,
+        })
+        .await
+        .unwrap();
+    let (elb, calls) = draining_elb(net.vpc_id.clone(), instance.clone());
+    let run = |playbook: &str| {
+        let run = account
+            .bg()
+            .env("AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2", &elb)
+            .args([
+                "run",
+                playbook,
+                "-t",
+                "ss-drain",
+                "--incident",
+                "IR-19",
+                "--yes",
+            ])
+            .args(["--output", "json"])
+            .run();
+        (run.code, run.json())
+    };
+    let (code, doc) = run("isolate");
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(step(&doc, 0)["status"], "succeeded");
+    assert_eq!(calls.lock().unwrap().1, 1, "deregistered once");
+    // Still draining: a re-run has nothing to do.
+    let (code, doc) = run("isolate");
+    assert_eq!(code, 0);
+    assert_eq!(step(&doc, 0)["status"], "already_done", "{doc:#}");
+    assert_eq!(calls.lock().unwrap().1, 1);
+    // Release registers it again (a draining target is not serving).
+    let (code, doc) = run("release");
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(calls.lock().unwrap().2, 1, "registered again");
+}
+
+const ESCALATE: &str = "name: escalate\ndescription: beyond isolation\nsteps:\n  \
+                        - disassociate-elastic-ip:\n  - stop-instance:\n";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn escalations_free_the_elastic_ip_and_stop_the_instance() {
+    let account = Account::new().await;
+    let estate = estate(&account).await;
+    let ctx = account.context().await;
+    let target = id(&estate, "ss-test-2");
+    let ec2 = ctx.ec2(REGION);
+    let allocation = ec2
+        .client()
+        .allocate_address()
+        .domain(aws_sdk_ec2::types::DomainType::Vpc)
+        .send()
+        .await
+        .unwrap();
+    ec2.client()
+        .associate_address()
+        .allocation_id(allocation.allocation_id.clone().unwrap())
+        .instance_id(&target)
+        .send()
+        .await
+        .unwrap();
+    let public_ip = allocation.public_ip.unwrap();
+
+    // isolate warns about the address in its plan and in the audit log.
+    let dry = account
+        .bg()
+        .args(["run", "isolate", "-t", "ss-test-2", "--dry-run"])
+        .run();
+    dry.assert_code(0);
+    assert!(
+        dry.stderr.contains(&format!("Elastic IP {public_ip}")),
+        "{}",
+        dry.stderr
+    );
+
+    let file = account.home().join("escalate.yml");
+    std::fs::write(&file, ESCALATE).unwrap();
+    let file = file.to_str().unwrap();
+    let args = [
+        "run",
+        file,
+        "-t",
+        "ss-test-2",
+        "--incident",
+        "IR-20",
+        "--yes",
+    ];
+    let (code, doc, stderr) = run_json(&account, &args);
+    assert_eq!(code, 0, "{doc:#}\n{stderr}");
+    let steps = doc["targets"][0]["steps"].as_array().unwrap();
+    assert_eq!(steps[0]["status"], "succeeded");
+    assert!(steps[0]["detail"].as_str().unwrap().contains(&public_ip));
+    assert_eq!(steps[1]["status"], "succeeded");
+    let addresses = ec2
+        .describe_instance_addresses(&target)
+        .await
+        .unwrap()
+        .value;
+    assert!(addresses.is_empty(), "{addresses:?}");
+    let instance = ec2.describe_instance(&target).await.unwrap().value.unwrap();
+    assert!(
+        matches!(instance.state.as_str(), "stopping" | "stopped"),
+        "{}",
+        instance.state
+    );
+    // The allocation id is in the audit record, to put the address back by hand.
+    let audit = std::fs::read_to_string(account.home().join(".local/state/breakglass/audit.jsonl"))
+        .unwrap();
+    assert!(audit.contains(&allocation.allocation_id.unwrap()));
+
+    let (code, doc, _) = run_json(&account, &args);
+    assert_eq!(code, 0);
+    let steps = doc["targets"][0]["steps"].as_array().unwrap();
+    assert!(
+        steps.iter().all(|s| s["status"] == "already_done"),
+        "{doc:#}"
+    );
+}

@@ -163,6 +163,15 @@ impl super::Change for Created {
     }
 }
 
+/// An Elastic IP associated with an instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ElasticIp {
+    pub public_ip: String,
+    pub allocation_id: Option<String>,
+    pub association_id: Option<String>,
+    pub network_interface_id: Option<String>,
+}
+
 /// The containment calls on EC2.
 pub trait Ec2ContainApi: Send + Sync {
     /// `DescribeInstanceAttribute`: the value as text (`true`, `false`, `stop`, …).
@@ -222,6 +231,24 @@ pub trait Ec2ContainApi: Send + Sync {
         &self,
         instance_id: &str,
     ) -> impl Future<Output = Result<Answer<Vec<InterfaceGroups>>, AwsError>> + Send;
+
+    /// `DescribeAddresses` of the Elastic IPs associated with an instance.
+    fn describe_instance_addresses(
+        &self,
+        instance_id: &str,
+    ) -> impl Future<Output = Result<Answer<Vec<ElasticIp>>, AwsError>> + Send;
+
+    fn disassociate_address(
+        &self,
+        association_id: &str,
+        dry_run: bool,
+    ) -> impl Future<Output = Result<Applied, AwsError>> + Send;
+
+    fn stop_instance(
+        &self,
+        instance_id: &str,
+        dry_run: bool,
+    ) -> impl Future<Output = Result<Applied, AwsError>> + Send;
 
     /// `ModifyNetworkInterfaceAttribute`: replaces the interface's groups.
     fn set_interface_groups(
@@ -509,5 +536,64 @@ impl Ec2ContainApi for Ec2 {
             .send()
             .await;
         ec2_mutation("ModifyNetworkInterfaceAttribute", self.region(), result)
+    }
+
+    async fn describe_instance_addresses(
+        &self,
+        instance_id: &str,
+    ) -> Result<Answer<Vec<ElasticIp>>, AwsError> {
+        let out = self
+            .client()
+            .describe_addresses()
+            .filters(
+                Filter::builder()
+                    .name("instance-id")
+                    .values(instance_id)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("ec2", "DescribeAddresses", self.region(), &e))?;
+        Ok(Answer {
+            value: out
+                .addresses()
+                .iter()
+                .filter_map(|a| {
+                    Some(ElasticIp {
+                        public_ip: a.public_ip()?.to_owned(),
+                        allocation_id: a.allocation_id().map(str::to_owned),
+                        association_id: a.association_id().map(str::to_owned),
+                        network_interface_id: a.network_interface_id().map(str::to_owned),
+                    })
+                })
+                .collect(),
+            request_id: out.request_id().map(str::to_owned),
+        })
+    }
+
+    async fn disassociate_address(
+        &self,
+        association_id: &str,
+        dry_run: bool,
+    ) -> Result<Applied, AwsError> {
+        let result = self
+            .client()
+            .disassociate_address()
+            .association_id(association_id)
+            .dry_run(dry_run)
+            .send()
+            .await;
+        ec2_mutation("DisassociateAddress", self.region(), result)
+    }
+
+    async fn stop_instance(&self, instance_id: &str, dry_run: bool) -> Result<Applied, AwsError> {
+        let result = self
+            .client()
+            .stop_instances()
+            .instance_ids(instance_id)
+            .dry_run(dry_run)
+            .send()
+            .await;
+        ec2_mutation("StopInstances", self.region(), result)
     }
 }

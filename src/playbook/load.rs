@@ -268,6 +268,15 @@ fn check_step(
             Some(ActionSpec::ProtectFromScaleIn {}),
         ));
     }
+    if doc.stop_instance.is_some() {
+        present.push((&actions::escalate::STOP, Some(ActionSpec::StopInstance {})));
+    }
+    if doc.disassociate_elastic_ip.is_some() {
+        present.push((
+            &actions::escalate::DISASSOCIATE_EIP,
+            Some(ActionSpec::DisassociateElasticIp {}),
+        ));
+    }
     if let Some(args) = &doc.isolate {
         let args = args.value.clone().unwrap_or_default();
         let auto_scaling = scalar(

@@ -98,6 +98,8 @@ pub enum ActionSpec {
         /// Renders to `true` or `false`.
         force: Template,
     },
+    StopInstance {},
+    DisassociateElasticIp {},
 }
 
 /// A playbook ready to plan.

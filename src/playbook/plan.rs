@@ -74,6 +74,8 @@ pub enum ResolvedAction {
     ProtectFromScaleIn {},
     Isolate(crate::playbook::actions::contain::IsolateArgs),
     Release(crate::playbook::actions::contain::ReleaseArgs),
+    StopInstance {},
+    DisassociateElasticIp {},
 }
 
 /// An AWS call a step intends to make; `resource` may be a placeholder (`<…>`) for an id
@@ -132,6 +134,10 @@ pub fn plan(
                     super::actions::tag::plan(tags, &vars, server).map_err(error)?
                 }
                 ActionSpec::ProtectFromScaleIn {} => super::actions::scale_in::plan(server),
+                ActionSpec::StopInstance {} => super::actions::escalate::plan_stop(server),
+                ActionSpec::DisassociateElasticIp {} => {
+                    super::actions::escalate::plan_disassociate(server)
+                }
                 ActionSpec::Isolate {
                     auto_scaling,
                     ssm_endpoint_group,

@@ -108,5 +108,6 @@ fn sid_suffix(resource: Resource) -> &'static str {
         Resource::AutoScalingGroup => "ChangeAutoScalingGroups",
         Resource::TargetGroup => "ChangeTargetGroups",
         Resource::IsolationParameter => "IsolationRecords",
+        Resource::ElasticIp => "DisassociateAddresses",
     }
 }

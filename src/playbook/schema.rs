@@ -73,6 +73,14 @@ pub(crate) struct StepDoc {
     pub isolate: Option<Spanned<Option<IsolateDoc>>>,
     #[serde(default, deserialize_with = "present")]
     pub release: Option<Spanned<Option<ReleaseDoc>>>,
+    #[serde(rename = "stop-instance", default, deserialize_with = "present")]
+    pub stop_instance: Option<Spanned<Option<NoArgs>>>,
+    #[serde(
+        rename = "disassociate-elastic-ip",
+        default,
+        deserialize_with = "present"
+    )]
+    pub disassociate_elastic_ip: Option<Spanned<Option<NoArgs>>>,
 }
 
 /// Arguments of `isolate`.

@@ -3,6 +3,7 @@
 //! IAM policy (`breakglass playbook policy`), so they cannot drift apart.
 
 pub mod contain;
+pub(crate) mod escalate;
 pub(crate) mod scale_in;
 pub(crate) mod tag;
 
@@ -77,6 +78,8 @@ pub enum Resource {
     TargetGroup,
     /// The SSM parameters holding isolation records (`/breakglass/isolation/*`).
     IsolationParameter,
+    /// An Elastic IP association (authorized on the address and the instance).
+    ElasticIp,
 }
 
 impl Resource {
@@ -96,6 +99,11 @@ impl Resource {
             }
             Resource::TargetGroup => &["arn:aws:elasticloadbalancing:*:*:targetgroup/*/*"],
             Resource::IsolationParameter => &["arn:aws:ssm:*:*:parameter/breakglass/isolation/*"],
+            Resource::ElasticIp => &[
+                "arn:aws:ec2:*:*:elastic-ip/*",
+                "arn:aws:ec2:*:*:instance/*",
+                "arn:aws:ec2:*:*:network-interface/*",
+            ],
         }
     }
 
@@ -129,12 +137,15 @@ pub enum Capability {
     /// The SSM agent on the instance can reach Systems Manager (network path and the
     /// instance role's credentials), so Run Command and sessions work.
     SsmAgent,
+    /// The instance's memory (lost when it stops).
+    Memory,
 }
 
 impl Capability {
     pub fn describe(self) -> &'static str {
         match self {
             Capability::SsmAgent => "a working SSM agent on the instance",
+            Capability::Memory => "the instance's memory (it must still be running)",
         }
     }
 }
@@ -167,6 +178,8 @@ pub static ACTIONS: &[&ActionInfo] = &[
     &scale_in::INFO,
     &contain::isolate::INFO,
     &contain::release::INFO,
+    &escalate::STOP,
+    &escalate::DISASSOCIATE_EIP,
 ];
 
 /// The action called `name`.
@@ -184,5 +197,7 @@ pub(crate) async fn execute(
         ResolvedAction::ProtectFromScaleIn {} => scale_in::execute(ctx).await,
         ResolvedAction::Isolate(args) => contain::isolate::execute(ctx, args).await,
         ResolvedAction::Release(args) => contain::release::execute(ctx, args).await,
+        ResolvedAction::StopInstance {} => escalate::stop(ctx).await,
+        ResolvedAction::DisassociateElasticIp {} => escalate::disassociate(ctx).await,
     }
 }

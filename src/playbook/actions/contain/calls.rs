@@ -59,6 +59,9 @@ pub const MODIFY_NETWORK_INTERFACE_ATTRIBUTE: ApiCall = call(
     Resource::NetworkInterfaceAndSecurityGroup,
 );
 pub const CREATE_TAGS: ApiCall = crate::playbook::actions::tag::CREATE_TAGS;
+/// The tags `CreateSecurityGroup` sets on the new group (authorized as `ec2:CreateTags`).
+pub const TAG_NEW_SECURITY_GROUP: ApiCall =
+    call(Ec2, "CreateTags", Write, Resource::NewSecurityGroup);
 
 pub const DESCRIBE_AUTO_SCALING_INSTANCES: ApiCall =
     crate::playbook::actions::scale_in::DESCRIBE_AUTO_SCALING_INSTANCES;
@@ -127,6 +130,7 @@ pub const ISOLATE: &[ApiCall] = &[
     DESCRIBE_SECURITY_GROUPS,
     MODIFY_INSTANCE_ATTRIBUTE,
     CREATE_SECURITY_GROUP,
+    TAG_NEW_SECURITY_GROUP,
     AUTHORIZE_INGRESS,
     AUTHORIZE_EGRESS,
     REVOKE_EGRESS,
