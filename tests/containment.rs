@@ -229,6 +229,38 @@ async fn isolates_a_two_eni_asg_member_and_releases_it_exactly() {
     assert_eq!(record["auto_scaling"]["lifecycle_state"], "InService");
     assert_eq!(record["target_groups"][0]["port"], 5500);
 
+    // Per interface (never `ModifyInstanceAttribute Groups`, which AWS rejects on a
+    // multi-interface instance though moto accepts it): untrack first, then quarantine.
+    let audit = std::fs::read_to_string(account.home().join(".local/state/breakglass/audit.jsonl"))
+        .unwrap();
+    let intents: Vec<Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|r| r["kind"] == "intent" && r["run_id"] == run_id)
+        .collect();
+    for (eni, _) in &after.interfaces {
+        let swaps: Vec<&Value> = intents
+            .iter()
+            .filter(|r| r["body"]["operation"] == "ModifyNetworkInterfaceAttribute")
+            .filter(|r| r["body"]["params"]["network_interface_id"] == eni.as_str())
+            .map(|r| &r["body"]["params"]["groups"])
+            .collect();
+        assert_eq!(
+            swaps,
+            [
+                &serde_json::json!([untrack.id]),
+                &serde_json::json!([quarantine.id])
+            ],
+            "{eni}"
+        );
+    }
+    assert!(
+        intents
+            .iter()
+            .filter(|r| r["body"]["operation"] == "ModifyInstanceAttribute")
+            .all(|r| r["body"]["params"]["change"].get("groups").is_none())
+    );
+
     // Release restores exactly what was recorded.
     let (code, doc, stderr) = run_json(
         &account,
@@ -845,5 +877,46 @@ async fn escalations_free_the_elastic_ip_and_stop_the_instance() {
     assert!(
         steps.iter().all(|s| s["status"] == "already_done"),
         "{doc:#}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_gone_instance_fails_alone_while_the_others_are_isolated() {
+    let account = Account::new().await;
+    estate(&account).await;
+    let (code, doc, stderr) = run_json(
+        &account,
+        &[
+            "run",
+            "isolate",
+            "-t",
+            "i-0123456789abcdef0",
+            "-t",
+            "ss-test-3",
+            "--incident",
+            "IR-21",
+            "--yes",
+        ],
+    );
+    assert_eq!(code, 1, "{doc:#}");
+    assert!(
+        stderr.contains("warning: target i-0123456789abcdef0"),
+        "{stderr}"
+    );
+    let targets = doc["targets"].as_array().unwrap();
+    assert_eq!(targets[0]["status"], "succeeded");
+    assert_eq!(targets[1]["instance_id"], "i-0123456789abcdef0");
+    assert_eq!(targets[1]["status"], "failed");
+    assert!(
+        targets[1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("another account or region")
+    );
+    let audit = std::fs::read_to_string(account.home().join(".local/state/breakglass/audit.jsonl"))
+        .unwrap();
+    assert!(
+        audit.contains("\"target\":\"i-0123456789abcdef0\""),
+        "the audit says which"
     );
 }

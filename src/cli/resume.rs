@@ -94,13 +94,13 @@ pub async fn run(settings: &Settings, args: &ResumeArgs) -> Result<ExitCode> {
     let inventory = discover(&ctx, &regions, &Selection::All).await?;
     let ids: Vec<String> = prior.targets.iter().map(|(id, _)| id.clone()).collect();
     // The targets were checked against the Security Server filter when the run started.
-    let targets = resolve_targets(&ids, &inventory.servers, &Selection::All, true)?;
+    let resolution = resolve_targets(&ids, &inventory.servers, &Selection::All, true)?;
     let info = RunInfo {
         run_id: prior.run_id.clone(),
         incident: prior.incident.clone(),
         dry_run: false,
     };
-    let plan = plan(&playbook, &prior.parameters, &targets, &info)?;
+    let plan = plan(&playbook, &prior.parameters, &resolution.servers, &info)?;
     eprintln!(
         "Resuming run {}: {} step(s) completed earlier are skipped.",
         prior.run_id,
@@ -114,6 +114,7 @@ pub async fn run(settings: &Settings, args: &ResumeArgs) -> Result<ExitCode> {
         concurrency,
         done_before: prior.done,
         resumed: true,
+        missing: resolution.missing,
     }
     .execute(settings, &ctx)
     .await

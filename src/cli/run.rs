@@ -46,18 +46,21 @@ pub async fn run(settings: &Settings, playbook: &str, options: &RunOptions) -> R
         eprintln!("warning: {warning}");
     }
     let security_servers = settings.selection(false, &[])?;
-    let targets = resolve_targets(
+    let resolution = resolve_targets(
         &options.targets,
         &inventory.servers,
         &security_servers,
         options.any_instance,
     )?;
+    for missing in &resolution.missing {
+        eprintln!("warning: target {}: {}", missing.target, missing.message);
+    }
     let info = RunInfo {
         run_id: uuid::Uuid::now_v7().to_string(),
         incident,
         dry_run: options.dry_run,
     };
-    let plan = plan(&playbook, &parameters, &targets, &info)?;
+    let plan = plan(&playbook, &parameters, &resolution.servers, &info)?;
     let run = Run {
         playbook: &playbook,
         plan,
@@ -66,6 +69,7 @@ pub async fn run(settings: &Settings, playbook: &str, options: &RunOptions) -> R
         concurrency,
         done_before: HashSet::new(),
         resumed: false,
+        missing: resolution.missing,
     };
     run.execute(settings, &ctx).await
 }
@@ -79,6 +83,8 @@ pub struct Run<'a> {
     pub concurrency: usize,
     pub done_before: HashSet<(String, usize)>,
     pub resumed: bool,
+    /// Targets that are gone: they fail on their own, the others run.
+    pub missing: Vec<crate::inventory::TargetError>,
 }
 
 /// The JSON document of a run (`--output json`), version 1.
@@ -141,6 +147,7 @@ impl Run<'_> {
             done_before: self.done_before,
             cancel,
             resumed: self.resumed,
+            missing: self.missing,
         };
         let outcome = execute(plan, self.playbook, &self.caller, ctx, &recorder, &options).await;
         watcher.abort();

@@ -10,4 +10,4 @@ pub use discover::{Inventory, Selection, discover, discover_region};
 pub use filter::TagFilter;
 pub use join::{RegionData, join};
 pub use server::{AsgInfo, INCIDENT_TAG, Isolation, RUN_TAG, STATE_TAG, Server, SsmStatus};
-pub use targets::{TargetError, is_instance_id, resolve_targets};
+pub use targets::{Resolution, TargetError, is_instance_id, resolve_targets};

@@ -41,15 +41,26 @@ impl TagFilter {
     }
 }
 
+/// The targets found, and the instance ids that are not (or no longer) there.
+#[derive(Debug, Clone, Default)]
+pub struct Resolution {
+    pub servers: Vec<Server>,
+    /// Instance ids that are gone — terminated, or in another account or region. They fail
+    /// on their own; the other targets still run.
+    pub missing: Vec<TargetError>,
+}
+
 /// Resolves every target in `specs` against `servers` (every instance of the regions in
 /// use), in the order given, without duplicates. Unless `any_instance`, each must match
-/// `security_servers`.
+/// `security_servers`. Input mistakes (a name or selector that matches nothing, an
+/// ambiguous name, a malformed id, a server outside the selection) are errors; an instance
+/// id that is gone is reported in `missing`.
 pub fn resolve_targets(
     specs: &[String],
     servers: &[Server],
     security_servers: &Selection,
     any_instance: bool,
-) -> Result<Vec<Server>, TargetError> {
+) -> Result<Resolution, TargetError> {
     if specs.is_empty() {
         return Err(TargetError {
             target: String::new(),
@@ -60,8 +71,22 @@ pub fn resolve_targets(
         });
     }
     let mut resolved: Vec<Server> = Vec::new();
+    let mut missing = Vec::new();
     for spec in specs {
-        for server in resolve_one(spec, servers)? {
+        let found = match resolve_one(spec, servers) {
+            Err(err) if is_instance_id(spec) => {
+                missing.push(TargetError {
+                    message: format!(
+                        "instance {spec} is not in the regions in use: terminated and gone, or \
+                         in another account or region"
+                    ),
+                    ..err
+                });
+                continue;
+            }
+            other => other?,
+        };
+        for server in found {
             if !any_instance && !security_servers.matches(server) {
                 return Err(TargetError {
                     target: spec.clone(),
@@ -76,18 +101,27 @@ pub fn resolve_targets(
                 });
             }
             if matches!(server.state.as_str(), "terminated" | "shutting-down") {
-                return Err(TargetError {
+                missing.push(TargetError {
                     target: spec.clone(),
                     message: format!("{} is {}", label(server), server.state),
                     hint: "remove it from the targets; there is nothing left to contain".into(),
                 });
+                continue;
             }
             if !resolved.iter().any(|s| s.instance_id == server.instance_id) {
                 resolved.push(server.clone());
             }
         }
     }
-    Ok(resolved)
+    if resolved.is_empty()
+        && let Some(first) = missing.first()
+    {
+        return Err(first.clone());
+    }
+    Ok(Resolution {
+        servers: resolved,
+        missing,
+    })
 }
 
 fn resolve_one<'a>(spec: &str, servers: &'a [Server]) -> Result<Vec<&'a Server>, TargetError> {
@@ -154,5 +188,102 @@ fn label(server: &Server) -> String {
     match &server.name {
         Some(name) => format!("{} ({name})", server.instance_id),
         None => server.instance_id.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::{Isolation, SsmStatus};
+
+    fn server(id: &str, name: &str, role: &str, state: &str) -> Server {
+        Server {
+            region: "eu-west-1".into(),
+            instance_id: id.into(),
+            name: Some(name.into()),
+            state: state.into(),
+            private_ip: None,
+            availability_zone: None,
+            platform: "Linux/UNIX".into(),
+            vpc_id: None,
+            auto_scaling_group: None,
+            target_groups: Vec::new(),
+            security_groups: Vec::new(),
+            network_interfaces: Vec::new(),
+            ssm: SsmStatus::unknown(),
+            isolation: Isolation::None,
+            incident: None,
+            tags: [("Name", name), ("Role", role), ("Env", "prod")]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+        }
+    }
+
+    fn estate() -> Vec<Server> {
+        vec![
+            server("i-00000001", "ss-1", "xroad-security-server", "running"),
+            server("i-00000002", "ss-2", "xroad-security-server", "stopped"),
+            server("i-00000003", "twin", "xroad-security-server", "running"),
+            server("i-00000004", "twin", "xroad-security-server", "running"),
+            server("i-00000005", "runner", "ci", "running"),
+            server("i-00000006", "old", "xroad-security-server", "terminated"),
+        ]
+    }
+
+    fn resolve(specs: &[&str], any: bool) -> Result<Resolution, TargetError> {
+        let selection = Selection::Filters(vec![
+            TagFilter::parse("tag:Role=xroad-security-server").unwrap(),
+        ]);
+        let specs: Vec<String> = specs.iter().map(|s| (*s).to_owned()).collect();
+        resolve_targets(&specs, &estate(), &selection, any)
+    }
+
+    fn ids(r: &Resolution) -> Vec<&str> {
+        r.servers.iter().map(|s| s.instance_id.as_str()).collect()
+    }
+
+    #[test]
+    fn resolves_ids_names_and_selectors_in_order_without_duplicates() {
+        let r = resolve(&["ss-2", "i-00000001", "ss-1", "tag:Name=twin"], false).unwrap();
+        assert_eq!(
+            ids(&r),
+            ["i-00000002", "i-00000001", "i-00000003", "i-00000004"]
+        );
+        assert!(r.missing.is_empty());
+        let all = resolve(&["tag:Env=prod"], true).unwrap();
+        assert_eq!(
+            all.servers.len(),
+            5,
+            "terminated instances are not matched by selectors"
+        );
+    }
+
+    #[test]
+    fn gone_instances_fail_alone_and_input_mistakes_stop_everything() {
+        let r = resolve(&["ss-1", "i-0000000a", "i-00000006"], false).unwrap();
+        assert_eq!(ids(&r), ["i-00000001"]);
+        let missing: Vec<&str> = r.missing.iter().map(|m| m.target.as_str()).collect();
+        assert_eq!(missing, ["i-0000000a", "i-00000006"]);
+        assert!(r.missing[0].message.contains("another account or region"));
+        assert!(r.missing[1].message.contains("terminated"));
+        // Nothing left to run: an error.
+        assert!(resolve(&["i-0000000a"], false).is_err());
+
+        let cases: &[(&[&str], &str)] = &[
+            (&[], "no target given"),
+            (&["nobody"], "no instance named `nobody`"),
+            (&["twin"], "names 2 instances"),
+            (&["runner"], "is not a Security Server"),
+            (&["i-123"], "not a valid instance id"),
+            (&["tag:Nope"], "has no `=`"),
+            (&["tag:Env=staging"], "matches `tag:Env=staging`"),
+        ];
+        for (specs, fragment) in cases {
+            let err = resolve(specs, false).unwrap_err();
+            assert!(err.message.contains(fragment), "{specs:?}: {}", err.message);
+            assert!(!err.hint.is_empty());
+        }
+        assert_eq!(ids(&resolve(&["runner"], true).unwrap()), ["i-00000005"]);
     }
 }

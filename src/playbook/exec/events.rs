@@ -163,6 +163,9 @@ pub struct TargetReport {
     pub name: Option<String>,
     pub status: RunStatus,
     pub steps: Vec<StepReport>,
+    /// Why the target could not be worked on at all (e.g. the instance is gone).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// Why a step did not reach a result.

@@ -29,6 +29,9 @@ pub struct ExecOptions {
     pub cancel: CancellationToken,
     /// Set when this continues an earlier attempt of the same run.
     pub resumed: bool,
+    /// Targets that cannot be worked on (e.g. gone): each is recorded and fails on its
+    /// own while the others run.
+    pub missing: Vec<crate::inventory::TargetError>,
 }
 
 /// The result of a run.
@@ -54,6 +57,12 @@ pub async fn execute(
         RecordKind::RunStarted,
         run_started_body(plan, playbook, caller, options),
     )?;
+    for missing in &options.missing {
+        recorder.record(
+            RecordKind::Note,
+            json!({ "level": "error", "target": missing.target, "message": missing.message }),
+        )?;
+    }
     let reports: Vec<(usize, Result<TargetReport, AuditError>)> =
         futures::stream::iter(plan.targets.iter().enumerate())
             .map(|(i, target)| async move {
@@ -78,7 +87,15 @@ pub async fn execute(
     if let Some(err) = audit_failure {
         return Err(err);
     }
-    let targets: Vec<TargetReport> = ordered.into_iter().flatten().collect();
+    let mut targets: Vec<TargetReport> = ordered.into_iter().flatten().collect();
+    targets.extend(options.missing.iter().map(|missing| TargetReport {
+        instance_id: missing.target.clone(),
+        region: String::new(),
+        name: None,
+        status: RunStatus::Failed,
+        steps: Vec::new(),
+        error: Some(missing.message.clone()),
+    }));
     let status = overall(targets.iter().map(|t| t.status));
     recorder.record(
         RecordKind::RunFinished,
@@ -227,6 +244,7 @@ async fn run_target(
         name: target.name.clone(),
         status,
         steps,
+        error: None,
     })
 }
 

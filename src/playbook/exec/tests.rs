@@ -180,6 +180,7 @@ async fn a_failed_step_stops_its_target_on_abort_and_not_on_continue() {
             done_before: Default::default(),
             cancel: CancellationToken::new(),
             resumed: false,
+            missing: Vec::new(),
         };
         let outcome = execute(&plan, &playbook, &caller, &aws, &recorder, &options)
             .await
