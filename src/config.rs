@@ -32,6 +32,18 @@ pub struct Config {
     pub aws: AwsClientConfig,
     #[serde(default)]
     pub playbooks: PlaybooksConfig,
+    #[serde(default)]
+    pub containment: ContainmentConfig,
+}
+
+/// `[containment]`: per-VPC settings of `isolate`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ContainmentConfig {
+    /// VPC id → security group of its SSM interface endpoints: the quarantine group keeps
+    /// HTTPS to it open so the SSM agent stays reachable (unless the playbook says otherwise).
+    #[serde(default)]
+    pub ssm_endpoint_groups: std::collections::BTreeMap<String, String>,
 }
 
 /// `[playbooks]`: where user playbooks live and how runs behave.
@@ -276,6 +288,19 @@ impl Config {
         for filter in &self.discovery.filters {
             crate::inventory::TagFilter::parse(filter)
                 .map_err(|reason| invalid(format!("`discovery.filters`: {reason}")))?;
+        }
+        for (vpc, group) in &self.containment.ssm_endpoint_groups {
+            let hex = |s: &str, prefix: &str| {
+                s.strip_prefix(prefix).is_some_and(|h| {
+                    matches!(h.len(), 8 | 17) && h.bytes().all(|b| b.is_ascii_hexdigit())
+                })
+            };
+            if !hex(vpc, "vpc-") || !hex(group, "sg-") {
+                return Err(invalid(format!(
+                    "`containment.ssm_endpoint_groups`: `{vpc} = {group}` must map a VPC id \
+                     (`vpc-…`) to a security group id (`sg-…`)"
+                )));
+            }
         }
         if !(1..=MAX_CONCURRENCY).contains(&self.playbooks.concurrency) {
             return Err(invalid(format!(

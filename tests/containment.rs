@@ -920,3 +920,67 @@ async fn a_gone_instance_fails_alone_while_the_others_are_isolated() {
         "the audit says which"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_ssm_endpoint_group_of_each_vpc_can_come_from_the_config() {
+    let account = Account::new().await;
+    let estate = estate(&account).await;
+    let ctx = account.context().await;
+    let vpc = &estate.network.vpc_id;
+    // A group named in the config that does not exist: that target fails, nothing changes.
+    account.write_config(&format!(
+        "[aws]\nmax_attempts = 1\n[containment]\nssm_endpoint_groups = {{ \"{vpc}\" = \
+         \"sg-0123456789abcdef0\" }}\n"
+    ));
+    let before = state(&ctx, &id(&estate, "ss-test-1")).await;
+    let args = [
+        "run",
+        "isolate",
+        "-t",
+        "ss-test-1",
+        "--incident",
+        "IR-22",
+        "--yes",
+    ];
+    let (code, doc, _) = run_json(&account, &args);
+    assert_eq!(code, 1);
+    assert!(
+        step(&doc, 0)["detail"]
+            .as_str()
+            .unwrap()
+            .contains("sg-0123456789abcdef0"),
+        "{doc:#}"
+    );
+    assert_eq!(state(&ctx, &id(&estate, "ss-test-1")).await, before);
+
+    let endpoints = ctx
+        .ec2(REGION)
+        .client()
+        .create_security_group()
+        .group_name("vpce")
+        .description("interface endpoints")
+        .vpc_id(vpc)
+        .send()
+        .await
+        .unwrap()
+        .group_id
+        .unwrap();
+    account.write_config(&format!(
+        "[aws]\nmax_attempts = 1\n[containment]\nssm_endpoint_groups = {{ \"{vpc}\" = \"{endpoints}\" }}\n"
+    ));
+    let (code, doc, _) = run_json(&account, &args);
+    assert_eq!(code, 0, "{doc:#}");
+    let quarantine = &breakglass_groups(&ctx, vpc).await["breakglass-quarantine"][0];
+    assert_eq!(quarantine.egress.len(), 1);
+    assert_eq!(quarantine.egress[0].groups, vec![endpoints]);
+
+    // A malformed entry is a config error.
+    account.write_config("[containment]\nssm_endpoint_groups = { \"vpc-1\" = \"default\" }\n");
+    let run = account.bg().args(args).run();
+    run.assert_code(2);
+    assert!(
+        run.stderr.contains("containment.ssm_endpoint_groups"),
+        "{}",
+        run.stderr
+    );
+}

@@ -99,6 +99,12 @@ pub async fn run(settings: &Settings, args: &ResumeArgs) -> Result<ExitCode> {
         run_id: prior.run_id.clone(),
         incident: prior.incident.clone(),
         dry_run: false,
+        ssm_endpoint_groups: settings
+            .config
+            .config
+            .containment
+            .ssm_endpoint_groups
+            .clone(),
     };
     let plan = plan(&playbook, &prior.parameters, &resolution.servers, &info)?;
     eprintln!(

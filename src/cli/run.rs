@@ -59,6 +59,12 @@ pub async fn run(settings: &Settings, playbook: &str, options: &RunOptions) -> R
         run_id: uuid::Uuid::now_v7().to_string(),
         incident,
         dry_run: options.dry_run,
+        ssm_endpoint_groups: settings
+            .config
+            .config
+            .containment
+            .ssm_endpoint_groups
+            .clone(),
     };
     let plan = plan(&playbook, &parameters, &resolution.servers, &info)?;
     let run = Run {

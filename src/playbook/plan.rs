@@ -14,11 +14,14 @@ use crate::inventory::Server;
 pub const PLAN_VERSION: u32 = 1;
 
 /// What identifies a run, decided before planning.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct RunInfo {
     pub run_id: String,
     pub incident: Option<String>,
     pub dry_run: bool,
+    /// VPC id → security group of its SSM interface endpoints (config
+    /// `containment.ssm_endpoint_groups`), used by `isolate` when its argument is empty.
+    pub ssm_endpoint_groups: BTreeMap<String, String>,
 }
 
 /// The playbook a plan was made from.
@@ -152,7 +155,11 @@ pub fn plan(
                     let endpoint = ssm_endpoint_group
                         .as_ref()
                         .map(|t| t.render(&vars))
-                        .filter(|e| !e.is_empty());
+                        .filter(|e| !e.is_empty())
+                        .or_else(|| {
+                            let vpc = server.vpc_id.as_ref()?;
+                            run.ssm_endpoint_groups.get(vpc).cloned()
+                        });
                     if let Some(endpoint) = &endpoint
                         && !super::actions::contain::isolate::is_group_id(endpoint)
                     {

@@ -61,6 +61,7 @@ async fn with_step(
         run_id: "r".into(),
         incident: Some("IR-1".into()),
         dry_run: false,
+        ..Default::default()
     };
     let plan = plan(&playbook, &params, &targets, &info).unwrap();
     let aws = offline_context().await;
@@ -167,6 +168,7 @@ async fn a_failed_step_stops_its_target_on_abort_and_not_on_continue() {
             run_id: "r".into(),
             incident: Some("IR-1".into()),
             dry_run: false,
+            ..Default::default()
         };
         let plan = plan(&playbook, &Default::default(), &targets, &info).unwrap();
         let recorder = recorder(AuditLog::open(&path).unwrap());

@@ -18,6 +18,7 @@ fn run(dry_run: bool, incident: Option<&str>) -> RunInfo {
         run_id: "01900000-0000-7000-8000-000000000001".into(),
         incident: incident.map(str::to_owned),
         dry_run,
+        ..Default::default()
     }
 }
 
