@@ -984,3 +984,80 @@ async fn the_ssm_endpoint_group_of_each_vpc_can_come_from_the_config() {
         run.stderr
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn always_tracked_paths_are_warned_about_in_the_output_and_the_audit() {
+    let account = Account::new().await;
+    let estate = estate(&account).await;
+    let ctx = account.context().await;
+    let ec2 = ctx.ec2(REGION).client().clone();
+    let subnet = &estate.network.subnets[0].1;
+    let allocation = ec2
+        .allocate_address()
+        .domain(aws_sdk_ec2::types::DomainType::Vpc)
+        .send()
+        .await
+        .unwrap()
+        .allocation_id
+        .unwrap();
+    let nat = ec2
+        .create_nat_gateway()
+        .subnet_id(subnet)
+        .allocation_id(allocation)
+        .send()
+        .await
+        .unwrap()
+        .nat_gateway
+        .unwrap()
+        .nat_gateway_id
+        .unwrap();
+    let table = ec2
+        .create_route_table()
+        .vpc_id(&estate.network.vpc_id)
+        .send()
+        .await
+        .unwrap()
+        .route_table
+        .unwrap()
+        .route_table_id
+        .unwrap();
+    ec2.create_route()
+        .route_table_id(&table)
+        .destination_cidr_block("0.0.0.0/0")
+        .nat_gateway_id(&nat)
+        .send()
+        .await
+        .unwrap();
+    ec2.associate_route_table()
+        .route_table_id(&table)
+        .subnet_id(subnet)
+        .send()
+        .await
+        .unwrap();
+    // ss-prod-1 and ss-test-1 are in the first zone's subnet.
+    let (code, doc, stderr) = run_json(
+        &account,
+        &[
+            "run",
+            "isolate",
+            "-t",
+            "ss-test-1",
+            "--incident",
+            "IR-23",
+            "--yes",
+        ],
+    );
+    assert_eq!(code, 0, "{doc:#}");
+    assert!(
+        stderr.contains(&format!("through a NAT gateway ({nat})")),
+        "{stderr}"
+    );
+    let audit = std::fs::read_to_string(account.home().join(".local/state/breakglass/audit.jsonl"))
+        .unwrap();
+    let note = audit
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|r| r["kind"] == "note" && r["body"]["message"].as_str().unwrap_or("").contains(&nat))
+        .expect("a note in the audit log");
+    assert_eq!(note["body"]["level"], "warning");
+}

@@ -238,6 +238,12 @@ pub trait Ec2ContainApi: Send + Sync {
         instance_id: &str,
     ) -> impl Future<Output = Result<Answer<Vec<ElasticIp>>, AwsError>> + Send;
 
+    /// `DescribeRouteTables` matching every filter: `(destination, target id)` of each route.
+    fn describe_routes(
+        &self,
+        filters: &[Ec2Filter],
+    ) -> impl Future<Output = Result<Answer<Vec<(String, String)>>, AwsError>> + Send;
+
     fn disassociate_address(
         &self,
         association_id: &str,
@@ -595,5 +601,41 @@ impl Ec2ContainApi for Ec2 {
             .send()
             .await;
         ec2_mutation("StopInstances", self.region(), result)
+    }
+
+    async fn describe_routes(
+        &self,
+        filter: &[Ec2Filter],
+    ) -> Result<Answer<Vec<(String, String)>>, AwsError> {
+        let out = self
+            .client()
+            .describe_route_tables()
+            .set_filters(filters(filter))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("ec2", "DescribeRouteTables", self.region(), &e))?;
+        let routes = out
+            .route_tables()
+            .iter()
+            .flat_map(|t| t.routes())
+            .filter_map(|r| {
+                let destination = r
+                    .destination_cidr_block()
+                    .or(r.destination_ipv6_cidr_block())
+                    .or(r.destination_prefix_list_id())?;
+                let target = r
+                    .nat_gateway_id()
+                    .or(r.transit_gateway_id())
+                    .or(r.egress_only_internet_gateway_id())
+                    .or(r.gateway_id())
+                    .or(r.vpc_peering_connection_id())
+                    .or(r.network_interface_id())?;
+                Some((destination.to_owned(), target.to_owned()))
+            })
+            .collect();
+        Ok(Answer {
+            value: routes,
+            request_id: out.request_id().map(str::to_owned),
+        })
     }
 }

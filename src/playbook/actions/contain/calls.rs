@@ -24,6 +24,7 @@ pub const DESCRIBE_INSTANCE_ATTRIBUTE: ApiCall =
     call(Ec2, "DescribeInstanceAttribute", Read, Resource::Any);
 pub const DESCRIBE_NETWORK_INTERFACES: ApiCall =
     call(Ec2, "DescribeNetworkInterfaces", Read, Resource::Any);
+pub const DESCRIBE_ROUTE_TABLES: ApiCall = call(Ec2, "DescribeRouteTables", Read, Resource::Any);
 pub const DESCRIBE_SECURITY_GROUPS: ApiCall =
     call(Ec2, "DescribeSecurityGroups", Read, Resource::Any);
 pub const MODIFY_INSTANCE_ATTRIBUTE: ApiCall =
@@ -127,6 +128,7 @@ pub const ISOLATE: &[ApiCall] = &[
     DESCRIBE_INSTANCES,
     DESCRIBE_INSTANCE_ATTRIBUTE,
     DESCRIBE_NETWORK_INTERFACES,
+    DESCRIBE_ROUTE_TABLES,
     DESCRIBE_SECURITY_GROUPS,
     MODIFY_INSTANCE_ATTRIBUTE,
     CREATE_SECURITY_GROUP,

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::asg::{self, AsgMode};
 use super::outcome::Outcome;
 use super::record::{self, parameter_name};
-use super::{calls, evidence, facts, network, state, targets, verify};
+use super::{calls, evidence, facts, network, paths, state, targets, verify};
 use crate::inventory::{Isolation, Server};
 use crate::playbook::actions::{ActionInfo, Capability};
 use crate::playbook::exec::{StepCtx, StepError, StepResult};
@@ -245,6 +245,7 @@ pub async fn execute(ctx: &StepCtx<'_>, args: &IsolateArgs) -> Result<StepResult
             ),
         )?;
     }
+    paths::warn(ctx, &facts).await?;
     record::ensure(ctx, &facts, &mut out).await?;
     // Mark the instance first, so an interrupted isolation is never mistaken for the
     // original state by a later run (the record above is kept while the tag says so).

@@ -9,6 +9,7 @@ mod facts;
 pub(crate) mod isolate;
 mod network;
 mod outcome;
+mod paths;
 pub(crate) mod record;
 pub(crate) mod release;
 mod state;
