@@ -64,6 +64,7 @@ pub struct Instance {
     pub availability_zone: Option<String>,
     pub platform: String,
     pub architecture: Option<String>,
+    pub instance_type: Option<String>,
     pub vpc_id: Option<String>,
     pub subnet_id: Option<String>,
     pub instance_profile_arn: Option<String>,
@@ -251,6 +252,7 @@ fn to_instance(i: &SdkInstance) -> Option<Instance> {
             .map(str::to_owned),
         platform,
         architecture: i.architecture().map(|a| a.as_str().to_owned()),
+        instance_type: i.instance_type().map(|t| t.as_str().to_owned()),
         vpc_id: i.vpc_id().map(str::to_owned),
         subnet_id: i.subnet_id().map(str::to_owned),
         instance_profile_arn: i

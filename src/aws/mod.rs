@@ -4,6 +4,7 @@
 mod autoscaling;
 mod ec2;
 mod ec2_contain;
+mod ec2_evidence;
 mod elbv2;
 mod error;
 mod iam;
@@ -22,6 +23,7 @@ pub use ec2_contain::{
     Created, Ec2ContainApi, ElasticIp, InstanceAttribute, InstanceChange, InterfaceGroups, Rule,
     SecurityGroup,
 };
+pub use ec2_evidence::{Ec2EvidenceApi, Snapshot, SnapshotsCreated};
 pub use elbv2::{Elbv2, Elbv2Api, Target, TargetGroup, TargetGroupInfo};
 pub use error::{AwsError, AwsErrorKind};
 pub use iam::{Decision, Iam, IamApi};

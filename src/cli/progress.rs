@@ -119,6 +119,7 @@ pub fn progress_line(event: &ExecEvent) -> Option<String> {
             result.detail
         ),
         ExecEvent::Note { at, level, message } => format!("{}     {level}: {message}", who(at)),
+        ExecEvent::Progress { at, message } => format!("{}     {message}", who(at)),
         ExecEvent::Interrupting => "interrupting: no new calls will start".into(),
     })
 }

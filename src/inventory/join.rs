@@ -113,6 +113,7 @@ mod tests {
             availability_zone: Some("eu-west-1a".into()),
             platform: "Linux/UNIX".into(),
             architecture: Some("x86_64".into()),
+            instance_type: Some("t3.medium".into()),
             vpc_id: Some("vpc-1".into()),
             subnet_id: Some("subnet-1".into()),
             instance_profile_arn: None,

@@ -10,6 +10,7 @@ use super::model::{Origin, Playbook};
 const BUILTIN: &[(&str, &str)] = &[
     ("isolate.yml", include_str!("../../playbooks/isolate.yml")),
     ("release.yml", include_str!("../../playbooks/release.yml")),
+    ("snapshot.yml", include_str!("../../playbooks/snapshot.yml")),
     (
         "tag-incident.yml",
         include_str!("../../playbooks/tag-incident.yml"),

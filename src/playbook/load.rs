@@ -277,6 +277,35 @@ fn check_step(
             Some(ActionSpec::DisassociateElasticIp {}),
         ));
     }
+    if let Some(args) = &doc.snapshot {
+        let args = args.value.clone().unwrap_or_default();
+        let wait = scalar(
+            c,
+            args.wait_minutes.as_ref(),
+            "30",
+            known,
+            &|v| v.parse::<u32>().is_ok_and(|m| m <= 720),
+            "`wait_minutes` is a number of minutes from 0 to 720",
+        );
+        let key = optional_template(c, args.copy_kms_key.as_ref(), known, "`copy_kms_key`");
+        let share = optional_template(
+            c,
+            args.share_with_account.as_ref(),
+            known,
+            "`share_with_account`",
+        );
+        let spec = match (wait, key, share) {
+            (Some(wait_minutes), Some(copy_kms_key), Some(share_with_account)) => {
+                Some(ActionSpec::Snapshot {
+                    wait_minutes,
+                    copy_kms_key,
+                    share_with_account,
+                })
+            }
+            _ => None,
+        };
+        present.push((&actions::snapshot::INFO, spec));
+    }
     if let Some(args) = &doc.isolate {
         let args = args.value.clone().unwrap_or_default();
         let auto_scaling = scalar(
@@ -287,10 +316,12 @@ fn check_step(
             &|v| crate::playbook::actions::contain::AsgMode::parse(v).is_some(),
             "`auto_scaling` is `standby` or `detach`",
         );
-        let endpoint = match &args.ssm_endpoint_group {
-            None => Some(None),
-            Some(text) => template(c, text, known, "`ssm_endpoint_group`").map(Some),
-        };
+        let endpoint = optional_template(
+            c,
+            args.ssm_endpoint_group.as_ref(),
+            known,
+            "`ssm_endpoint_group`",
+        );
         let spec = match (auto_scaling, endpoint) {
             (Some(auto_scaling), Some(ssm_endpoint_group)) => Some(ActionSpec::Isolate {
                 auto_scaling,
@@ -371,6 +402,19 @@ fn template(
             );
             None
         }
+    }
+}
+
+/// An optional template argument: `Some(None)` when absent, `None` when invalid.
+fn optional_template(
+    c: &mut Checker,
+    text: Option<&Spanned<String>>,
+    known: &dyn Fn(&str) -> bool,
+    what: &str,
+) -> Option<Option<Template>> {
+    match text {
+        None => Some(None),
+        Some(text) => template(c, text, known, what).map(Some),
     }
 }
 

@@ -100,6 +100,12 @@ pub enum ActionSpec {
     },
     StopInstance {},
     DisassociateElasticIp {},
+    Snapshot {
+        /// Renders to a number of minutes.
+        wait_minutes: Template,
+        copy_kms_key: Option<Template>,
+        share_with_account: Option<Template>,
+    },
 }
 
 /// A playbook ready to plan.

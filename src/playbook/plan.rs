@@ -79,6 +79,7 @@ pub enum ResolvedAction {
     Release(crate::playbook::actions::contain::ReleaseArgs),
     StopInstance {},
     DisassociateElasticIp {},
+    Snapshot(crate::playbook::actions::snapshot::SnapshotArgs),
 }
 
 /// An AWS call a step intends to make; `resource` may be a placeholder (`<…>`) for an id
@@ -138,6 +139,29 @@ pub fn plan(
                 }
                 ActionSpec::ProtectFromScaleIn {} => super::actions::scale_in::plan(server),
                 ActionSpec::StopInstance {} => super::actions::escalate::plan_stop(server),
+                ActionSpec::Snapshot {
+                    wait_minutes,
+                    copy_kms_key,
+                    share_with_account,
+                } => {
+                    let text = |t: &Option<super::Template>| {
+                        t.as_ref()
+                            .map(|t| t.render(&vars))
+                            .filter(|v| !v.is_empty())
+                    };
+                    let wait = wait_minutes.render(&vars);
+                    let args = super::actions::snapshot::SnapshotArgs {
+                        wait_minutes: wait.parse().map_err(|_| {
+                            error(format!(
+                                "`wait_minutes` is `{wait}`, not a number of minutes"
+                            ))
+                        })?,
+                        copy_kms_key: text(copy_kms_key),
+                        share_with_account: text(share_with_account),
+                    };
+                    args.check().map_err(error)?;
+                    super::actions::snapshot::plan(args, server)
+                }
                 ActionSpec::DisassociateElasticIp {} => {
                     super::actions::escalate::plan_disassociate(server)
                 }

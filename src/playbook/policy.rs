@@ -109,5 +109,7 @@ fn sid_suffix(resource: Resource) -> &'static str {
         Resource::TargetGroup => "ChangeTargetGroups",
         Resource::IsolationParameter => "IsolationRecords",
         Resource::ElasticIp => "DisassociateAddresses",
+        Resource::SnapshotSource => "CreateSnapshots",
+        Resource::Snapshot => "ChangeSnapshots",
     }
 }

@@ -81,6 +81,20 @@ pub(crate) struct StepDoc {
         deserialize_with = "present"
     )]
     pub disassociate_elastic_ip: Option<Spanned<Option<NoArgs>>>,
+    #[serde(default, deserialize_with = "present")]
+    pub snapshot: Option<Spanned<Option<SnapshotDoc>>>,
+}
+
+/// Arguments of `snapshot`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SnapshotDoc {
+    /// Minutes to wait for completion (default 30; 0 = do not wait), or a template.
+    pub wait_minutes: Option<Spanned<Scalar>>,
+    /// KMS key to copy the snapshots under (template; empty = no copy).
+    pub copy_kms_key: Option<Spanned<String>>,
+    /// Account to share the copies with (template; empty = none).
+    pub share_with_account: Option<Spanned<String>>,
 }
 
 /// Arguments of `isolate`.
@@ -106,6 +120,7 @@ pub(crate) struct ReleaseDoc {
 #[serde(untagged)]
 pub(crate) enum Scalar {
     Bool(bool),
+    Int(i64),
     Text(String),
 }
 
@@ -113,6 +128,7 @@ impl Scalar {
     pub fn text(&self) -> String {
         match self {
             Scalar::Bool(b) => b.to_string(),
+            Scalar::Int(i) => i.to_string(),
             Scalar::Text(t) => t.clone(),
         }
     }

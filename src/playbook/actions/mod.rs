@@ -5,6 +5,7 @@
 pub mod contain;
 pub(crate) mod escalate;
 pub(crate) mod scale_in;
+pub(crate) mod snapshot;
 pub(crate) mod tag;
 
 use serde::Serialize;
@@ -80,6 +81,10 @@ pub enum Resource {
     IsolationParameter,
     /// An Elastic IP association (authorized on the address and the instance).
     ElasticIp,
+    /// Snapshotting an instance: the instance, its volumes and the new snapshots.
+    SnapshotSource,
+    /// A snapshot.
+    Snapshot,
 }
 
 impl Resource {
@@ -99,6 +104,12 @@ impl Resource {
             }
             Resource::TargetGroup => &["arn:aws:elasticloadbalancing:*:*:targetgroup/*/*"],
             Resource::IsolationParameter => &["arn:aws:ssm:*:*:parameter/breakglass/isolation/*"],
+            Resource::SnapshotSource => &[
+                "arn:aws:ec2:*:*:instance/*",
+                "arn:aws:ec2:*:*:volume/*",
+                "arn:aws:ec2:*::snapshot/*",
+            ],
+            Resource::Snapshot => &["arn:aws:ec2:*::snapshot/*"],
             Resource::ElasticIp => &[
                 "arn:aws:ec2:*:*:elastic-ip/*",
                 "arn:aws:ec2:*:*:instance/*",
@@ -178,6 +189,7 @@ pub static ACTIONS: &[&ActionInfo] = &[
     &scale_in::INFO,
     &contain::isolate::INFO,
     &contain::release::INFO,
+    &snapshot::INFO,
     &escalate::STOP,
     &escalate::DISASSOCIATE_EIP,
 ];
@@ -198,6 +210,7 @@ pub(crate) async fn execute(
         ResolvedAction::Isolate(args) => contain::isolate::execute(ctx, args).await,
         ResolvedAction::Release(args) => contain::release::execute(ctx, args).await,
         ResolvedAction::StopInstance {} => escalate::stop(ctx).await,
+        ResolvedAction::Snapshot(args) => snapshot::execute(ctx, args).await,
         ResolvedAction::DisassociateElasticIp {} => escalate::disassociate(ctx).await,
     }
 }

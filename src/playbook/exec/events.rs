@@ -121,6 +121,11 @@ pub enum ExecEvent {
         level: String,
         message: String,
     },
+    /// Progress of a long wait.
+    Progress {
+        at: StepRef,
+        message: String,
+    },
     /// Ctrl-C: the run stops after the calls in flight.
     Interrupting,
 }

@@ -58,6 +58,23 @@ impl StepCtx<'_> {
         &self.recorder.meta().run_id
     }
 
+    /// The caller's ARN.
+    pub fn actor(&self) -> Option<&str> {
+        self.recorder.meta().actor.as_deref()
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.is_cancelled()
+    }
+
+    /// Shows progress of a long wait (not recorded: the calls it makes are).
+    pub fn progress(&self, message: impl Into<String>) {
+        self.recorder.emit(ExecEvent::Progress {
+            at: self.at.clone(),
+            message: message.into(),
+        });
+    }
+
     /// The account of the caller (from its ARN), or `*` when unknown.
     pub fn account(&self) -> &str {
         self.recorder
