@@ -83,6 +83,12 @@ pub trait Ec2Api: Send + Sync {
         filters: &[Ec2Filter],
     ) -> impl Future<Output = Result<Vec<Instance>, AwsError>> + Send;
 
+    /// Like `describe_instances`, with the request id of the first page.
+    fn find_instances(
+        &self,
+        filters: &[Ec2Filter],
+    ) -> impl Future<Output = Result<Answer<Vec<Instance>>, AwsError>> + Send;
+
     /// One instance by id (`None` when EC2 does not know it), with the request id.
     fn describe_instance(
         &self,
@@ -125,6 +131,15 @@ impl Ec2 {
 
 impl Ec2Api for Ec2 {
     async fn describe_instances(&self, filters: &[Ec2Filter]) -> Result<Vec<Instance>, AwsError> {
+        self.find_instances(filters)
+            .await
+            .map(|answer| answer.value)
+    }
+
+    async fn find_instances(
+        &self,
+        filters: &[Ec2Filter],
+    ) -> Result<Answer<Vec<Instance>>, AwsError> {
         let filters: Vec<Filter> = filters
             .iter()
             .map(|f| {
@@ -141,14 +156,19 @@ impl Ec2Api for Ec2 {
             .into_paginator()
             .send();
         let mut instances = Vec::new();
+        let mut request_id = None;
         while let Some(page) = pages.next().await {
             let page =
                 page.map_err(|e| AwsError::from_sdk("ec2", "DescribeInstances", &self.region, &e))?;
+            request_id = request_id.or_else(|| page.request_id().map(str::to_owned));
             for reservation in page.reservations() {
                 instances.extend(reservation.instances().iter().filter_map(to_instance));
             }
         }
-        Ok(instances)
+        Ok(Answer {
+            value: instances,
+            request_id,
+        })
     }
 
     async fn describe_instance(

@@ -244,6 +244,12 @@ pub trait Ec2ContainApi: Send + Sync {
         filters: &[Ec2Filter],
     ) -> impl Future<Output = Result<Answer<Vec<(String, String)>>, AwsError>> + Send;
 
+    /// `DescribeIamInstanceProfileAssociations`: `(instance id, profile ARN)` of every
+    /// associated instance profile in the region.
+    fn describe_profile_associations(
+        &self,
+    ) -> impl Future<Output = Result<Answer<Vec<(String, String)>>, AwsError>> + Send;
+
     fn disassociate_address(
         &self,
         association_id: &str,
@@ -636,6 +642,47 @@ impl Ec2ContainApi for Ec2 {
         Ok(Answer {
             value: routes,
             request_id: out.request_id().map(str::to_owned),
+        })
+    }
+
+    async fn describe_profile_associations(
+        &self,
+    ) -> Result<Answer<Vec<(String, String)>>, AwsError> {
+        let mut pages = self
+            .client()
+            .describe_iam_instance_profile_associations()
+            .into_paginator()
+            .send();
+        let mut associations = Vec::new();
+        let mut request_id = None;
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| {
+                AwsError::from_sdk(
+                    "ec2",
+                    "DescribeIamInstanceProfileAssociations",
+                    self.region(),
+                    &e,
+                )
+            })?;
+            request_id = request_id.or_else(|| page.request_id().map(str::to_owned));
+            associations.extend(
+                page.iam_instance_profile_associations()
+                    .iter()
+                    .filter_map(|a| {
+                        let associated = matches!(
+                            a.state().map(|s| s.as_str()),
+                            None | Some("associated" | "associating")
+                        );
+                        associated.then_some((
+                            a.instance_id()?.to_owned(),
+                            a.iam_instance_profile()?.arn()?.to_owned(),
+                        ))
+                    }),
+            );
+        }
+        Ok(Answer {
+            value: associations,
+            request_id,
         })
     }
 }

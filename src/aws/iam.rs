@@ -1,5 +1,5 @@
-//! IAM: the `IamApi` trait and its SDK implementation — only what a dry run needs to ask
-//! the IAM policy simulator whether the caller may make a change.
+//! IAM: the `IamApi` trait and its SDK implementation — the IAM policy simulator for dry
+//! runs, and the instance role's inline policies that revoke its credentials.
 
 use std::future::Future;
 
@@ -22,6 +22,32 @@ pub trait IamApi: Send + Sync {
         &self,
         role_name: &str,
     ) -> impl Future<Output = Result<Answer<String>, AwsError>> + Send;
+
+    /// The role of an instance profile: `(role name, role id)`, `None` when it has none.
+    fn instance_profile_role(
+        &self,
+        profile_name: &str,
+    ) -> impl Future<Output = Result<Answer<Option<(String, String)>>, AwsError>> + Send;
+
+    /// An inline policy of a role (URL-decoded JSON), `None` when there is none.
+    fn get_role_policy(
+        &self,
+        role_name: &str,
+        policy_name: &str,
+    ) -> impl Future<Output = Result<Answer<Option<String>>, AwsError>> + Send;
+
+    fn put_role_policy(
+        &self,
+        role_name: &str,
+        policy_name: &str,
+        document: &str,
+    ) -> impl Future<Output = Result<super::Applied, AwsError>> + Send;
+
+    fn delete_role_policy(
+        &self,
+        role_name: &str,
+        policy_name: &str,
+    ) -> impl Future<Output = Result<super::Applied, AwsError>> + Send;
 
     /// Asks the policy simulator about `actions` on `resource_arns` for `principal_arn`.
     fn simulate_principal_policy(
@@ -89,5 +115,113 @@ impl IamApi for Iam {
                 .collect(),
             request_id: out.request_id().map(str::to_owned),
         })
+    }
+
+    async fn instance_profile_role(
+        &self,
+        profile_name: &str,
+    ) -> Result<Answer<Option<(String, String)>>, AwsError> {
+        let out = self
+            .client
+            .get_instance_profile()
+            .instance_profile_name(profile_name)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("iam", "GetInstanceProfile", &self.region, &e))?;
+        Ok(Answer {
+            value: out
+                .instance_profile()
+                .and_then(|p| p.roles().first())
+                .map(|r| (r.role_name().to_owned(), r.role_id().to_owned())),
+            request_id: out.request_id().map(str::to_owned),
+        })
+    }
+
+    async fn get_role_policy(
+        &self,
+        role_name: &str,
+        policy_name: &str,
+    ) -> Result<Answer<Option<String>>, AwsError> {
+        let result = self
+            .client
+            .get_role_policy()
+            .role_name(role_name)
+            .policy_name(policy_name)
+            .send()
+            .await;
+        match result {
+            Ok(out) => Ok(Answer {
+                value: Some(decode_policy(out.policy_document())),
+                request_id: out.request_id().map(str::to_owned),
+            }),
+            Err(err) => {
+                let error = AwsError::from_sdk("iam", "GetRolePolicy", &self.region, &err);
+                if error.code.as_deref() == Some("NoSuchEntity") {
+                    Ok(Answer {
+                        value: None,
+                        request_id: error.request_id,
+                    })
+                } else {
+                    Err(error)
+                }
+            }
+        }
+    }
+
+    async fn put_role_policy(
+        &self,
+        role_name: &str,
+        policy_name: &str,
+        document: &str,
+    ) -> Result<super::Applied, AwsError> {
+        let out = self
+            .client
+            .put_role_policy()
+            .role_name(role_name)
+            .policy_name(policy_name)
+            .policy_document(document)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("iam", "PutRolePolicy", &self.region, &e))?;
+        Ok(super::Applied::Done {
+            request_id: out.request_id().map(str::to_owned),
+        })
+    }
+
+    async fn delete_role_policy(
+        &self,
+        role_name: &str,
+        policy_name: &str,
+    ) -> Result<super::Applied, AwsError> {
+        let out = self
+            .client
+            .delete_role_policy()
+            .role_name(role_name)
+            .policy_name(policy_name)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("iam", "DeleteRolePolicy", &self.region, &e))?;
+        Ok(super::Applied::Done {
+            request_id: out.request_id().map(str::to_owned),
+        })
+    }
+}
+
+/// IAM returns policy documents URL-encoded.
+fn decode_policy(text: &str) -> String {
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn policy_documents_are_url_decoded() {
+        assert_eq!(
+            super::decode_policy("%7B%22Version%22%3A%222012-10-17%22%7D"),
+            r#"{"Version":"2012-10-17"}"#
+        );
+        assert_eq!(super::decode_policy(r#"{"a":1}"#), r#"{"a":1}"#);
     }
 }

@@ -33,6 +33,30 @@ pub trait SsmApi: Send + Sync {
         name: &str,
     ) -> impl Future<Output = Result<Answer<Option<String>>, AwsError>> + Send;
 
+    /// `DescribeSessions`: the active Session Manager sessions to `target`
+    /// (`(session id, owner)`).
+    fn describe_active_sessions(
+        &self,
+        target: &str,
+    ) -> impl Future<Output = Result<Answer<Vec<(String, String)>>, AwsError>> + Send;
+
+    fn terminate_session(
+        &self,
+        session_id: &str,
+    ) -> impl Future<Output = Result<Applied, AwsError>> + Send;
+
+    /// `ListCommands`: ids of the commands still pending or running on the instance.
+    fn list_running_commands(
+        &self,
+        instance_id: &str,
+    ) -> impl Future<Output = Result<Answer<Vec<String>>, AwsError>> + Send;
+
+    fn cancel_command(
+        &self,
+        command_id: &str,
+        instance_id: &str,
+    ) -> impl Future<Output = Result<Applied, AwsError>> + Send;
+
     /// `PutParameter` (String, overwriting; Advanced tier above 4 KB).
     fn put_parameter(
         &self,
@@ -151,6 +175,103 @@ impl SsmApi for Ssm {
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("ssm", "PutParameter", &self.region, &e))?;
+        Ok(Applied::Done {
+            request_id: out.request_id().map(str::to_owned),
+        })
+    }
+
+    async fn describe_active_sessions(
+        &self,
+        target: &str,
+    ) -> Result<Answer<Vec<(String, String)>>, AwsError> {
+        use aws_sdk_ssm::types::{SessionFilter, SessionFilterKey, SessionState};
+        let mut sessions = Vec::new();
+        let mut request_id = None;
+        let mut pages = self
+            .client
+            .describe_sessions()
+            .state(SessionState::Active)
+            .filters(
+                SessionFilter::builder()
+                    .key(SessionFilterKey::TargetId)
+                    .value(target)
+                    .build()
+                    .map_err(|e| {
+                        AwsError::credentials(super::AwsErrorKind::Other, e.to_string())
+                    })?,
+            )
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page =
+                page.map_err(|e| AwsError::from_sdk("ssm", "DescribeSessions", &self.region, &e))?;
+            request_id = request_id.or_else(|| page.request_id().map(str::to_owned));
+            sessions.extend(page.sessions().iter().filter_map(|s| {
+                Some((
+                    s.session_id()?.to_owned(),
+                    s.owner().unwrap_or("unknown").to_owned(),
+                ))
+            }));
+        }
+        Ok(Answer {
+            value: sessions,
+            request_id,
+        })
+    }
+
+    async fn terminate_session(&self, session_id: &str) -> Result<Applied, AwsError> {
+        let out = self
+            .client
+            .terminate_session()
+            .session_id(session_id)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("ssm", "TerminateSession", &self.region, &e))?;
+        Ok(Applied::Done {
+            request_id: out.request_id().map(str::to_owned),
+        })
+    }
+
+    async fn list_running_commands(
+        &self,
+        instance_id: &str,
+    ) -> Result<Answer<Vec<String>>, AwsError> {
+        let out = self
+            .client
+            .list_commands()
+            .instance_id(instance_id)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("ssm", "ListCommands", &self.region, &e))?;
+        Ok(Answer {
+            value: out
+                .commands()
+                .iter()
+                .filter(|c| {
+                    matches!(
+                        c.status().map(|s| s.as_str()),
+                        Some("Pending" | "InProgress")
+                    )
+                })
+                .filter_map(|c| c.command_id().map(str::to_owned))
+                .collect(),
+            request_id: out.request_id().map(str::to_owned),
+        })
+    }
+
+    async fn cancel_command(
+        &self,
+        command_id: &str,
+        instance_id: &str,
+    ) -> Result<Applied, AwsError> {
+        let out = self
+            .client
+            .cancel_command()
+            .command_id(command_id)
+            .instance_ids(instance_id)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("ssm", "CancelCommand", &self.region, &e))?;
         Ok(Applied::Done {
             request_id: out.request_id().map(str::to_owned),
         })

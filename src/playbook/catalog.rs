@@ -10,6 +10,10 @@ use super::model::{Origin, Playbook};
 const BUILTIN: &[(&str, &str)] = &[
     ("isolate.yml", include_str!("../../playbooks/isolate.yml")),
     ("release.yml", include_str!("../../playbooks/release.yml")),
+    (
+        "revoke-sessions.yml",
+        include_str!("../../playbooks/revoke-sessions.yml"),
+    ),
     ("snapshot.yml", include_str!("../../playbooks/snapshot.yml")),
     (
         "tag-incident.yml",

@@ -277,6 +277,21 @@ fn check_step(
             Some(ActionSpec::DisassociateElasticIp {}),
         ));
     }
+    if let Some(args) = &doc.revoke_sessions {
+        let args = args.value.clone().unwrap_or_default();
+        let role_wide = scalar(
+            c,
+            args.role_wide.as_ref(),
+            "false",
+            known,
+            &|v| v == "true" || v == "false",
+            "`role_wide` is `true` or `false`",
+        );
+        present.push((
+            &actions::revoke::INFO,
+            role_wide.map(|role_wide| ActionSpec::RevokeSessions { role_wide }),
+        ));
+    }
     if let Some(args) = &doc.snapshot {
         let args = args.value.clone().unwrap_or_default();
         let wait = scalar(

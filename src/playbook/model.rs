@@ -100,6 +100,10 @@ pub enum ActionSpec {
     },
     StopInstance {},
     DisassociateElasticIp {},
+    RevokeSessions {
+        /// Renders to `true` or `false`.
+        role_wide: Template,
+    },
     Snapshot {
         /// Renders to a number of minutes.
         wait_minutes: Template,

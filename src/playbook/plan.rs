@@ -80,6 +80,7 @@ pub enum ResolvedAction {
     StopInstance {},
     DisassociateElasticIp {},
     Snapshot(crate::playbook::actions::snapshot::SnapshotArgs),
+    RevokeSessions(crate::playbook::actions::revoke::RevokeArgs),
 }
 
 /// An AWS call a step intends to make; `resource` may be a placeholder (`<…>`) for an id
@@ -139,6 +140,18 @@ pub fn plan(
                 }
                 ActionSpec::ProtectFromScaleIn {} => super::actions::scale_in::plan(server),
                 ActionSpec::StopInstance {} => super::actions::escalate::plan_stop(server),
+                ActionSpec::RevokeSessions { role_wide } => {
+                    let value = role_wide.render(&vars);
+                    if value != "true" && value != "false" {
+                        return Err(error(format!(
+                            "`role_wide` is `{value}`, not true or false"
+                        )));
+                    }
+                    let args = super::actions::revoke::RevokeArgs {
+                        role_wide: value == "true",
+                    };
+                    super::actions::revoke::plan(args, server)
+                }
                 ActionSpec::Snapshot {
                     wait_minutes,
                     copy_kms_key,

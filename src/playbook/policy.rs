@@ -111,5 +111,8 @@ fn sid_suffix(resource: Resource) -> &'static str {
         Resource::ElasticIp => "DisassociateAddresses",
         Resource::SnapshotSource => "CreateSnapshots",
         Resource::Snapshot => "ChangeSnapshots",
+        Resource::Role => "InstanceRoles",
+        Resource::InstanceProfile => "InstanceProfiles",
+        Resource::Session => "TerminateSessions",
     }
 }

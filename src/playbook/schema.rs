@@ -83,6 +83,16 @@ pub(crate) struct StepDoc {
     pub disassociate_elastic_ip: Option<Spanned<Option<NoArgs>>>,
     #[serde(default, deserialize_with = "present")]
     pub snapshot: Option<Spanned<Option<SnapshotDoc>>>,
+    #[serde(rename = "revoke-sessions", default, deserialize_with = "present")]
+    pub revoke_sessions: Option<Spanned<Option<RevokeDoc>>>,
+}
+
+/// Arguments of `revoke-sessions`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RevokeDoc {
+    /// Also revoke every session of the role (`true`/`false` or a template).
+    pub role_wide: Option<Spanned<Scalar>>,
 }
 
 /// Arguments of `snapshot`.

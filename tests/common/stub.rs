@@ -14,6 +14,11 @@ pub fn serve(status: u16, body: String) -> String {
 
 /// Starts a stub that answers each request with `respond(request body)`.
 pub fn serve_with(respond: impl Fn(&str) -> (u16, String) + Send + 'static) -> String {
+    serve_json(move |_, body| respond(body))
+}
+
+/// Starts a stub for JSON-protocol services: `respond(X-Amz-Target, body)`.
+pub fn serve_json(respond: impl Fn(&str, &str) -> (u16, String) + Send + 'static) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
@@ -21,6 +26,7 @@ pub fn serve_with(respond: impl Fn(&str) -> (u16, String) + Send + 'static) -> S
             let Ok(mut stream) = stream else { continue };
             let mut reader = BufReader::new(stream.try_clone().unwrap());
             let mut length = 0usize;
+            let mut target = String::new();
             loop {
                 let mut line = String::new();
                 if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
@@ -29,10 +35,13 @@ pub fn serve_with(respond: impl Fn(&str) -> (u16, String) + Send + 'static) -> S
                 if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
                     length = v.trim().parse().unwrap_or(0);
                 }
+                if line.to_ascii_lowercase().starts_with("x-amz-target:") {
+                    target = line["x-amz-target:".len()..].trim().to_owned();
+                }
             }
             let mut request_body = vec![0; length];
             let _ = reader.read_exact(&mut request_body);
-            let (status, body) = respond(&String::from_utf8_lossy(&request_body));
+            let (status, body) = respond(&target, &String::from_utf8_lossy(&request_body));
             let _ = write!(
                 stream,
                 "HTTP/1.1 {status} Stub\r\nContent-Type: text/xml\r\nx-amzn-RequestId: stub-request-1\r\n\

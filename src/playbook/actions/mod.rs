@@ -4,6 +4,7 @@
 
 pub mod contain;
 pub(crate) mod escalate;
+pub(crate) mod revoke;
 pub(crate) mod scale_in;
 pub(crate) mod snapshot;
 pub(crate) mod tag;
@@ -85,6 +86,12 @@ pub enum Resource {
     SnapshotSource,
     /// A snapshot.
     Snapshot,
+    /// An IAM role (the instance's).
+    Role,
+    /// An IAM instance profile.
+    InstanceProfile,
+    /// A Session Manager session.
+    Session,
 }
 
 impl Resource {
@@ -110,6 +117,9 @@ impl Resource {
                 "arn:aws:ec2:*::snapshot/*",
             ],
             Resource::Snapshot => &["arn:aws:ec2:*::snapshot/*"],
+            Resource::Role => &["arn:aws:iam::*:role/*"],
+            Resource::InstanceProfile => &["arn:aws:iam::*:instance-profile/*"],
+            Resource::Session => &["arn:aws:ssm:*:*:session/*"],
             Resource::ElasticIp => &[
                 "arn:aws:ec2:*:*:elastic-ip/*",
                 "arn:aws:ec2:*:*:instance/*",
@@ -190,6 +200,7 @@ pub static ACTIONS: &[&ActionInfo] = &[
     &contain::isolate::INFO,
     &contain::release::INFO,
     &snapshot::INFO,
+    &revoke::INFO,
     &escalate::STOP,
     &escalate::DISASSOCIATE_EIP,
 ];
@@ -211,6 +222,7 @@ pub(crate) async fn execute(
         ResolvedAction::Release(args) => contain::release::execute(ctx, args).await,
         ResolvedAction::StopInstance {} => escalate::stop(ctx).await,
         ResolvedAction::Snapshot(args) => snapshot::execute(ctx, args).await,
+        ResolvedAction::RevokeSessions(args) => revoke::execute(ctx, args).await,
         ResolvedAction::DisassociateElasticIp {} => escalate::disassociate(ctx).await,
     }
 }

@@ -46,6 +46,10 @@ impl StepCtx<'_> {
         self.aws.elbv2(&self.target.region)
     }
 
+    pub fn aws_iam(&self) -> crate::aws::Iam {
+        self.aws.iam(&self.target.region)
+    }
+
     pub fn ssm(&self) -> Ssm {
         self.aws.ssm(&self.target.region)
     }

@@ -152,6 +152,9 @@ pub const ISOLATE: &[ApiCall] = &[
 
 /// Every call `release` may make.
 pub const RELEASE: &[ApiCall] = &[
+    crate::playbook::actions::revoke::GET_INSTANCE_PROFILE,
+    crate::playbook::actions::revoke::GET_ROLE_POLICY,
+    crate::playbook::actions::revoke::DELETE_ROLE_POLICY,
     DESCRIBE_INSTANCES,
     DESCRIBE_INSTANCE_ATTRIBUTE,
     DESCRIBE_NETWORK_INTERFACES,

@@ -73,6 +73,11 @@ pub fn plan(args: ReleaseArgs, server: &Server) -> (ResolvedAction, Vec<PlannedC
             id,
             "protection flags as recorded",
         ),
+        PlannedCall::new(
+            &crate::playbook::actions::revoke::DELETE_ROLE_POLICY,
+            crate::playbook::actions::revoke::instance_policy_name(id),
+            "lift revoke-sessions' deny of this instance, if any (the deny of older credentials stays)",
+        ),
         PlannedCall::new(&CREATE_TAGS, id, "tag breakglass:state=released"),
         PlannedCall::new(
             &DESCRIBE_NETWORK_INTERFACES,
@@ -128,6 +133,12 @@ pub async fn execute(ctx: &StepCtx<'_>, args: &ReleaseArgs) -> Result<StepResult
     targets::register(ctx, &record, &facts, &mut out).await?;
     asg::release(ctx, &record, &facts, &mut out).await?;
     evidence::restore(ctx, &record, &facts, &mut out).await?;
+    let profile = facts.instance.instance_profile_arn.as_deref();
+    match crate::playbook::actions::revoke::lift(ctx, profile).await? {
+        Some((what, Some(check))) => out.check(what, check),
+        Some((what, None)) => out.changed(what),
+        None => {}
+    }
     state::set(ctx, facts.state_tag(), "released", &mut out).await?;
     if !out.dry_run() {
         verify::released(ctx, &record).await?;
