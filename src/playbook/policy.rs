@@ -114,5 +114,6 @@ fn sid_suffix(resource: Resource) -> &'static str {
         Resource::Role => "InstanceRoles",
         Resource::InstanceProfile => "InstanceProfiles",
         Resource::Session => "TerminateSessions",
+        Resource::KmsKey => "ForensicKeys",
     }
 }

@@ -25,6 +25,7 @@ pub enum Service {
     Iam,
     S3,
     Sts,
+    Kms,
 }
 
 impl Service {
@@ -38,6 +39,7 @@ impl Service {
             Service::Iam => "iam",
             Service::S3 => "s3",
             Service::Sts => "sts",
+            Service::Kms => "kms",
         }
     }
 
@@ -92,6 +94,8 @@ pub enum Resource {
     InstanceProfile,
     /// A Session Manager session.
     Session,
+    /// A KMS key (used on the caller's behalf by EBS).
+    KmsKey,
 }
 
 impl Resource {
@@ -120,6 +124,7 @@ impl Resource {
             Resource::Role => &["arn:aws:iam::*:role/*"],
             Resource::InstanceProfile => &["arn:aws:iam::*:instance-profile/*"],
             Resource::Session => &["arn:aws:ssm:*:*:session/*"],
+            Resource::KmsKey => &["arn:aws:kms:*:*:key/*"],
             Resource::ElasticIp => &[
                 "arn:aws:ec2:*:*:elastic-ip/*",
                 "arn:aws:ec2:*:*:instance/*",

@@ -33,6 +33,17 @@ const TAG_SNAPSHOT: ApiCall = ec2("CreateTags", Access::Write, Resource::Snapsho
 const COPY_SNAPSHOT: ApiCall = ec2("CopySnapshot", Access::Write, Resource::Snapshot);
 const SHARE_SNAPSHOT: ApiCall = ec2("ModifySnapshotAttribute", Access::Write, Resource::Snapshot);
 
+/// What EBS does with the forensic key on the caller's behalf during `CopySnapshot`
+/// (not calls breakglass makes; declared so the policy grants them).
+const fn kms(operation: &'static str) -> ApiCall {
+    ApiCall {
+        service: Service::Kms,
+        operation,
+        access: Access::Write,
+        resource: Resource::KmsKey,
+    }
+}
+
 pub static INFO: ActionInfo = ActionInfo {
     name: "snapshot",
     summary: "Crash-consistent snapshots of every EBS volume, tagged for the chain of custody; \
@@ -45,6 +56,13 @@ pub static INFO: ActionInfo = ActionInfo {
         TAG_SNAPSHOT,
         COPY_SNAPSHOT,
         SHARE_SNAPSHOT,
+        kms("CreateGrant"),
+        kms("DescribeKey"),
+        kms("Encrypt"),
+        kms("Decrypt"),
+        kms("ReEncryptFrom"),
+        kms("ReEncryptTo"),
+        kms("GenerateDataKeyWithoutPlaintext"),
     ],
     confirm_by_default: false,
     needs: &[],
