@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Default discovery filter: the tag X-Road Security Servers carry.
 pub const DEFAULT_FILTER: &str = "tag:Role=xroad-security-server";
@@ -34,6 +34,46 @@ pub struct Config {
     pub playbooks: PlaybooksConfig,
     #[serde(default)]
     pub containment: ContainmentConfig,
+    #[serde(default)]
+    pub evidence: EvidenceConfig,
+}
+
+/// `[evidence]`: where memory images and volatile data go, and the pinned acquisition tool.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceConfig {
+    /// The S3 evidence bucket (Object Lock recommended), in the targets' region.
+    pub bucket: Option<String>,
+    /// Key prefix; objects go to `<prefix><incident>/<instance>/<run>/…`.
+    #[serde(default = "default_evidence_prefix")]
+    pub prefix: String,
+    /// The memory acquisition tool per architecture (`x86_64`, `arm64`).
+    #[serde(default)]
+    pub memory_tool: std::collections::BTreeMap<String, ToolLocation>,
+}
+
+/// A pinned tool staged in S3.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ToolLocation {
+    /// `s3://bucket/key`.
+    pub s3: String,
+    /// Expected SHA-256 (hex) of the object.
+    pub sha256: String,
+}
+
+impl ToolLocation {
+    /// `(bucket, key)` of the `s3://` location.
+    pub fn bucket_key(&self) -> Option<(&str, &str)> {
+        self.s3
+            .strip_prefix("s3://")?
+            .split_once('/')
+            .filter(|(b, k)| !b.is_empty() && !k.is_empty())
+    }
+}
+
+fn default_evidence_prefix() -> String {
+    "breakglass/".to_owned()
 }
 
 /// `[containment]`: per-VPC settings of `isolate`.
@@ -288,6 +328,28 @@ impl Config {
         for filter in &self.discovery.filters {
             crate::inventory::TagFilter::parse(filter)
                 .map_err(|reason| invalid(format!("`discovery.filters`: {reason}")))?;
+        }
+        if let Some(bucket) = &self.evidence.bucket {
+            crate::audit::sink::check_bucket(bucket)
+                .map_err(|reason| invalid(format!("`evidence.bucket`: {reason}")))?;
+        }
+        for (arch, tool) in &self.evidence.memory_tool {
+            if !matches!(arch.as_str(), "x86_64" | "arm64") {
+                return Err(invalid(format!(
+                    "`evidence.memory_tool.{arch}`: the architecture is `x86_64` or `arm64`"
+                )));
+            }
+            if tool.bucket_key().is_none() {
+                return Err(invalid(format!(
+                    "`evidence.memory_tool.{arch}.s3` is `{}`, not `s3://bucket/key`",
+                    tool.s3
+                )));
+            }
+            if tool.sha256.len() != 64 || !tool.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(invalid(format!(
+                    "`evidence.memory_tool.{arch}.sha256` is not a SHA-256 in hex (64 digits)"
+                )));
+            }
         }
         for (vpc, group) in &self.containment.ssm_endpoint_groups {
             let hex = |s: &str, prefix: &str| {

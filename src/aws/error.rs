@@ -124,6 +124,26 @@ impl AwsError {
         }
     }
 
+    /// An error raised on this side of a call (building or reading it).
+    pub fn local(
+        service: &'static str,
+        operation: &'static str,
+        kind: AwsErrorKind,
+        message: String,
+    ) -> Self {
+        AwsError {
+            service,
+            operation,
+            region: None,
+            kind,
+            code: None,
+            message: Some(message),
+            request_id: None,
+            http_status: None,
+            retryable: matches!(kind, AwsErrorKind::Unreachable),
+        }
+    }
+
     pub fn kind(&self) -> AwsErrorKind {
         self.kind
     }

@@ -10,6 +10,7 @@ mod error;
 mod iam;
 mod logs;
 mod mutation;
+mod run_command;
 mod s3;
 mod sdk;
 mod ssm;
@@ -31,6 +32,7 @@ pub use logs::{
     CloudWatchLogs, CloudWatchLogsApi, LogEvent, LogGroupInfo, RejectedEvents, StreamCreated,
 };
 pub use mutation::{Answer, Applied, Change, DRY_RUN_OPERATION, ec2_mutation};
+pub use run_command::{EvidenceStoreApi, Invocation, RunCommandApi, StoredObject};
 pub use s3::{
     DefaultRetention, ObjectLock, ObjectRetention, ObjectUpload, RetentionMode, S3, S3Api,
     UploadedObject, sha256_base64,

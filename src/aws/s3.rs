@@ -109,6 +109,14 @@ impl S3 {
             region: region.to_owned(),
         }
     }
+
+    pub(super) fn client(&self) -> &aws_sdk_s3::Client {
+        &self.client
+    }
+
+    pub(super) fn region_name(&self) -> &str {
+        &self.region
+    }
 }
 
 /// Base64 SHA-256, the form S3's `x-amz-checksum-sha256` takes.

@@ -17,6 +17,8 @@ pub struct ManagedInstance {
     pub ping_status: String,
     pub agent_version: Option<String>,
     pub platform_name: Option<String>,
+    /// `Linux`, `Windows` or `MacOS`.
+    pub platform_type: Option<String>,
 }
 
 /// The SSM calls breakglass makes.
@@ -83,6 +85,14 @@ impl Ssm {
             region: region.to_owned(),
         }
     }
+
+    pub(super) fn client(&self) -> &aws_sdk_ssm::Client {
+        &self.client
+    }
+
+    pub(super) fn region(&self) -> &str {
+        &self.region
+    }
 }
 
 /// The API accepts at most 50 instance ids per filter.
@@ -125,6 +135,7 @@ impl SsmApi for Ssm {
                             .map_or_else(|| "unknown".to_owned(), |p| p.as_str().to_owned()),
                         agent_version: info.agent_version().map(str::to_owned),
                         platform_name: info.platform_name().map(str::to_owned),
+                        platform_type: info.platform_type().map(|p| p.as_str().to_owned()),
                     })
                 }));
             }
@@ -197,7 +208,12 @@ impl SsmApi for Ssm {
                     .value(target)
                     .build()
                     .map_err(|e| {
-                        AwsError::credentials(super::AwsErrorKind::Other, e.to_string())
+                        AwsError::local(
+                            "ssm",
+                            "DescribeSessions",
+                            super::AwsErrorKind::Other,
+                            e.to_string(),
+                        )
                     })?,
             )
             .into_paginator()

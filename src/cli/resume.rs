@@ -10,7 +10,7 @@ use crate::audit::verify;
 use crate::aws::StsApi;
 use crate::error::{Error, ExitCode, Result};
 use crate::inventory::{Selection, discover, resolve_targets};
-use crate::playbook::{Origin, RunInfo, find_run, load, plan};
+use crate::playbook::{Origin, find_run, load, plan};
 
 pub async fn run(settings: &Settings, args: &ResumeArgs) -> Result<ExitCode> {
     let path = settings.audit_log_path()?;
@@ -95,17 +95,7 @@ pub async fn run(settings: &Settings, args: &ResumeArgs) -> Result<ExitCode> {
     let ids: Vec<String> = prior.targets.iter().map(|(id, _)| id.clone()).collect();
     // The targets were checked against the Security Server filter when the run started.
     let resolution = resolve_targets(&ids, &inventory.servers, &Selection::All, true)?;
-    let info = RunInfo {
-        run_id: prior.run_id.clone(),
-        incident: prior.incident.clone(),
-        dry_run: false,
-        ssm_endpoint_groups: settings
-            .config
-            .config
-            .containment
-            .ssm_endpoint_groups
-            .clone(),
-    };
+    let info = settings.run_info(prior.run_id.clone(), prior.incident.clone(), false);
     let plan = plan(&playbook, &prior.parameters, &resolution.servers, &info)?;
     eprintln!(
         "Resuming run {}: {} step(s) completed earlier are skipped.",

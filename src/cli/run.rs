@@ -17,8 +17,8 @@ use crate::error::{Error, ExitCode, Result};
 use crate::inventory::{Selection, discover, resolve_targets};
 use crate::output::{OutputFormat, print_json, print_stdout};
 use crate::playbook::{
-    ExecOptions, Plan, Playbook, Recorder, RunInfo, RunMeta, RunStatus, TargetReport, execute,
-    plan, resolve_parameters,
+    ExecOptions, Plan, Playbook, Recorder, RunMeta, RunStatus, TargetReport, execute, plan,
+    resolve_parameters,
 };
 
 /// Runs a playbook named on the command line.
@@ -55,17 +55,7 @@ pub async fn run(settings: &Settings, playbook: &str, options: &RunOptions) -> R
     for missing in &resolution.missing {
         eprintln!("warning: target {}: {}", missing.target, missing.message);
     }
-    let info = RunInfo {
-        run_id: uuid::Uuid::now_v7().to_string(),
-        incident,
-        dry_run: options.dry_run,
-        ssm_endpoint_groups: settings
-            .config
-            .config
-            .containment
-            .ssm_endpoint_groups
-            .clone(),
-    };
+    let info = settings.run_info(uuid::Uuid::now_v7().to_string(), incident, options.dry_run);
     let plan = plan(&playbook, &parameters, &resolution.servers, &info)?;
     let run = Run {
         playbook: &playbook,

@@ -106,6 +106,22 @@ impl Settings {
         }
     }
 
+    /// What a run knows before planning: its identity and the config it plans with.
+    pub fn run_info(
+        &self,
+        run_id: String,
+        incident: Option<String>,
+        dry_run: bool,
+    ) -> crate::playbook::RunInfo {
+        crate::playbook::RunInfo {
+            run_id,
+            incident,
+            dry_run,
+            evidence: self.config.config.evidence.clone(),
+            ssm_endpoint_groups: self.config.config.containment.ssm_endpoint_groups.clone(),
+        }
+    }
+
     /// Loads a playbook by name (built-in or user directory) or from a file.
     pub fn playbook(&self, arg: &str) -> Result<crate::playbook::Playbook> {
         super::playbook::load(self.playbook_dir().as_deref(), arg)

@@ -164,6 +164,7 @@ mod tests {
             ping_status: "Online".into(),
             agent_version: Some("3.3.0".into()),
             platform_name: None,
+            platform_type: Some("Linux".into()),
         }])));
         let ids: Vec<&str> = servers.iter().map(|s| s.instance_id.as_str()).collect();
         assert_eq!(ids, ["i-1", "i-2", "i-3"]);

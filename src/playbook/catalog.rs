@@ -8,6 +8,15 @@ use super::model::{Origin, Playbook};
 
 /// The built-in playbooks: (file name, text).
 const BUILTIN: &[(&str, &str)] = &[
+    (
+        "capture-memory.yml",
+        include_str!("../../playbooks/capture-memory.yml"),
+    ),
+    (
+        "collect-volatile.yml",
+        include_str!("../../playbooks/collect-volatile.yml"),
+    ),
+    ("contain.yml", include_str!("../../playbooks/contain.yml")),
     ("isolate.yml", include_str!("../../playbooks/isolate.yml")),
     ("release.yml", include_str!("../../playbooks/release.yml")),
     (

@@ -277,6 +277,46 @@ fn check_step(
             Some(ActionSpec::DisassociateElasticIp {}),
         ));
     }
+    for (doc, info, memory) in [
+        (&doc.capture_memory, &actions::collect::memory::INFO, true),
+        (
+            &doc.collect_volatile,
+            &actions::collect::volatile::INFO,
+            false,
+        ),
+    ] {
+        let Some(args) = doc else { continue };
+        let args = args.value.clone().unwrap_or_default();
+        let timeout = scalar(
+            c,
+            args.timeout_minutes.as_ref(),
+            if memory { "60" } else { "10" },
+            known,
+            &|v| v.parse::<u32>().is_ok_and(|m| (1..=720).contains(&m)),
+            "`timeout_minutes` is a number of minutes from 1 to 720",
+        );
+        let bucket = optional_template(c, args.bucket.as_ref(), known, "`bucket`");
+        let work_dir = match &args.work_dir {
+            Some(text) => template(c, text, known, "`work_dir`"),
+            None => Template::parse("/var/tmp", known).ok(),
+        };
+        let spec = match (timeout, bucket, work_dir) {
+            (Some(timeout_minutes), Some(bucket), Some(work_dir)) => {
+                let spec = crate::playbook::model::CollectSpec {
+                    bucket,
+                    timeout_minutes,
+                    work_dir,
+                };
+                Some(if memory {
+                    ActionSpec::CaptureMemory(spec)
+                } else {
+                    ActionSpec::CollectVolatile(spec)
+                })
+            }
+            _ => None,
+        };
+        present.push((info, spec));
+    }
     if let Some(args) = &doc.revoke_sessions {
         let args = args.value.clone().unwrap_or_default();
         let role_wide = scalar(

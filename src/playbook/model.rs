@@ -104,12 +104,23 @@ pub enum ActionSpec {
         /// Renders to `true` or `false`.
         role_wide: Template,
     },
+    CaptureMemory(CollectSpec),
+    CollectVolatile(CollectSpec),
     Snapshot {
         /// Renders to a number of minutes.
         wait_minutes: Template,
         copy_kms_key: Option<Template>,
         share_with_account: Option<Template>,
     },
+}
+
+/// Arguments of the Run Command collections (templates).
+#[derive(Debug, Clone, Serialize)]
+pub struct CollectSpec {
+    pub bucket: Option<Template>,
+    /// Renders to a number of minutes.
+    pub timeout_minutes: Template,
+    pub work_dir: Template,
 }
 
 /// A playbook ready to plan.

@@ -19,6 +19,8 @@ pub struct RunInfo {
     pub run_id: String,
     pub incident: Option<String>,
     pub dry_run: bool,
+    /// `[evidence]` of the config: bucket, prefix and memory tools.
+    pub evidence: crate::config::EvidenceConfig,
     /// VPC id → security group of its SSM interface endpoints (config
     /// `containment.ssm_endpoint_groups`), used by `isolate` when its argument is empty.
     pub ssm_endpoint_groups: BTreeMap<String, String>,
@@ -81,6 +83,8 @@ pub enum ResolvedAction {
     DisassociateElasticIp {},
     Snapshot(crate::playbook::actions::snapshot::SnapshotArgs),
     RevokeSessions(crate::playbook::actions::revoke::RevokeArgs),
+    CaptureMemory(crate::playbook::actions::collect::memory::MemoryArgs),
+    CollectVolatile(crate::playbook::actions::collect::volatile::VolatileArgs),
 }
 
 /// An AWS call a step intends to make; `resource` may be a placeholder (`<…>`) for an id
@@ -140,6 +144,29 @@ pub fn plan(
                 }
                 ActionSpec::ProtectFromScaleIn {} => super::actions::scale_in::plan(server),
                 ActionSpec::StopInstance {} => super::actions::escalate::plan_stop(server),
+                ActionSpec::CaptureMemory(spec) | ActionSpec::CollectVolatile(spec) => {
+                    let (bucket, timeout_minutes, work_dir) =
+                        collect_args(spec, &vars, run).map_err(error)?;
+                    let prefix = run.evidence.prefix.clone();
+                    if matches!(step.action, ActionSpec::CaptureMemory(_)) {
+                        let args = super::actions::collect::memory::MemoryArgs {
+                            bucket,
+                            prefix,
+                            tools: run.evidence.memory_tool.clone(),
+                            timeout_minutes,
+                            work_dir,
+                        };
+                        super::actions::collect::memory::plan(args, server)
+                    } else {
+                        let args = super::actions::collect::volatile::VolatileArgs {
+                            bucket,
+                            prefix,
+                            timeout_minutes,
+                            work_dir,
+                        };
+                        super::actions::collect::volatile::plan(args, server)
+                    }
+                }
                 ActionSpec::RevokeSessions { role_wide } => {
                     let value = role_wide.render(&vars);
                     if value != "true" && value != "false" {
@@ -255,6 +282,36 @@ pub fn plan(
         parameters: parameters.clone(),
         targets: planned,
     })
+}
+
+/// `(bucket, timeout minutes, work dir)` of a Run Command collection, rendered and checked.
+fn collect_args(
+    spec: &super::model::CollectSpec,
+    vars: &BTreeMap<String, String>,
+    run: &RunInfo,
+) -> Result<(String, u32, String), String> {
+    let bucket = spec
+        .bucket
+        .as_ref()
+        .map(|t| t.render(vars))
+        .filter(|b| !b.is_empty())
+        .or_else(|| run.evidence.bucket.clone())
+        .ok_or_else(|| {
+            "no evidence bucket: set `[evidence] bucket` in the config or the step's `bucket`"
+                .to_owned()
+        })?;
+    crate::audit::sink::check_bucket(&bucket).map_err(|r| format!("bucket `{bucket}`: {r}"))?;
+    let minutes = spec.timeout_minutes.render(vars);
+    let timeout = minutes
+        .parse::<u32>()
+        .ok()
+        .filter(|m| (1..=720).contains(m))
+        .ok_or_else(|| format!("`timeout_minutes` is `{minutes}`, not 1 to 720"))?;
+    let work_dir = spec.work_dir.render(vars);
+    if !work_dir.starts_with('/') {
+        return Err(format!("`work_dir` is `{work_dir}`, not an absolute path"));
+    }
+    Ok((bucket, timeout, work_dir))
 }
 
 /// The template variables for one target.

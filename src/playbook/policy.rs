@@ -115,5 +115,8 @@ fn sid_suffix(resource: Resource) -> &'static str {
         Resource::InstanceProfile => "InstanceProfiles",
         Resource::Session => "TerminateSessions",
         Resource::KmsKey => "ForensicKeys",
+        Resource::RunShellScript => "RunCommand",
+        Resource::EvidenceObject => "EvidenceObjects",
+        Resource::ToolObject => "AcquisitionTools",
     }
 }

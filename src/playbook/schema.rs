@@ -85,6 +85,22 @@ pub(crate) struct StepDoc {
     pub snapshot: Option<Spanned<Option<SnapshotDoc>>>,
     #[serde(rename = "revoke-sessions", default, deserialize_with = "present")]
     pub revoke_sessions: Option<Spanned<Option<RevokeDoc>>>,
+    #[serde(rename = "capture-memory", default, deserialize_with = "present")]
+    pub capture_memory: Option<Spanned<Option<CollectDoc>>>,
+    #[serde(rename = "collect-volatile", default, deserialize_with = "present")]
+    pub collect_volatile: Option<Spanned<Option<CollectDoc>>>,
+}
+
+/// Arguments of `capture-memory` and `collect-volatile`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CollectDoc {
+    /// Evidence bucket (template); default: `[evidence] bucket` of the config.
+    pub bucket: Option<Spanned<String>>,
+    /// Minutes the command may run (or a template).
+    pub timeout_minutes: Option<Spanned<Scalar>>,
+    /// Directory on the host for the file before upload (template; default `/var/tmp`).
+    pub work_dir: Option<Spanned<String>>,
 }
 
 /// Arguments of `revoke-sessions`.

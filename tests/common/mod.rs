@@ -3,6 +3,7 @@
 //! binary in an isolated HOME against it.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod agent;
 pub mod stub;
 pub mod tmux;
 

@@ -2,6 +2,7 @@
 //! that one declaration drives the plan, the dry-run, the executor's audit records and the
 //! IAM policy (`breakglass playbook policy`), so they cannot drift apart.
 
+pub(crate) mod collect;
 pub mod contain;
 pub(crate) mod escalate;
 pub(crate) mod revoke;
@@ -96,6 +97,12 @@ pub enum Resource {
     Session,
     /// A KMS key (used on the caller's behalf by EBS).
     KmsKey,
+    /// Run Command: the instance and the `AWS-RunShellScript` document.
+    RunShellScript,
+    /// Objects under the evidence prefix (`[evidence]` bucket).
+    EvidenceObject,
+    /// The staged acquisition tools.
+    ToolObject,
 }
 
 impl Resource {
@@ -125,6 +132,12 @@ impl Resource {
             Resource::InstanceProfile => &["arn:aws:iam::*:instance-profile/*"],
             Resource::Session => &["arn:aws:ssm:*:*:session/*"],
             Resource::KmsKey => &["arn:aws:kms:*:*:key/*"],
+            Resource::RunShellScript => &[
+                "arn:aws:ec2:*:*:instance/*",
+                "arn:aws:ssm:*::document/AWS-RunShellScript",
+            ],
+            Resource::EvidenceObject => &["arn:aws:s3:::*/breakglass/*"],
+            Resource::ToolObject => &["arn:aws:s3:::*"],
             Resource::ElasticIp => &[
                 "arn:aws:ec2:*:*:elastic-ip/*",
                 "arn:aws:ec2:*:*:instance/*",
@@ -206,6 +219,8 @@ pub static ACTIONS: &[&ActionInfo] = &[
     &contain::release::INFO,
     &snapshot::INFO,
     &revoke::INFO,
+    &collect::memory::INFO,
+    &collect::volatile::INFO,
     &escalate::STOP,
     &escalate::DISASSOCIATE_EIP,
 ];
@@ -228,6 +243,8 @@ pub(crate) async fn execute(
         ResolvedAction::StopInstance {} => escalate::stop(ctx).await,
         ResolvedAction::Snapshot(args) => snapshot::execute(ctx, args).await,
         ResolvedAction::RevokeSessions(args) => revoke::execute(ctx, args).await,
+        ResolvedAction::CaptureMemory(args) => collect::memory::execute(ctx, args).await,
+        ResolvedAction::CollectVolatile(args) => collect::volatile::execute(ctx, args).await,
         ResolvedAction::DisassociateElasticIp {} => escalate::disassociate(ctx).await,
     }
 }

@@ -46,6 +46,10 @@ impl StepCtx<'_> {
         self.aws.elbv2(&self.target.region)
     }
 
+    pub fn aws_s3(&self) -> crate::aws::S3 {
+        self.aws.s3(&self.target.region)
+    }
+
     pub fn aws_iam(&self) -> crate::aws::Iam {
         self.aws.iam(&self.target.region)
     }

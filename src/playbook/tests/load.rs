@@ -226,3 +226,40 @@ fn actions_without_arguments_take_an_empty_map_or_nothing() {
     .unwrap_err();
     assert!(two.to_string().contains("names 2 actions"), "{two}");
 }
+
+#[test]
+fn capturing_memory_after_revoking_or_stopping_is_refused() {
+    let cases = [
+        (
+            "  - revoke-sessions:\n  - capture-memory:\n",
+            "`revoke-sessions`",
+            "a working SSM agent",
+        ),
+        (
+            "  - stop-instance:\n  - collect-volatile:\n",
+            "`stop-instance`",
+            "a working SSM agent",
+        ),
+        (
+            "  - isolate:\n  - capture-memory:\n",
+            "`isolate`",
+            "a working SSM agent",
+        ),
+    ];
+    for (steps, culprit, need) in cases {
+        let err = load(&with_steps(steps), Origin::File("t.yml".into())).unwrap_err();
+        let first = &err.diagnostics[0];
+        assert!(first.message.contains("unsafe order"), "{err}");
+        assert!(
+            first.message.contains(culprit) && first.message.contains(need),
+            "{err}"
+        );
+        assert_eq!(
+            first.line,
+            Some(5),
+            "at the step that comes too late: {err}"
+        );
+    }
+    // The built-in `contain` has them in the right order.
+    assert!(Catalog::load(None).find("contain").is_some());
+}

@@ -1,0 +1,213 @@
+//! `capture-memory`: acquire the target's memory with the organisation's pinned tool (AVML
+//! by default) through Run Command: the host fetches the tool from S3 by a presigned URL,
+//! checks its SHA-256, acquires, hashes, and uploads the image by a presigned PUT;
+//! breakglass reads it back and records the host's, S3's and the tool's hashes.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{
+    DESCRIBE_INSTANCE_INFORMATION, GET_COMMAND_INVOCATION, GET_EVIDENCE, PUT_EVIDENCE,
+    REPORT_PREFIX, SEND_COMMAND, agent_ready, evidence_key, parse_report, redact_script,
+    run_script, shell_quote, verify_upload,
+};
+use crate::aws::{Ec2Api, EvidenceStoreApi};
+use crate::config::ToolLocation;
+use crate::inventory::Server;
+use crate::playbook::actions::{Access, ActionInfo, ApiCall, Capability, Resource, Service};
+use crate::playbook::exec::{StepCtx, StepError, StepResult, StepStatus};
+use crate::playbook::plan::{PlannedCall, ResolvedAction};
+
+const DESCRIBE_INSTANCES: ApiCall = crate::playbook::actions::tag::DESCRIBE_INSTANCES;
+/// The presigned `GET` of the tool the host makes, authorized as the caller.
+const GET_TOOL: ApiCall = ApiCall {
+    service: Service::S3,
+    operation: "GetObject",
+    access: Access::Read,
+    resource: Resource::ToolObject,
+};
+
+pub static INFO: ActionInfo = ActionInfo {
+    name: "capture-memory",
+    summary: "Acquire the memory with the pinned tool through Run Command, upload it by a \
+              presigned URL, verify size and SHA-256 in S3",
+    calls: &[
+        DESCRIBE_INSTANCE_INFORMATION,
+        DESCRIBE_INSTANCES,
+        SEND_COMMAND,
+        GET_COMMAND_INVOCATION,
+        GET_TOOL,
+        PUT_EVIDENCE,
+        GET_EVIDENCE,
+    ],
+    confirm_by_default: false,
+    needs: &[Capability::SsmAgent, Capability::Memory],
+    cuts: &[],
+};
+
+/// Largest object a single presigned `PUT` can carry.
+pub const SINGLE_PUT_MAX: u64 = 5 * 1024 * 1024 * 1024;
+
+/// `capture-memory`'s arguments, rendered (the tools and bucket come from the config).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemoryArgs {
+    pub bucket: String,
+    pub prefix: String,
+    /// Per architecture (`x86_64`, `arm64`).
+    pub tools: BTreeMap<String, ToolLocation>,
+    pub timeout_minutes: u32,
+    /// Directory on the host for the image before upload (an evidence volume, ideally).
+    pub work_dir: String,
+}
+
+pub fn plan(args: MemoryArgs, server: &Server) -> (ResolvedAction, Vec<PlannedCall>, Vec<String>) {
+    let id = &server.instance_id;
+    let object = format!(
+        "s3://{}/{}<incident>/{id}/<run>/memory.lime",
+        args.bucket, args.prefix
+    );
+    let calls = vec![
+        PlannedCall::new(
+            &DESCRIBE_INSTANCE_INFORMATION,
+            id,
+            "the SSM agent must be online, the host Linux",
+        ),
+        PlannedCall::new(&DESCRIBE_INSTANCES, id, "the architecture picks the tool"),
+        PlannedCall::new(
+            &SEND_COMMAND,
+            id,
+            "fetch + verify the tool, acquire, hash, upload (presigned URLs)",
+        ),
+        PlannedCall::new(
+            &GET_COMMAND_INVOCATION,
+            id,
+            format!("follow it (up to {} min)", args.timeout_minutes),
+        ),
+        PlannedCall::new(&GET_EVIDENCE, &object, "read it back: size and SHA-256"),
+    ];
+    let mut notes = vec![format!(
+        "the image is written to {} on the host before upload (use an evidence volume to keep \
+         the instance's disks untouched)",
+        args.work_dir
+    )];
+    if args.tools.is_empty() {
+        notes
+            .push("warning: no memory tool in the config (`[evidence.memory_tool.<arch>]`)".into());
+    }
+    (ResolvedAction::CaptureMemory(args), calls, notes)
+}
+
+/// The host script. Every value is single-quoted; nothing from the host is evaluated.
+pub fn script(tool_url: &str, tool_sha256: &str, put_url: &str, work_dir: &str) -> String {
+    let (tool_url, tool_sha256, put_url, work_dir) = (
+        shell_quote(tool_url),
+        shell_quote(tool_sha256),
+        shell_quote(put_url),
+        shell_quote(work_dir),
+    );
+    format!(
+        r##"set -euo pipefail
+umask 077
+fail() {{ echo "breakglass: $2" >&2; exit "$1"; }}
+for c in curl sha256sum stat mktemp; do command -v "$c" >/dev/null || fail 3 "$c is missing on the host"; done
+work=$(mktemp -d {work_dir}/breakglass.XXXXXX) || fail 3 "cannot create a work directory"
+trap 'rm -rf "$work"' EXIT
+curl -fsS --retry 3 -o "$work/tool" {tool_url} || fail 4 "cannot fetch the acquisition tool"
+have=$(sha256sum "$work/tool" | cut -d' ' -f1)
+[ "$have" = {tool_sha256} ] || fail 5 "acquisition tool hash mismatch: got $have"
+chmod 700 "$work/tool"
+"$work/tool" "$work/memory.lime" || fail 6 "the acquisition tool failed"
+size=$(stat -c %s "$work/memory.lime")
+[ "$size" -gt 0 ] || fail 6 "the memory image is empty"
+[ "$size" -le {max} ] || fail 7 "the memory image is $size bytes, over the 5 GiB of one upload"
+sum=$(sha256sum "$work/memory.lime" | cut -d' ' -f1)
+curl -fsS --retry 3 -X PUT -H 'Content-Type: application/octet-stream' --upload-file "$work/memory.lime" {put_url} || fail 8 "the upload failed"
+echo "{REPORT_PREFIX} sha256=$sum size=$size"
+"##,
+        max = SINGLE_PUT_MAX
+    )
+}
+
+pub async fn execute(ctx: &StepCtx<'_>, args: &MemoryArgs) -> Result<StepResult, StepError> {
+    agent_ready(ctx).await?;
+    let id = ctx.instance_id();
+    let instance = ctx
+        .read(
+            &DESCRIBE_INSTANCES,
+            json!({ "instance_ids": [id] }),
+            ctx.ec2().describe_instance(id),
+        )
+        .await?
+        .ok_or_else(|| StepError::Failed(format!("instance {id} no longer exists")))?;
+    let arch = instance
+        .architecture
+        .clone()
+        .unwrap_or_else(|| "unknown".into());
+    let tool = args.tools.get(&arch).ok_or_else(|| {
+        StepError::Failed(format!(
+            "no memory acquisition tool for {arch}: stage one in S3 and set \
+             `[evidence.memory_tool.{arch}]` (docs/evidence.md)"
+        ))
+    })?;
+    let (tool_bucket, tool_key) = tool.bucket_key().ok_or_else(|| {
+        StepError::Failed(format!(
+            "tool location `{}` is not s3://bucket/key",
+            tool.s3
+        ))
+    })?;
+    let key = evidence_key(&args.prefix, ctx, "memory.lime");
+    if ctx.dry_run() {
+        let instance_arn = format!(
+            "arn:aws:ec2:{}:{}:instance/{id}",
+            ctx.region(),
+            ctx.account()
+        );
+        let send = ctx.simulate(&SEND_COMMAND, &instance_arn).await?;
+        let put = ctx
+            .simulate(
+                &PUT_EVIDENCE,
+                &format!("arn:aws:s3:::{}/{key}", args.bucket),
+            )
+            .await?;
+        let worst = [send, put]
+            .into_iter()
+            .max_by_key(|r| match r.status {
+                StepStatus::WouldFail => 2,
+                StepStatus::NotVerifiable => 1,
+                _ => 0,
+            })
+            .unwrap_or_else(|| StepResult::new(StepStatus::NotVerifiable, ""));
+        return Ok(StepResult::new(
+            worst.status,
+            format!(
+                "would capture {arch} memory with {} to s3://{}/{key}: {}",
+                tool.s3, args.bucket, worst.detail
+            ),
+        ));
+    }
+    let timeout = Duration::from_secs(u64::from(args.timeout_minutes) * 60);
+    let expires = timeout + Duration::from_secs(15 * 60);
+    let s3 = ctx.aws_s3();
+    let tool_url = s3.presign_get(tool_bucket, tool_key, expires).await?;
+    let put_url = s3.presign_put(&args.bucket, &key, expires).await?;
+    let script = script(&tool_url, &tool.sha256, &put_url, &args.work_dir);
+    let recorded = redact_script(&script, &[&tool_url, &put_url]);
+    let invocation = run_script(ctx, &script, &recorded, timeout, "capture-memory").await?;
+    let host = parse_report(&invocation.stdout).ok_or_else(|| {
+        StepError::Failed(format!(
+            "the host reported no hash and size; output: {}",
+            invocation.stdout.lines().last().unwrap_or("(none)")
+        ))
+    })?;
+    let stored = verify_upload(ctx, &args.bucket, &key, &host).await?;
+    let evidence = format!(
+        "memory image s3://{}/{key}: {} bytes; sha256 host {} = S3 {}; tool {} sha256 {} \
+         verified on the host",
+        args.bucket, stored.size, host.0, stored.sha256, tool.s3, tool.sha256
+    );
+    ctx.note("info", evidence.clone())?;
+    Ok(StepResult::new(StepStatus::Succeeded, evidence))
+}

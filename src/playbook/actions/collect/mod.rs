@@ -1,0 +1,281 @@
+//! Collecting evidence from inside the instance through SSM Run Command (no SSH): the
+//! agent must be online and the host Linux; the script gets presigned S3 URLs (never
+//! credentials), reports the SHA-256 and size it computed, and breakglass reads the object
+//! back to check both. Shared by `capture-memory` and `collect-volatile`.
+
+pub(crate) mod memory;
+pub(crate) mod volatile;
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::{Access, ApiCall, Resource, Service};
+use crate::aws::{EvidenceStoreApi, Invocation, RunCommandApi, StoredObject};
+use crate::playbook::exec::{StepCtx, StepError};
+
+const fn call(
+    service: Service,
+    operation: &'static str,
+    access: Access,
+    resource: Resource,
+) -> ApiCall {
+    ApiCall {
+        service,
+        operation,
+        access,
+        resource,
+    }
+}
+
+pub(crate) const DESCRIBE_INSTANCE_INFORMATION: ApiCall = call(
+    Service::Ssm,
+    "DescribeInstanceInformation",
+    Access::Read,
+    Resource::Any,
+);
+pub(crate) const SEND_COMMAND: ApiCall = call(
+    Service::Ssm,
+    "SendCommand",
+    Access::Write,
+    Resource::RunShellScript,
+);
+pub(crate) const GET_COMMAND_INVOCATION: ApiCall = call(
+    Service::Ssm,
+    "GetCommandInvocation",
+    Access::Read,
+    Resource::Any,
+);
+/// The presigned `PUT` the host makes, authorized as the caller.
+pub(crate) const PUT_EVIDENCE: ApiCall = call(
+    Service::S3,
+    "PutObject",
+    Access::Write,
+    Resource::EvidenceObject,
+);
+pub(crate) const GET_EVIDENCE: ApiCall = call(
+    Service::S3,
+    "GetObject",
+    Access::Read,
+    Resource::EvidenceObject,
+);
+
+/// The line the scripts print when the upload is done.
+pub const REPORT_PREFIX: &str = "breakglass-evidence";
+
+/// Longest pause between reads of a running command (the first come sooner).
+const POLL: Duration = Duration::from_secs(5);
+
+/// Fails unless the instance's SSM agent is online and the host is Linux.
+pub async fn agent_ready(ctx: &StepCtx<'_>) -> Result<(), StepError> {
+    let id = ctx.instance_id();
+    let agent = ctx
+        .read(
+            &DESCRIBE_INSTANCE_INFORMATION,
+            json!({ "filters": { "InstanceIds": [id] } }),
+            ctx.ssm().describe_agent(id),
+        )
+        .await?;
+    let Some(agent) = agent else {
+        return Err(StepError::Failed(format!(
+            "{id} is not managed by SSM: no agent registered, so nothing can run on it"
+        )));
+    };
+    if agent.ping_status != "Online" {
+        return Err(StepError::Failed(format!(
+            "the SSM agent of {id} is {} — not online: the command could not run",
+            agent.ping_status
+        )));
+    }
+    if agent.platform_type.as_deref() != Some("Linux") {
+        return Err(StepError::Failed(format!(
+            "{id} runs {}: only Linux hosts are supported",
+            agent
+                .platform_type
+                .as_deref()
+                .unwrap_or("an unknown platform")
+        )));
+    }
+    Ok(())
+}
+
+/// The object key of one piece of evidence.
+pub fn evidence_key(prefix: &str, ctx: &StepCtx<'_>, name: &str) -> String {
+    format!(
+        "{prefix}{}/{}/{}/{name}",
+        ctx.incident().unwrap_or("dry-run"),
+        ctx.instance_id(),
+        ctx.run_id()
+    )
+}
+
+/// Single-quotes `text` for `sh` (a `'` becomes `'\''`).
+pub fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+/// A presigned URL without its query (signature, credential, token): what the audit keeps.
+pub fn redact_url(url: &str) -> String {
+    match url.split_once('?') {
+        Some((base, _)) => format!("{base}?<presigned: redacted>"),
+        None => url.to_owned(),
+    }
+}
+
+/// The script as recorded: every presigned URL in it redacted.
+pub fn redact_script(script: &str, urls: &[&str]) -> String {
+    urls.iter()
+        .fold(script.to_owned(), |s, url| s.replace(url, &redact_url(url)))
+}
+
+/// `(sha256, size)` from the script's report line.
+pub fn parse_report(stdout: &str) -> Option<(String, u64)> {
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|l| l.starts_with(REPORT_PREFIX))?;
+    let mut sha = None;
+    let mut size = None;
+    for field in line.split_whitespace().skip(1) {
+        match field.split_once('=') {
+            Some(("sha256", v)) if v.len() == 64 => sha = Some(v.to_owned()),
+            Some(("size", v)) => size = v.parse().ok(),
+            _ => {}
+        }
+    }
+    Some((sha?, size?))
+}
+
+/// Sends the script and follows it to the end, with progress; fails on anything but
+/// `Success`, with the status, exit code and the end of stderr.
+pub async fn run_script(
+    ctx: &StepCtx<'_>,
+    script: &str,
+    recorded: &str,
+    timeout: Duration,
+    what: &str,
+) -> Result<Invocation, StepError> {
+    let ssm = ctx.ssm();
+    let id = ctx.instance_id();
+    let comment = format!("breakglass {what} {}", ctx.run_id());
+    let params = json!({
+        "document_name": "AWS-RunShellScript",
+        "instance_ids": [id],
+        "commands": [recorded],
+        "execution_timeout": timeout.as_secs(),
+    });
+    let sent = ctx
+        .mutate(
+            &SEND_COMMAND,
+            params,
+            ssm.send_shell_script(id, script, timeout, &comment),
+        )
+        .await?;
+    let command = sent
+        .id
+        .ok_or_else(|| StepError::Failed("SendCommand returned no command id".into()))?;
+    let deadline = tokio::time::Instant::now() + timeout + Duration::from_secs(120);
+    let mut pause = Duration::from_millis(500);
+    loop {
+        let invocation = ctx
+            .read(
+                &GET_COMMAND_INVOCATION,
+                json!({ "command_id": command, "instance_id": id }),
+                ssm.get_invocation(&command, id),
+            )
+            .await?;
+        if let Some(invocation) = invocation.filter(Invocation::is_finished) {
+            if invocation.status == "Success" {
+                return Ok(invocation);
+            }
+            let tail: String = invocation
+                .stderr
+                .lines()
+                .rfind(|l| !l.trim().is_empty())
+                .unwrap_or("no error output")
+                .to_owned();
+            return Err(StepError::Failed(format!(
+                "{what} command {command} ended {}{}: {tail}",
+                invocation.status,
+                invocation
+                    .exit_code
+                    .map(|c| format!(" (exit {c})"))
+                    .unwrap_or_default()
+            )));
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(StepError::Failed(format!(
+                "{what} command {command} did not finish within {} s; it may still run on \
+                 the instance (see `aws ssm list-command-invocations --command-id {command}`)",
+                timeout.as_secs()
+            )));
+        }
+        if ctx.is_cancelled() {
+            return Err(StepError::Interrupted);
+        }
+        ctx.progress(format!("{what}: command {command} running"));
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(POLL);
+    }
+}
+
+/// Reads the object back and checks size and SHA-256 against what the host reported.
+pub async fn verify_upload(
+    ctx: &StepCtx<'_>,
+    bucket: &str,
+    key: &str,
+    host: &(String, u64),
+) -> Result<StoredObject, StepError> {
+    let s3 = ctx.aws_s3();
+    let stored = ctx
+        .read(
+            &GET_EVIDENCE,
+            json!({ "bucket": bucket, "key": key, "purpose": "hash what arrived" }),
+            s3.read_back(bucket, key),
+        )
+        .await?
+        .ok_or_else(|| {
+            StepError::Failed(format!(
+                "s3://{bucket}/{key} is missing although the host reported an upload"
+            ))
+        })?;
+    if stored.size != host.1 {
+        return Err(StepError::Failed(format!(
+            "short read: the host sent {} bytes, s3://{bucket}/{key} has {}",
+            host.1, stored.size
+        )));
+    }
+    if stored.sha256 != host.0 {
+        return Err(StepError::Failed(format!(
+            "hash mismatch: the host computed {}, S3 holds {}",
+            host.0, stored.sha256
+        )));
+    }
+    Ok(stored)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_parse_and_urls_are_redacted() {
+        let sha = "a".repeat(64);
+        let out = format!("noise\n{REPORT_PREFIX} sha256={sha} size=42\n");
+        assert_eq!(parse_report(&out), Some((sha.clone(), 42)));
+        assert_eq!(parse_report("nothing"), None);
+        assert_eq!(
+            parse_report(&format!("{REPORT_PREFIX} sha256=short size=1")),
+            None
+        );
+        let url = "http://s3/b/k?X-Amz-Credential=AKIA&X-Amz-Signature=abc&X-Amz-Security-Token=t";
+        let script = format!("curl {}", shell_quote(url));
+        let recorded = redact_script(&script, &[url]);
+        assert!(
+            !recorded.contains("Signature") && !recorded.contains("AKIA"),
+            "{recorded}"
+        );
+        assert!(recorded.contains("http://s3/b/k?<presigned: redacted>"));
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+    }
+}

@@ -1,0 +1,164 @@
+//! `collect-volatile`: the state a reboot erases — processes, connections, users, loaded
+//! modules, routes, mounts, the X-Road services and the `/etc/xroad` and `/var/log/xroad`
+//! listings — collected by Run Command into one archive, hashed on the host, uploaded by a
+//! presigned PUT, and checked in S3.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::{
+    DESCRIBE_INSTANCE_INFORMATION, GET_COMMAND_INVOCATION, GET_EVIDENCE, PUT_EVIDENCE,
+    REPORT_PREFIX, SEND_COMMAND, agent_ready, evidence_key, parse_report, redact_script,
+    run_script, shell_quote, verify_upload,
+};
+use crate::aws::EvidenceStoreApi;
+use crate::inventory::Server;
+use crate::playbook::actions::{ActionInfo, Capability};
+use crate::playbook::exec::{StepCtx, StepError, StepResult, StepStatus};
+use crate::playbook::plan::{PlannedCall, ResolvedAction};
+
+pub static INFO: ActionInfo = ActionInfo {
+    name: "collect-volatile",
+    summary: "Collect processes, connections, users, modules, routes and the X-Road state \
+              through Run Command into one archive in S3, hash-checked",
+    calls: &[
+        DESCRIBE_INSTANCE_INFORMATION,
+        SEND_COMMAND,
+        GET_COMMAND_INVOCATION,
+        PUT_EVIDENCE,
+        GET_EVIDENCE,
+    ],
+    confirm_by_default: false,
+    needs: &[Capability::SsmAgent, Capability::Memory],
+    cuts: &[],
+};
+
+/// `collect-volatile`'s arguments, rendered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VolatileArgs {
+    pub bucket: String,
+    pub prefix: String,
+    pub timeout_minutes: u32,
+    pub work_dir: String,
+}
+
+/// What is collected: `(file name, command)`; each command's failure is kept in its file.
+pub const COLLECT: &[(&str, &str)] = &[
+    ("date", "date -u +%Y-%m-%dT%H:%M:%SZ"),
+    ("uname", "uname -a"),
+    ("uptime", "uptime"),
+    ("processes", "ps auxwwf"),
+    ("connections", "ss -tanupe"),
+    ("listening", "ss -tlnupe"),
+    ("users", "who -a"),
+    ("logins", "last -n 50"),
+    ("modules", "lsmod"),
+    ("addresses", "ip addr"),
+    ("routes", "ip route"),
+    ("neighbours", "ip neigh"),
+    ("mounts", "cat /proc/mounts"),
+    (
+        "xroad-units",
+        "systemctl list-units 'xroad*' --all --no-pager",
+    ),
+    ("xroad-status", "systemctl status 'xroad*' --no-pager"),
+    ("etc-xroad", "ls -la --time-style=full-iso -R /etc/xroad"),
+    (
+        "var-log-xroad",
+        "ls -la --time-style=full-iso -R /var/log/xroad",
+    ),
+];
+
+pub fn plan(
+    args: VolatileArgs,
+    server: &Server,
+) -> (ResolvedAction, Vec<PlannedCall>, Vec<String>) {
+    let id = &server.instance_id;
+    let calls = vec![
+        PlannedCall::new(
+            &DESCRIBE_INSTANCE_INFORMATION,
+            id,
+            "the SSM agent must be online, the host Linux",
+        ),
+        PlannedCall::new(
+            &SEND_COMMAND,
+            id,
+            format!("collect {} listings, archive, hash, upload", COLLECT.len()),
+        ),
+        PlannedCall::new(&GET_COMMAND_INVOCATION, id, "follow it"),
+        PlannedCall::new(
+            &GET_EVIDENCE,
+            format!(
+                "s3://{}/{}<incident>/{id}/<run>/volatile.tar.gz",
+                args.bucket, args.prefix
+            ),
+            "read it back: size and SHA-256",
+        ),
+    ];
+    (ResolvedAction::CollectVolatile(args), calls, Vec::new())
+}
+
+/// The host script. Only fixed commands run; the values are single-quoted.
+pub fn script(put_url: &str, work_dir: &str) -> String {
+    let runs: String = COLLECT
+        .iter()
+        .map(|(name, command)| format!("run {name} {command}\n"))
+        .collect();
+    format!(
+        r##"set -uo pipefail
+umask 077
+fail() {{ echo "breakglass: $2" >&2; exit "$1"; }}
+for c in curl sha256sum stat mktemp tar; do command -v "$c" >/dev/null || fail 3 "$c is missing on the host"; done
+work=$(mktemp -d {work_dir}/breakglass.XXXXXX) || fail 3 "cannot create a work directory"
+trap 'rm -rf "$work"' EXIT
+d="$work/volatile"; mkdir "$d"
+run() {{ name=$1; shift; {{ echo "# $*"; "$@"; echo "# exit $?"; }} > "$d/$name.txt" 2>&1; }}
+{runs}tar -C "$work" -czf "$work/volatile.tar.gz" volatile || fail 6 "cannot archive"
+size=$(stat -c %s "$work/volatile.tar.gz")
+sum=$(sha256sum "$work/volatile.tar.gz" | cut -d' ' -f1)
+curl -fsS --retry 3 -X PUT -H 'Content-Type: application/octet-stream' --upload-file "$work/volatile.tar.gz" {put_url} || fail 8 "the upload failed"
+echo "{REPORT_PREFIX} sha256=$sum size=$size"
+"##,
+        work_dir = shell_quote(work_dir),
+        put_url = shell_quote(put_url),
+    )
+}
+
+pub async fn execute(ctx: &StepCtx<'_>, args: &VolatileArgs) -> Result<StepResult, StepError> {
+    agent_ready(ctx).await?;
+    let key = evidence_key(&args.prefix, ctx, "volatile.tar.gz");
+    if ctx.dry_run() {
+        let id = ctx.instance_id();
+        let instance_arn = format!(
+            "arn:aws:ec2:{}:{}:instance/{id}",
+            ctx.region(),
+            ctx.account()
+        );
+        let verdict = ctx.simulate(&SEND_COMMAND, &instance_arn).await?;
+        return Ok(StepResult::new(
+            verdict.status,
+            format!(
+                "would collect volatile data to s3://{}/{key}: {}",
+                args.bucket, verdict.detail
+            ),
+        ));
+    }
+    let timeout = Duration::from_secs(u64::from(args.timeout_minutes) * 60);
+    let put_url = ctx
+        .aws_s3()
+        .presign_put(&args.bucket, &key, timeout + Duration::from_secs(15 * 60))
+        .await?;
+    let script = script(&put_url, &args.work_dir);
+    let recorded = redact_script(&script, &[&put_url]);
+    let invocation = run_script(ctx, &script, &recorded, timeout, "collect-volatile").await?;
+    let host = parse_report(&invocation.stdout)
+        .ok_or_else(|| StepError::Failed("the host reported no hash and size".into()))?;
+    let stored = verify_upload(ctx, &args.bucket, &key, &host).await?;
+    let evidence = format!(
+        "volatile data s3://{}/{key}: {} bytes; sha256 host {} = S3 {}",
+        args.bucket, stored.size, host.0, stored.sha256
+    );
+    ctx.note("info", evidence.clone())?;
+    Ok(StepResult::new(StepStatus::Succeeded, evidence))
+}
