@@ -101,7 +101,14 @@ pub fn plan(args: MemoryArgs, server: &Server) -> (ResolvedAction, Vec<PlannedCa
 }
 
 /// The host script. Every value is single-quoted; nothing from the host is evaluated.
-pub fn script(tool_url: &str, tool_sha256: &str, put_url: &str, work_dir: &str) -> String {
+/// Images larger than `max_upload` bytes are kept in `work_dir` instead of uploaded.
+pub fn script(
+    tool_url: &str,
+    tool_sha256: &str,
+    put_url: &str,
+    work_dir: &str,
+    max_upload: u64,
+) -> String {
     let (tool_url, tool_sha256, put_url, work_dir) = (
         shell_quote(tool_url),
         shell_quote(tool_sha256),
@@ -122,12 +129,17 @@ chmod 700 "$work/tool"
 "$work/tool" "$work/memory.lime" || fail 6 "the acquisition tool failed"
 size=$(stat -c %s "$work/memory.lime")
 [ "$size" -gt 0 ] || fail 6 "the memory image is empty"
-[ "$size" -le {max} ] || fail 7 "the memory image is $size bytes, over the 5 GiB of one upload"
 sum=$(sha256sum "$work/memory.lime" | cut -d' ' -f1)
+if [ "$size" -gt {max} ]; then
+  kept={work_dir}/breakglass-memory-$sum.lime
+  mv "$work/memory.lime" "$kept" || fail 7 "cannot keep the image in the work directory"
+  echo "{REPORT_PREFIX} sha256=$sum size=$size kept=$kept"
+  exit 0
+fi
 curl -fsS --retry 3 -X PUT -H 'Content-Type: application/octet-stream' --upload-file "$work/memory.lime" {put_url} || fail 8 "the upload failed"
 echo "{REPORT_PREFIX} sha256=$sum size=$size"
 "##,
-        max = SINGLE_PUT_MAX
+        max = max_upload
     )
 }
 
@@ -193,9 +205,25 @@ pub async fn execute(ctx: &StepCtx<'_>, args: &MemoryArgs) -> Result<StepResult,
     let s3 = ctx.aws_s3();
     let tool_url = s3.presign_get(tool_bucket, tool_key, expires).await?;
     let put_url = s3.presign_put(&args.bucket, &key, expires).await?;
-    let script = script(&tool_url, &tool.sha256, &put_url, &args.work_dir);
+    let script = script(
+        &tool_url,
+        &tool.sha256,
+        &put_url,
+        &args.work_dir,
+        SINGLE_PUT_MAX,
+    );
     let recorded = redact_script(&script, &[&tool_url, &put_url]);
     let invocation = run_script(ctx, &script, &recorded, timeout, "capture-memory").await?;
+    if let Some(kept) = super::kept_path(&invocation.stdout) {
+        let (sha, size) = parse_report(&invocation.stdout).unwrap_or_default();
+        let evidence = format!(
+            "memory image too large for one upload ({size} bytes): kept on the host at {kept} \
+             (sha256 {sha}, tool {} sha256 {} verified); snapshot the volume it is on",
+            tool.s3, tool.sha256
+        );
+        ctx.note("warning", evidence.clone())?;
+        return Ok(StepResult::new(StepStatus::Succeeded, evidence));
+    }
     let host = parse_report(&invocation.stdout).ok_or_else(|| {
         StepError::Failed(format!(
             "the host reported no hash and size; output: {}",
@@ -210,4 +238,47 @@ pub async fn execute(ctx: &StepCtx<'_>, args: &MemoryArgs) -> Result<StepResult,
     );
     ctx.note("info", evidence.clone())?;
     Ok(StepResult::new(StepStatus::Succeeded, evidence))
+}
+
+#[cfg(test)]
+mod tests {
+    use sha2::{Digest, Sha256};
+
+    #[test]
+    fn an_image_too_large_to_upload_is_kept_on_the_work_volume_with_its_hash() {
+        let dir = tempfile::tempdir().unwrap();
+        let tool = dir.path().join("avml");
+        let fake = "#!/bin/sh\nprintf 'memory bytes' > \"$1\"\n";
+        std::fs::write(&tool, fake).unwrap();
+        let tool_sha = hex::encode(Sha256::digest(fake.as_bytes()));
+        let work = dir.path().join("evidence");
+        std::fs::create_dir(&work).unwrap();
+        // Nothing listens on port 9: an attempted upload would fail the script.
+        let script = super::script(
+            &format!("file://{}", tool.display()),
+            &tool_sha,
+            "http://127.0.0.1:9/never",
+            work.to_str().unwrap(),
+            4,
+        );
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(&script)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let sha = hex::encode(Sha256::digest(b"memory bytes"));
+        let kept = super::super::kept_path(&stdout).unwrap();
+        assert_eq!(
+            kept,
+            format!("{}/breakglass-memory-{sha}.lime", work.display())
+        );
+        assert_eq!(std::fs::read(&kept).unwrap(), b"memory bytes");
+        assert_eq!(super::super::parse_report(&stdout), Some((sha, 12)));
+    }
 }

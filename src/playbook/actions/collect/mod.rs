@@ -128,6 +128,17 @@ pub fn redact_script(script: &str, urls: &[&str]) -> String {
         .fold(script.to_owned(), |s, url| s.replace(url, &redact_url(url)))
 }
 
+/// The path the host kept an image at instead of uploading it (too large for one upload).
+pub fn kept_path(stdout: &str) -> Option<String> {
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|l| l.starts_with(REPORT_PREFIX))?;
+    line.split_whitespace()
+        .find_map(|f| f.strip_prefix("kept="))
+        .map(str::to_owned)
+}
+
 /// `(sha256, size)` from the script's report line.
 pub fn parse_report(stdout: &str) -> Option<(String, u64)> {
     let line = stdout
@@ -263,6 +274,10 @@ mod tests {
         let sha = "a".repeat(64);
         let out = format!("noise\n{REPORT_PREFIX} sha256={sha} size=42\n");
         assert_eq!(parse_report(&out), Some((sha.clone(), 42)));
+        assert_eq!(kept_path(&out), None);
+        let kept = format!("{REPORT_PREFIX} sha256={sha} size=9 kept=/mnt/evidence/m.lime");
+        assert_eq!(kept_path(&kept).as_deref(), Some("/mnt/evidence/m.lime"));
+        assert_eq!(parse_report(&kept), Some((sha.clone(), 9)));
         assert_eq!(parse_report("nothing"), None);
         assert_eq!(
             parse_report(&format!("{REPORT_PREFIX} sha256=short size=1")),
