@@ -224,6 +224,28 @@ async fn ends_sessions_and_commands_and_denies_this_instances_credentials() {
         .await
         .unwrap();
     assert!(all["Statement"][0]["Condition"]["DateLessThan"]["aws:TokenIssueTime"].is_string());
+
+    // The instance profile removed on request: no new credentials at all.
+    let (code, doc, _) = run(&["-p", "remove_profile=true"]);
+    assert_eq!(code, 0, "{doc:#}");
+    let associations = ctx
+        .ec2(REGION)
+        .client()
+        .describe_iam_instance_profile_associations()
+        .send()
+        .await
+        .unwrap();
+    let still: Vec<&str> = associations
+        .iam_instance_profile_associations()
+        .iter()
+        .filter(|a| a.state().map(|s| s.as_str()) == Some("associated"))
+        .filter_map(|a| a.instance_id())
+        .collect();
+    assert!(!still.contains(&target.as_str()), "{still:?}");
+    assert!(
+        still.contains(&other.as_str()),
+        "the other instance keeps its profile"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -172,6 +172,14 @@ pub struct ElasticIp {
     pub network_interface_id: Option<String>,
 }
 
+/// An instance profile associated with an instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProfileAssociation {
+    pub association_id: String,
+    pub instance_id: String,
+    pub profile_arn: String,
+}
+
 /// The containment calls on EC2.
 pub trait Ec2ContainApi: Send + Sync {
     /// `DescribeInstanceAttribute`: the value as text (`true`, `false`, `stop`, …).
@@ -244,11 +252,17 @@ pub trait Ec2ContainApi: Send + Sync {
         filters: &[Ec2Filter],
     ) -> impl Future<Output = Result<Answer<Vec<(String, String)>>, AwsError>> + Send;
 
-    /// `DescribeIamInstanceProfileAssociations`: `(instance id, profile ARN)` of every
-    /// associated instance profile in the region.
+    /// `DescribeIamInstanceProfileAssociations`: every associated instance profile in the
+    /// region.
     fn describe_profile_associations(
         &self,
-    ) -> impl Future<Output = Result<Answer<Vec<(String, String)>>, AwsError>> + Send;
+    ) -> impl Future<Output = Result<Answer<Vec<ProfileAssociation>>, AwsError>> + Send;
+
+    /// `DisassociateIamInstanceProfile` (EC2 offers no DryRun for it).
+    fn disassociate_profile(
+        &self,
+        association_id: &str,
+    ) -> impl Future<Output = Result<Applied, AwsError>> + Send;
 
     fn disassociate_address(
         &self,
@@ -647,7 +661,7 @@ impl Ec2ContainApi for Ec2 {
 
     async fn describe_profile_associations(
         &self,
-    ) -> Result<Answer<Vec<(String, String)>>, AwsError> {
+    ) -> Result<Answer<Vec<ProfileAssociation>>, AwsError> {
         let mut pages = self
             .client()
             .describe_iam_instance_profile_associations()
@@ -673,16 +687,32 @@ impl Ec2ContainApi for Ec2 {
                             a.state().map(|s| s.as_str()),
                             None | Some("associated" | "associating")
                         );
-                        associated.then_some((
-                            a.instance_id()?.to_owned(),
-                            a.iam_instance_profile()?.arn()?.to_owned(),
-                        ))
+                        associated.then_some(ProfileAssociation {
+                            association_id: a.association_id()?.to_owned(),
+                            instance_id: a.instance_id()?.to_owned(),
+                            profile_arn: a.iam_instance_profile()?.arn()?.to_owned(),
+                        })
                     }),
             );
         }
         Ok(Answer {
             value: associations,
             request_id,
+        })
+    }
+
+    async fn disassociate_profile(&self, association_id: &str) -> Result<Applied, AwsError> {
+        let out = self
+            .client()
+            .disassociate_iam_instance_profile()
+            .association_id(association_id)
+            .send()
+            .await
+            .map_err(|e| {
+                AwsError::from_sdk("ec2", "DisassociateIamInstanceProfile", self.region(), &e)
+            })?;
+        Ok(Applied::Done {
+            request_id: out.request_id().map(str::to_owned),
         })
     }
 }

@@ -21,8 +21,8 @@ pub use ec2::{
     EbsVolume, Ec2, Ec2Api, Ec2Filter, GroupRef, Instance, MetadataOptions, NetworkInterface,
 };
 pub use ec2_contain::{
-    Created, Ec2ContainApi, ElasticIp, InstanceAttribute, InstanceChange, InterfaceGroups, Rule,
-    SecurityGroup,
+    Created, Ec2ContainApi, ElasticIp, InstanceAttribute, InstanceChange, InterfaceGroups,
+    ProfileAssociation, Rule, SecurityGroup,
 };
 pub use ec2_evidence::{Ec2EvidenceApi, Snapshot, SnapshotsCreated};
 pub use elbv2::{Elbv2, Elbv2Api, Target, TargetGroup, TargetGroupInfo};

@@ -327,10 +327,22 @@ fn check_step(
             &|v| v == "true" || v == "false",
             "`role_wide` is `true` or `false`",
         );
-        present.push((
-            &actions::revoke::INFO,
-            role_wide.map(|role_wide| ActionSpec::RevokeSessions { role_wide }),
-        ));
+        let remove_profile = scalar(
+            c,
+            args.remove_profile.as_ref(),
+            "false",
+            known,
+            &|v| v == "true" || v == "false",
+            "`remove_profile` is `true` or `false`",
+        );
+        let spec = match (role_wide, remove_profile) {
+            (Some(role_wide), Some(remove_profile)) => Some(ActionSpec::RevokeSessions {
+                role_wide,
+                remove_profile,
+            }),
+            _ => None,
+        };
+        present.push((&actions::revoke::INFO, spec));
     }
     if let Some(args) = &doc.snapshot {
         let args = args.value.clone().unwrap_or_default();

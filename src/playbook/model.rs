@@ -101,8 +101,9 @@ pub enum ActionSpec {
     StopInstance {},
     DisassociateElasticIp {},
     RevokeSessions {
-        /// Renders to `true` or `false`.
+        /// Render to `true` or `false`.
         role_wide: Template,
+        remove_profile: Template,
     },
     CaptureMemory(CollectSpec),
     CollectVolatile(CollectSpec),

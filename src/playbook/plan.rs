@@ -167,15 +167,21 @@ pub fn plan(
                         super::actions::collect::volatile::plan(args, server)
                     }
                 }
-                ActionSpec::RevokeSessions { role_wide } => {
-                    let value = role_wide.render(&vars);
-                    if value != "true" && value != "false" {
-                        return Err(error(format!(
-                            "`role_wide` is `{value}`, not true or false"
-                        )));
-                    }
+                ActionSpec::RevokeSessions {
+                    role_wide,
+                    remove_profile,
+                } => {
+                    let flag = |name: &str, t: &super::Template| {
+                        let value = t.render(&vars);
+                        match value.as_str() {
+                            "true" => Ok(true),
+                            "false" => Ok(false),
+                            _ => Err(error(format!("`{name}` is `{value}`, not true or false"))),
+                        }
+                    };
                     let args = super::actions::revoke::RevokeArgs {
-                        role_wide: value == "true",
+                        role_wide: flag("role_wide", role_wide)?,
+                        remove_profile: flag("remove_profile", remove_profile)?,
                     };
                     super::actions::revoke::plan(args, server)
                 }

@@ -109,6 +109,8 @@ pub(crate) struct CollectDoc {
 pub(crate) struct RevokeDoc {
     /// Also revoke every session of the role (`true`/`false` or a template).
     pub role_wide: Option<Spanned<Scalar>>,
+    /// Also remove the instance profile (`true`/`false` or a template).
+    pub remove_profile: Option<Spanned<Scalar>>,
 }
 
 /// Arguments of `snapshot`.

@@ -35,6 +35,12 @@ const DESCRIBE_PROFILE_ASSOCIATIONS: ApiCall = call(
     Access::Read,
     Resource::Any,
 );
+const DISASSOCIATE_PROFILE: ApiCall = call(
+    Service::Ec2,
+    "DisassociateIamInstanceProfile",
+    Access::Write,
+    Resource::Instance,
+);
 const DESCRIBE_SESSIONS: ApiCall = call(
     Service::Ssm,
     "DescribeSessions",
@@ -79,6 +85,7 @@ pub static INFO: ActionInfo = ActionInfo {
         GET_INSTANCE_PROFILE,
         GET_ROLE_POLICY,
         PUT_ROLE_POLICY,
+        DISASSOCIATE_PROFILE,
     ],
     confirm_by_default: true,
     needs: &[],
@@ -90,6 +97,8 @@ pub static INFO: ActionInfo = ActionInfo {
 pub struct RevokeArgs {
     /// Also deny every session of the role issued before now, on every instance.
     pub role_wide: bool,
+    /// Also remove the instance profile from the instance (recorded; put back by hand).
+    pub remove_profile: bool,
 }
 
 /// The inline policy denying every credential of one instance (lifted by release).
@@ -175,6 +184,13 @@ pub fn plan(args: RevokeArgs, server: &Server) -> (ResolvedAction, Vec<PlannedCa
         ),
     ];
     let mut notes = Vec::new();
+    if args.remove_profile {
+        calls.push(PlannedCall::new(
+            &DISASSOCIATE_PROFILE,
+            id,
+            "remove the instance profile (no new credentials at all)",
+        ));
+    }
     if args.role_wide {
         calls.push(PlannedCall::new(
             &PUT_ROLE_POLICY,
@@ -323,10 +339,11 @@ pub async fn execute(ctx: &StepCtx<'_>, args: &RevokeArgs) -> Result<StepResult,
                 )
                 .await?;
             let others: Vec<String> = associations
-                .into_iter()
-                .filter(|(instance, arn)| instance != id && Some(arn) == profile.as_ref())
-                .map(|(instance, _)| instance)
+                .iter()
+                .filter(|a| a.instance_id != id && Some(&a.profile_arn) == profile.as_ref())
+                .map(|a| a.instance_id.clone())
                 .collect();
+            let own = associations.iter().find(|a| a.instance_id == id).cloned();
             if !others.is_empty() {
                 ctx.note(
                     "warning",
@@ -366,6 +383,28 @@ pub async fn execute(ctx: &StepCtx<'_>, args: &RevokeArgs) -> Result<StepResult,
             }
             if done.is_empty() {
                 kept.push(format!("role {role} already denies this instance"));
+            }
+            if let (true, Some(association)) = (args.remove_profile, own) {
+                let what = format!(
+                    "instance profile {} removed from the instance (association {})",
+                    association.profile_arn, association.association_id
+                );
+                if dry {
+                    let arn = format!(
+                        "arn:aws:ec2:{}:{}:instance/{id}",
+                        ctx.region(),
+                        ctx.account()
+                    );
+                    checks.push(ctx.simulate(&DISASSOCIATE_PROFILE, &arn).await?);
+                } else {
+                    ctx.mutate(
+                        &DISASSOCIATE_PROFILE,
+                        json!({ "association_id": association.association_id, "profile_arn": association.profile_arn }),
+                        ec2.disassociate_profile(&association.association_id),
+                    )
+                    .await?;
+                }
+                done.push(what);
             }
         }
     }
