@@ -46,6 +46,7 @@ async fn lab(cidr: &str, tool_sha256: Option<&str>) -> Lab {
     for bucket in [&evidence, &tools] {
         s3.create_bucket()
             .bucket(bucket)
+            .object_lock_enabled_for_bucket(bucket == &evidence)
             .create_bucket_configuration(
                 aws_sdk_s3::types::CreateBucketConfiguration::builder()
                     .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
@@ -55,6 +56,28 @@ async fn lab(cidr: &str, tool_sha256: Option<&str>) -> Lab {
             .await
             .unwrap();
     }
+    // Evidence is kept under Object Lock with a default retention, as docs/evidence.md
+    // recommends (S3 then wants Content-MD5 on every upload).
+    s3.put_object_lock_configuration()
+        .bucket(&evidence)
+        .object_lock_configuration(
+            aws_sdk_s3::types::ObjectLockConfiguration::builder()
+                .object_lock_enabled(aws_sdk_s3::types::ObjectLockEnabled::Enabled)
+                .rule(
+                    aws_sdk_s3::types::ObjectLockRule::builder()
+                        .default_retention(
+                            aws_sdk_s3::types::DefaultRetention::builder()
+                                .mode(aws_sdk_s3::types::ObjectLockRetentionMode::Governance)
+                                .days(1)
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
     s3.put_object()
         .bucket(&tools)
         .key("avml/avml")
@@ -80,6 +103,10 @@ async fn lab(cidr: &str, tool_sha256: Option<&str>) -> Lab {
 
 impl Lab {
     fn run(&self, playbook: &str) -> (i32, Value, String) {
+        self.run_with(playbook, &["-p", "timeout_minutes=2"])
+    }
+
+    fn run_with(&self, playbook: &str, extra: &[&str]) -> (i32, Value, String) {
         let run = self
             .account
             .bg()
@@ -94,7 +121,8 @@ impl Lab {
                 "--yes",
             ])
             .args(["-p", &format!("work_dir={}", self.work.path().display())])
-            .args(["-p", "timeout_minutes=2", "--output", "json"])
+            .args(extra)
+            .args(["--output", "json"])
             .run();
         let doc = serde_json::from_str(&run.stdout)
             .unwrap_or_else(|e| panic!("{e}\n{}\n{}", run.stdout, run.stderr));
@@ -294,4 +322,41 @@ async fn volatile_data_is_archived_uploaded_and_verified() {
         vec![std::ffi::OsString::from("volatile.tar.gz")],
         "only the test's copy"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn contain_runs_the_whole_response_in_the_order_that_keeps_the_evidence() {
+    let lab = lab("10.94.0.0/16", None).await;
+    let (code, doc, stderr) = lab.run_with("contain", &[]);
+    assert_eq!(code, 0, "{doc:#}\n{stderr}");
+    let steps: Vec<(&str, &str)> = doc["targets"][0]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["action"].as_str().unwrap(), s["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("capture-memory", "succeeded"),
+            ("collect-volatile", "succeeded"),
+            ("isolate", "succeeded"),
+            ("snapshot", "succeeded"),
+            ("revoke-sessions", "already_done"),
+        ],
+        "{doc:#}"
+    );
+    let run_id = doc["run_id"].as_str().unwrap();
+    assert!(lab.object("memory.lime", run_id).await.is_some());
+    assert!(lab.object("volatile.tar.gz", run_id).await.is_some());
+    // The audit log shows the memory was taken before the network was cut.
+    let audit = lab.audit();
+    let position = |operation: &str| {
+        audit
+            .iter()
+            .position(|r| r["kind"] == "intent" && r["body"]["operation"] == operation)
+            .unwrap_or_else(|| panic!("no {operation}"))
+    };
+    assert!(position("SendCommand") < position("ModifyNetworkInterfaceAttribute"));
+    assert!(position("ModifyNetworkInterfaceAttribute") < position("CreateSnapshots"));
 }

@@ -2,7 +2,7 @@
 //! `Success` and no output): a loopback SSM endpoint that really runs the script of each
 //! `SendCommand` with `bash` on this machine and reports its status, exit code and output.
 //! Knobs make the agent offline, a Windows host, a command that times out, or a host that
-//! misreports the size it uploaded.
+//! misreports the size it uploaded. Every other SSM call goes on to moto unchanged.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeMap;
@@ -50,8 +50,10 @@ pub fn agent(instance: &str) -> Agent {
     }));
     let shared = state.clone();
     let instance = instance.to_owned();
-    let endpoint = super::stub::serve_json(move |target, body| {
-        let request: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+    let endpoint = super::stub::serve_raw(move |head, raw| {
+        let target = super::stub::target_of(head);
+        let request: Value = serde_json::from_slice(raw).unwrap_or(Value::Null);
+        let made = |status: u16, body: Value| super::stub::Reply::Made(status, body.to_string());
         let answer = match target.trim_start_matches("AmazonSSM.") {
             "DescribeInstanceInformation" => {
                 let s = shared.lock().unwrap();
@@ -72,30 +74,34 @@ pub fn agent(instance: &str) -> Agent {
                 start(&shared, &id, script);
                 json!({ "Command": { "CommandId": id, "Status": "Pending" } })
             }
+            "DescribeSessions" => json!({ "Sessions": [] }),
+            "ListCommands" => {
+                let s = shared.lock().unwrap();
+                let commands: Vec<Value> = s
+                    .invocations
+                    .iter()
+                    .map(|(id, i)| json!({ "CommandId": id, "Status": i.status }))
+                    .collect();
+                json!({ "Commands": commands })
+            }
             "GetCommandInvocation" => {
                 let id = request["CommandId"].as_str().unwrap_or("");
                 let s = shared.lock().unwrap();
                 match s.invocations.get(id) {
-                    None => {
-                        return (
-                            400,
-                            json!({ "__type": "InvocationDoesNotExist" }).to_string(),
-                        );
-                    }
+                    None => return made(400, json!({ "__type": "InvocationDoesNotExist" })),
                     Some(i) => json!({
                         "CommandId": id, "InstanceId": instance, "Status": i.status,
                         "StatusDetails": i.status, "ResponseCode": i.exit_code,
                         "StandardOutputContent": i.stdout, "StandardErrorContent": i.stderr }),
                 }
             }
-            other => {
-                return (
-                    400,
-                    json!({ "__type": "UnknownOperation", "message": other }).to_string(),
-                );
+            // Everything else (parameters, …) is moto's.
+            _ => {
+                let moto = super::moto().endpoint();
+                return super::stub::Reply::Raw(super::stub::forward(&moto, head, raw));
             }
         };
-        (200, answer.to_string())
+        made(200, answer)
     });
     Agent { endpoint, state }
 }

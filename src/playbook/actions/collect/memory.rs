@@ -12,7 +12,7 @@ use serde_json::json;
 use super::{
     DESCRIBE_INSTANCE_INFORMATION, GET_COMMAND_INVOCATION, GET_EVIDENCE, PUT_EVIDENCE,
     REPORT_PREFIX, SEND_COMMAND, agent_ready, evidence_key, parse_report, redact_script,
-    run_script, shell_quote, verify_upload,
+    run_script, script_start, script_upload, shell_quote, verify_upload,
 };
 use crate::aws::{Ec2Api, EvidenceStoreApi};
 use crate::config::ToolLocation;
@@ -109,37 +109,30 @@ pub fn script(
     work_dir: &str,
     max_upload: u64,
 ) -> String {
-    let (tool_url, tool_sha256, put_url, work_dir) = (
-        shell_quote(tool_url),
-        shell_quote(tool_sha256),
-        shell_quote(put_url),
-        shell_quote(work_dir),
-    );
-    format!(
-        r##"set -euo pipefail
-umask 077
-fail() {{ echo "breakglass: $2" >&2; exit "$1"; }}
-for c in curl sha256sum stat mktemp; do command -v "$c" >/dev/null || fail 3 "$c is missing on the host"; done
-work=$(mktemp -d {work_dir}/breakglass.XXXXXX) || fail 3 "cannot create a work directory"
-trap 'rm -rf "$work"' EXIT
-curl -fsS --retry 3 -o "$work/tool" {tool_url} || fail 4 "cannot fetch the acquisition tool"
+    let acquire = format!(
+        r##"curl -fsS --retry 3 -o "$work/tool" {tool_url} || fail 4 "cannot fetch the acquisition tool"
 have=$(sha256sum "$work/tool" | cut -d' ' -f1)
 [ "$have" = {tool_sha256} ] || fail 5 "acquisition tool hash mismatch: got $have"
 chmod 700 "$work/tool"
 "$work/tool" "$work/memory.lime" || fail 6 "the acquisition tool failed"
 size=$(stat -c %s "$work/memory.lime")
 [ "$size" -gt 0 ] || fail 6 "the memory image is empty"
-sum=$(sha256sum "$work/memory.lime" | cut -d' ' -f1)
-if [ "$size" -gt {max} ]; then
+if [ "$size" -gt {max_upload} ]; then
+  sum=$(sha256sum "$work/memory.lime" | cut -d' ' -f1)
   kept={work_dir}/breakglass-memory-$sum.lime
   mv "$work/memory.lime" "$kept" || fail 7 "cannot keep the image in the work directory"
   echo "{REPORT_PREFIX} sha256=$sum size=$size kept=$kept"
   exit 0
 fi
-curl -fsS --retry 3 -X PUT -H 'Content-Type: application/octet-stream' --upload-file "$work/memory.lime" {put_url} || fail 8 "the upload failed"
-echo "{REPORT_PREFIX} sha256=$sum size=$size"
 "##,
-        max = max_upload
+        tool_url = shell_quote(tool_url),
+        tool_sha256 = shell_quote(tool_sha256),
+        work_dir = shell_quote(work_dir),
+    );
+    format!(
+        "{}{acquire}{}",
+        script_start(work_dir, ""),
+        script_upload("memory.lime", put_url)
     )
 }
 

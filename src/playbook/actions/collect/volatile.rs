@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     DESCRIBE_INSTANCE_INFORMATION, GET_COMMAND_INVOCATION, GET_EVIDENCE, PUT_EVIDENCE,
-    REPORT_PREFIX, SEND_COMMAND, agent_ready, evidence_key, parse_report, redact_script,
-    run_script, shell_quote, verify_upload,
+    SEND_COMMAND, agent_ready, evidence_key, parse_report, redact_script, run_script, script_start,
+    script_upload, verify_upload,
 };
 use crate::aws::EvidenceStoreApi;
 use crate::inventory::Server;
@@ -105,23 +105,16 @@ pub fn script(put_url: &str, work_dir: &str) -> String {
         .iter()
         .map(|(name, command)| format!("run {name} {command}\n"))
         .collect();
-    format!(
-        r##"set -uo pipefail
-umask 077
-fail() {{ echo "breakglass: $2" >&2; exit "$1"; }}
-for c in curl sha256sum stat mktemp tar; do command -v "$c" >/dev/null || fail 3 "$c is missing on the host"; done
-work=$(mktemp -d {work_dir}/breakglass.XXXXXX) || fail 3 "cannot create a work directory"
-trap 'rm -rf "$work"' EXIT
-d="$work/volatile"; mkdir "$d"
+    let collect = format!(
+        r##"d="$work/volatile"; mkdir "$d"
 run() {{ name=$1; shift; {{ echo "# $*"; "$@"; echo "# exit $?"; }} > "$d/$name.txt" 2>&1; }}
 {runs}tar -C "$work" -czf "$work/volatile.tar.gz" volatile || fail 6 "cannot archive"
-size=$(stat -c %s "$work/volatile.tar.gz")
-sum=$(sha256sum "$work/volatile.tar.gz" | cut -d' ' -f1)
-curl -fsS --retry 3 -X PUT -H 'Content-Type: application/octet-stream' --upload-file "$work/volatile.tar.gz" {put_url} || fail 8 "the upload failed"
-echo "{REPORT_PREFIX} sha256=$sum size=$size"
-"##,
-        work_dir = shell_quote(work_dir),
-        put_url = shell_quote(put_url),
+"##
+    );
+    format!(
+        "{}{collect}{}",
+        script_start(work_dir, "tar"),
+        script_upload("volatile.tar.gz", put_url)
     )
 }
 
