@@ -249,6 +249,22 @@ async fn failures_are_failures_never_a_silent_success() {
         "{doc:#}"
     );
 
+    // A host that reports another hash than what arrived.
+    {
+        let mut state = lab.agent.state.lock().unwrap();
+        state.misreport_size = false;
+        state.misreport_hash = true;
+    }
+    let (code, doc, _) = lab.run("collect-volatile");
+    assert_eq!(code, 1);
+    assert!(
+        step(&doc)["detail"]
+            .as_str()
+            .unwrap()
+            .contains("hash mismatch"),
+        "{doc:#}"
+    );
+
     // The command times out on the host.
     {
         let mut state = lab.agent.state.lock().unwrap();

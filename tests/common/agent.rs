@@ -28,6 +28,8 @@ pub struct AgentState {
     pub forced_status: Option<String>,
     /// Report one byte more than was uploaded.
     pub misreport_size: bool,
+    /// Report a SHA-256 other than the one computed.
+    pub misreport_hash: bool,
     /// The scripts received, in order.
     pub scripts: Vec<String>,
     pub invocations: BTreeMap<String, Invocation>,
@@ -45,6 +47,7 @@ pub fn agent(instance: &str) -> Agent {
         platform_type: "Linux".into(),
         forced_status: None,
         misreport_size: false,
+        misreport_hash: false,
         scripts: Vec::new(),
         invocations: BTreeMap::new(),
     }));
@@ -145,6 +148,11 @@ fn start(state: &Arc<Mutex<AgentState>>, id: &str, script: String) {
         {
             let size: u64 = stdout[at + 5..].trim().parse().unwrap_or(0);
             stdout = format!("{}size={}\n", &stdout[..at], size + 1);
+        }
+        if s.misreport_hash
+            && let Some(at) = stdout.find("sha256=")
+        {
+            stdout.replace_range(at + 7..at + 7 + 64, &"0".repeat(64));
         }
         let code = out.status.code().unwrap_or(-1);
         s.invocations.insert(
