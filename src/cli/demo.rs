@@ -7,7 +7,7 @@ use crate::aws::{AwsContext, SandboxEndpoint};
 use crate::error::{Error, ExitCode, Result, error_chain};
 use crate::inventory::{Selection, TagFilter, discover};
 use crate::output::{print_stdout, terminal_width};
-use crate::sandbox::{MotoServer, Seeder};
+use crate::sandbox::{ManagedInstance, MotoServer, Seeder, Simulator};
 
 const REGION: &str = "eu-west-1";
 /// The emulator accepts any key; these are not secrets.
@@ -20,16 +20,39 @@ pub async fn run(settings: &Settings, args: &DemoArgs) -> Result<ExitCode> {
         .await
         .map_err(|e| Error::Sandbox(e.to_string()))?
         .map_err(|e| Error::Sandbox(error_chain(&e)))?;
+    // The simulator answers what moto lacks and forwards the rest: one endpoint for all.
+    let simulator = Simulator::start(&moto.endpoint())
+        .await
+        .map_err(|e| Error::Sandbox(format!("cannot start the simulator: {e}")))?;
+    eprintln!(
+        "emulator: moto at {} (pid {}); simulator at {}",
+        moto.endpoint(),
+        moto.pid(),
+        simulator.endpoint()
+    );
     let mut aws = settings.aws.clone();
     aws.profile = None;
     aws.sandbox = Some(SandboxEndpoint {
-        endpoint_url: moto.endpoint(),
+        endpoint_url: simulator.endpoint(),
         region: REGION.into(),
         access_key_id: ACCESS_KEY.into(),
         secret_access_key: SECRET_KEY.into(),
     });
     let ctx = AwsContext::load(&aws).await;
     let estate = Seeder::new(&ctx, REGION).xroad_estate().await?;
+    // Every server's SSM agent is online but one, so drills meet an unreachable agent too.
+    simulator.manage(estate.servers.iter().map(|(name, id)| {
+        ManagedInstance {
+            instance_id: id.clone(),
+            ping_status: if name == "ss-test-3" {
+                "ConnectionLost"
+            } else {
+                "Online"
+            }
+            .into(),
+            platform_type: "Linux".into(),
+        }
+    }));
     eprintln!(
         "seeded {} Security Servers in {} (VPC {}), Auto Scaling group {}",
         estate.servers.len(),
@@ -46,7 +69,7 @@ pub async fn run(settings: &Settings, args: &DemoArgs) -> Result<ExitCode> {
     let env = format!(
         "AWS_ENDPOINT_URL={} AWS_REGION={REGION} AWS_ACCESS_KEY_ID={ACCESS_KEY} \
          AWS_SECRET_ACCESS_KEY={SECRET_KEY}",
-        moto.endpoint()
+        simulator.endpoint()
     );
     if args.seed_only {
         println!(
@@ -61,6 +84,7 @@ pub async fn run(settings: &Settings, args: &DemoArgs) -> Result<ExitCode> {
              against it."
         );
     }
+    drop(simulator);
     drop(moto);
     Ok(ExitCode::Success)
 }

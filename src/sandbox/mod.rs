@@ -3,6 +3,8 @@
 
 mod moto;
 mod seed;
+mod sim;
 
 pub use moto::{MOTO_PACKAGES, MotoError, MotoServer, ensure_installed, http_request, venv_dir};
 pub use seed::{Estate, InstanceSpec, Network, Seeder};
+pub use sim::{Fault, FaultKind, ManagedInstance, Session, Simulator};

@@ -61,6 +61,15 @@ impl Account {
         }
     }
 
+    /// An AWS context in this account whose calls go to `endpoint` (e.g. the simulator).
+    pub async fn context_at(&self, endpoint: &str) -> AwsContext {
+        let mut settings = settings(&self.access_key_id, &self.secret_access_key);
+        if let Some(sandbox) = settings.sandbox.as_mut() {
+            sandbox.endpoint_url = endpoint.to_owned();
+        }
+        AwsContext::load(&settings).await
+    }
+
     /// An AWS context in this account, for seeding and checking state.
     pub async fn context(&self) -> AwsContext {
         AwsContext::load(&settings(&self.access_key_id, &self.secret_access_key)).await

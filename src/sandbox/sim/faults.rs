@@ -1,0 +1,161 @@
+//! Fault injection: per operation (`service:Operation`, or `*`), throttling errors, server
+//! errors, or added latency, a number of times or forever — for drills and the reliability
+//! tests of every other capability.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// What a fault does to a matching request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum FaultKind {
+    /// The service's throttling error (HTTP 400).
+    Throttle,
+    /// HTTP 503, the service is unavailable.
+    Unavailable,
+    /// Answer normally after this delay.
+    Latency { millis: u64 },
+}
+
+/// A fault rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fault {
+    /// `service:Operation` as in IAM (`ec2:CreateTags`, `ssm:SendCommand`), or `*`.
+    pub operation: String,
+    #[serde(flatten)]
+    pub kind: FaultKind,
+    /// How many requests it applies to; forever when absent.
+    pub times: Option<u32>,
+}
+
+impl Fault {
+    pub fn matches(&self, operation: &str) -> bool {
+        self.operation == "*" || self.operation.eq_ignore_ascii_case(operation)
+    }
+}
+
+/// What to do with one request, after the rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Pass { delay: Duration },
+    Fail(FaultKind),
+}
+
+/// Applies the first matching rule (counting it down) and returns the verdict.
+pub fn apply(faults: &mut Vec<Fault>, operation: &str) -> Verdict {
+    let mut delay = Duration::ZERO;
+    let mut verdict = None;
+    for fault in faults.iter_mut().filter(|f| f.matches(operation)) {
+        if let Some(times) = fault.times.as_mut() {
+            if *times == 0 {
+                continue;
+            }
+            *times -= 1;
+        }
+        match &fault.kind {
+            FaultKind::Latency { millis } => delay += Duration::from_millis(*millis),
+            other => {
+                verdict = Some(Verdict::Fail(other.clone()));
+                break;
+            }
+        }
+    }
+    faults.retain(|f| f.times != Some(0));
+    verdict.unwrap_or(Verdict::Pass { delay })
+}
+
+/// The protocol a service speaks, which decides how its errors look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// EC2's query protocol: `<Response><Errors><Error>`.
+    Ec2,
+    /// The other query protocols (Auto Scaling, ELB, IAM, STS): `<ErrorResponse>`.
+    Query,
+    /// JSON protocols (SSM, Logs, SSO): `{"__type": …}`.
+    Json,
+    /// S3's REST-XML: `<Error>`.
+    RestXml,
+}
+
+/// `(status, content type, body)` of the fault's error for `protocol`.
+pub fn error_response(kind: &FaultKind, protocol: Protocol) -> (u16, &'static str, String) {
+    let (status, code, message) = match kind {
+        FaultKind::Throttle => match protocol {
+            Protocol::Ec2 => (503, "RequestLimitExceeded", "Request limit exceeded."),
+            Protocol::RestXml => (503, "SlowDown", "Please reduce your request rate."),
+            Protocol::Json => (400, "ThrottlingException", "Rate exceeded"),
+            Protocol::Query => (400, "Throttling", "Rate exceeded"),
+        },
+        _ => (
+            503,
+            "ServiceUnavailable",
+            "Service is unavailable (injected by the sandbox)",
+        ),
+    };
+    let id = "sandbox-fault";
+    match protocol {
+        Protocol::Json => (
+            status,
+            "application/x-amz-json-1.1",
+            serde_json::json!({ "__type": code, "message": message }).to_string(),
+        ),
+        Protocol::Ec2 => (
+            status,
+            "text/xml",
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Errors><Error><Code>{code}</Code>\
+                 <Message>{message}</Message></Error></Errors><RequestID>{id}</RequestID></Response>"
+            ),
+        ),
+        Protocol::Query => (
+            status,
+            "text/xml",
+            format!(
+                "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}\
+                 </Message></Error><RequestId>{id}</RequestId></ErrorResponse>"
+            ),
+        ),
+        Protocol::RestXml => (
+            status,
+            "application/xml",
+            format!(
+                "<Error><Code>{code}</Code><Message>{message}</Message><RequestId>{id}</RequestId></Error>"
+            ),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_match_count_down_and_add_latency() {
+        let mut faults = vec![
+            Fault {
+                operation: "ec2:CreateTags".into(),
+                kind: FaultKind::Throttle,
+                times: Some(2),
+            },
+            Fault {
+                operation: "*".into(),
+                kind: FaultKind::Latency { millis: 30 },
+                times: None,
+            },
+        ];
+        let fail = Verdict::Fail(FaultKind::Throttle);
+        assert_eq!(apply(&mut faults, "ec2:CreateTags"), fail);
+        assert_eq!(apply(&mut faults, "EC2:createtags"), fail);
+        assert_eq!(
+            apply(&mut faults, "ec2:CreateTags"),
+            Verdict::Pass {
+                delay: Duration::from_millis(30)
+            }
+        );
+        assert_eq!(faults.len(), 1, "a spent rule is dropped");
+        let (status, _, body) = error_response(&FaultKind::Throttle, Protocol::Json);
+        assert_eq!(status, 400);
+        assert!(body.contains("ThrottlingException"));
+    }
+}

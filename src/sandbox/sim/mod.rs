@@ -1,0 +1,101 @@
+//! The game-day simulator: a loopback HTTP server that answers the AWS APIs the emulator
+//! lacks (SSM managed instances, Run Command with real states and output, sessions list)
+//! and forwards everything else to moto unchanged, with per-operation fault injection. One
+//! `AWS_ENDPOINT_URL` serves the SDK. See docs/game-days.md.
+
+mod faults;
+mod request;
+mod runcmd;
+mod server;
+mod ssm;
+mod state;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+pub use faults::{Fault, FaultKind};
+pub use state::{ManagedInstance, Session};
+
+use state::SimState;
+
+/// A running simulator; stopped (and its sandbox directory removed) when dropped.
+pub struct Simulator {
+    address: SocketAddr,
+    state: Arc<Mutex<SimState>>,
+    task: tokio::task::JoinHandle<()>,
+    sandbox_dir: PathBuf,
+}
+
+impl Simulator {
+    /// Starts on a free port of 127.0.0.1, forwarding to the moto server at `moto`.
+    pub async fn start(moto: &str) -> std::io::Result<Simulator> {
+        let sandbox_dir = std::env::temp_dir().join(format!(
+            "breakglass-sandbox-{}-{}",
+            std::process::id(),
+            uuid::Uuid::now_v7().simple()
+        ));
+        std::fs::create_dir_all(&sandbox_dir)?;
+        std::fs::write(
+            sandbox_dir.join("README"),
+            "GAME DAY / SANDBOX: commands of the breakglass simulator run here, not on a server.\n",
+        )?;
+        let state = Arc::new(Mutex::new(SimState {
+            sandbox_dir: sandbox_dir.clone(),
+            ..SimState::default()
+        }));
+        let app = axum::Router::new()
+            .fallback(server::dispatch)
+            .with_state(server::App::new(state.clone(), moto));
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        let address = listener.local_addr()?;
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(Simulator {
+            address,
+            state,
+            task,
+            sandbox_dir,
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`, the one `AWS_ENDPOINT_URL`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.address.port()
+    }
+
+    /// Plays the SSM agents of these instances.
+    pub fn manage(&self, instances: impl IntoIterator<Item = ManagedInstance>) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        for m in instances {
+            s.managed.insert(m.instance_id.clone(), m);
+        }
+    }
+
+    /// Adds fault rules.
+    pub fn inject(&self, faults: impl IntoIterator<Item = Fault>) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.faults.extend(faults);
+    }
+
+    /// Requests seen, by `service:Operation`.
+    pub fn counts(&self) -> std::collections::BTreeMap<String, u64> {
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .counts
+            .clone()
+    }
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        self.task.abort();
+        let _ = std::fs::remove_dir_all(&self.sandbox_dir);
+    }
+}

@@ -1,0 +1,178 @@
+//! The simulator's HTTP side: every request is classified (service and operation), counted,
+//! put through the fault rules, then answered here (the SSM operations moto lacks) or
+//! forwarded to moto unchanged. `/sim-api/…` is the control surface for drills and tests.
+
+use std::sync::{Arc, Mutex};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Response, StatusCode, header};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde_json::Value;
+
+use super::faults::{self, Fault, Verdict};
+use super::request::{classify, service_of};
+use super::ssm;
+use super::state::{ManagedInstance, Session, SimState};
+
+/// Largest request body read into memory (API calls); uploads stream through.
+const BODY_LIMIT: usize = 16 * 1024 * 1024;
+
+#[derive(Clone)]
+pub struct App {
+    pub state: Arc<Mutex<SimState>>,
+    pub moto: String,
+    pub client: Client<HttpConnector, Body>,
+}
+
+impl App {
+    pub fn new(state: Arc<Mutex<SimState>>, moto: &str) -> App {
+        App {
+            state,
+            moto: moto.trim_end_matches('/').to_owned(),
+            client: Client::builder(TokioExecutor::new()).build_http(),
+        }
+    }
+}
+
+fn reply(status: u16, content_type: &str, body: String) -> Response<Body> {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() =
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if let Ok(value) = HeaderValue::from_str(content_type) {
+        response.headers_mut().insert(header::CONTENT_TYPE, value);
+    }
+    response.headers_mut().insert(
+        "x-amzn-RequestId",
+        HeaderValue::from_static("sandbox-request"),
+    );
+    response
+}
+
+/// Every request.
+pub async fn dispatch(State(app): State<App>, request: Request) -> Response<Body> {
+    if request.uri().path().starts_with("/sim-api/") {
+        return admin(&app, request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    let Some(service) = service_of(header("authorization"), parts.uri.query()) else {
+        return forward(&app, parts, body).await;
+    };
+    let content_type = header("content-type").unwrap_or_default();
+    let small = content_type.contains("json") || content_type.contains("x-www-form-urlencoded");
+    let (bytes, body) = if small {
+        match axum::body::to_bytes(body, BODY_LIMIT).await {
+            Ok(bytes) => (bytes.clone(), Body::from(bytes)),
+            Err(err) => return reply(400, "text/plain", format!("cannot read the request: {err}")),
+        }
+    } else {
+        (Bytes::new(), body)
+    };
+    let call = classify(
+        &service,
+        parts.method.as_str(),
+        parts.uri.path(),
+        header("x-amz-target"),
+        &bytes,
+    );
+    let verdict = {
+        let mut s = app.state.lock().unwrap_or_else(|p| p.into_inner());
+        *s.counts.entry(call.name()).or_default() += 1;
+        faults::apply(&mut s.faults, &call.name())
+    };
+    match verdict {
+        Verdict::Fail(kind) => {
+            let (status, content_type, body) = faults::error_response(&kind, call.protocol);
+            return reply(status, content_type, body);
+        }
+        Verdict::Pass { delay } if !delay.is_zero() => tokio::time::sleep(delay).await,
+        Verdict::Pass { .. } => {}
+    }
+    if call.service == "ssm" && ssm::HANDLED.contains(&call.operation.as_str()) {
+        let request: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        if let Some((status, answer)) = ssm::handle(&app.state, &call.operation, &request) {
+            return reply(status, "application/x-amz-json-1.1", answer.to_string());
+        }
+    }
+    forward(&app, parts, body).await
+}
+
+/// Sends the request to moto unchanged and streams the answer back.
+async fn forward(app: &App, mut parts: axum::http::request::Parts, body: Body) -> Response<Body> {
+    let path = parts
+        .uri
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_owned();
+    let uri = format!("{}{path}", app.moto);
+    parts.uri = match uri.parse() {
+        Ok(uri) => uri,
+        Err(err) => return reply(500, "text/plain", format!("bad upstream URI: {err}")),
+    };
+    let request = axum::http::Request::from_parts(parts, body);
+    match app.client.request(request).await {
+        Ok(response) => response.map(Body::new),
+        Err(err) => reply(
+            502,
+            "text/plain",
+            format!("the sandbox could not reach its emulator: {err}"),
+        ),
+    }
+}
+
+/// `/sim-api/…`: register managed instances and sessions, set and clear faults, read counts.
+async fn admin(app: &App, request: Request) -> Response<Body> {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let bytes = axum::body::to_bytes(request.into_body(), BODY_LIMIT)
+        .await
+        .unwrap_or_default();
+    let mut s = app.state.lock().unwrap_or_else(|p| p.into_inner());
+    let bad = |e: serde_json::Error| reply(400, "text/plain", format!("bad request: {e}"));
+    match (method.as_str(), path.as_str()) {
+        ("POST", "/sim-api/managed") => {
+            match serde_json::from_slice::<Vec<ManagedInstance>>(&bytes) {
+                Ok(list) => {
+                    for m in list {
+                        s.managed.insert(m.instance_id.clone(), m);
+                    }
+                    reply(200, "application/json", "{}".into())
+                }
+                Err(e) => bad(e),
+            }
+        }
+        ("POST", "/sim-api/sessions") => match serde_json::from_slice::<Vec<Session>>(&bytes) {
+            Ok(list) => {
+                for x in list {
+                    s.sessions.insert(x.session_id.clone(), x);
+                }
+                reply(200, "application/json", "{}".into())
+            }
+            Err(e) => bad(e),
+        },
+        ("POST", "/sim-api/faults") => match serde_json::from_slice::<Vec<Fault>>(&bytes) {
+            Ok(list) => {
+                s.faults.extend(list);
+                reply(200, "application/json", "{}".into())
+            }
+            Err(e) => bad(e),
+        },
+        ("DELETE", "/sim-api/faults") => {
+            s.faults.clear();
+            reply(200, "application/json", "{}".into())
+        }
+        ("GET", "/sim-api/counts") => reply(
+            200,
+            "application/json",
+            serde_json::to_string(&s.counts).unwrap_or_default(),
+        ),
+        _ => reply(
+            404,
+            "text/plain",
+            format!("no such sandbox control: {method} {path}"),
+        ),
+    }
+}

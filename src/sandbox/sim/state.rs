@@ -1,0 +1,66 @@
+//! What the simulator knows: the managed instances (their SSM agents), the Run Command
+//! invocations, the Session Manager sessions, and the fault rules.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::faults::Fault;
+
+/// An instance's SSM agent as the simulator plays it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManagedInstance {
+    pub instance_id: String,
+    /// `Online`, `ConnectionLost` or `Inactive`.
+    #[serde(default = "online")]
+    pub ping_status: String,
+    /// `Linux` or `Windows`.
+    #[serde(default = "linux")]
+    pub platform_type: String,
+}
+
+fn online() -> String {
+    "Online".into()
+}
+
+fn linux() -> String {
+    "Linux".into()
+}
+
+/// One command on one instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invocation {
+    pub command_id: String,
+    pub instance_id: String,
+    pub comment: String,
+    /// `Pending`, `InProgress`, `Success`, `Failed`, `TimedOut`, `Cancelled`,
+    /// `Undeliverable`.
+    pub status: String,
+    pub exit_code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    /// The shell's process id while it runs (for cancellation).
+    pub pid: Option<u32>,
+}
+
+/// An active Session Manager session (StartSession arrives with the sessions work).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    pub session_id: String,
+    pub target: String,
+    pub owner: String,
+}
+
+/// The simulator's state, behind one lock.
+#[derive(Debug, Default)]
+pub struct SimState {
+    pub managed: BTreeMap<String, ManagedInstance>,
+    pub invocations: BTreeMap<String, Invocation>,
+    pub sessions: BTreeMap<String, Session>,
+    pub faults: Vec<Fault>,
+    /// Where commands run: a throwaway directory.
+    pub sandbox_dir: PathBuf,
+    /// Requests answered or forwarded, by `service:Operation` (for drills and tests).
+    pub counts: BTreeMap<String, u64>,
+}

@@ -1,0 +1,178 @@
+//! The game-day simulator against the real Rust SDK: forwarding to moto (seeding a whole
+//! estate through it), managed-instance inventory, Run Command with real states, output and
+//! exit codes, timeouts and cancellation, the sessions list, fault injection per operation,
+//! and the request counts drills read.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::time::Duration;
+
+use breakglass::aws::{AwsErrorKind, Ec2Api, Invocation, RunCommandApi, SsmApi};
+use breakglass::sandbox::{Fault, FaultKind, ManagedInstance, Seeder, Simulator};
+use common::{Account, REGION};
+
+async fn follow(ssm: &breakglass::aws::Ssm, command: &str, instance: &str) -> Invocation {
+    for _ in 0..200 {
+        if let Some(i) = ssm.get_invocation(command, instance).await.unwrap().value
+            && i.is_finished()
+        {
+            return i;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("command {command} did not finish");
+}
+
+fn managed(id: &str, ping: &str) -> ManagedInstance {
+    ManagedInstance {
+        instance_id: id.into(),
+        ping_status: ping.into(),
+        platform_type: "Linux".into(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn forwards_to_moto_and_plays_the_ssm_agents() {
+    let account = Account::new().await;
+    let sim = Simulator::start(&common::moto().endpoint()).await.unwrap();
+    let ctx = account.context_at(&sim.endpoint()).await;
+    // A whole estate seeded through the simulator: EC2, Auto Scaling, ELB all forwarded.
+    let estate = Seeder::new(&ctx, REGION).xroad_estate().await.unwrap();
+    let listed = ctx.ec2(REGION).describe_instances(&[]).await.unwrap();
+    assert!(listed.len() >= estate.servers.len());
+    let (online, lost) = (&estate.servers[0].1, &estate.servers[1].1);
+    sim.manage([managed(online, "Online"), managed(lost, "ConnectionLost")]);
+
+    let ssm = ctx.ssm(REGION);
+    let agents = ssm
+        .describe_instance_information(&[online.clone(), lost.clone()])
+        .await
+        .unwrap();
+    let status = |id: &str| {
+        agents
+            .iter()
+            .find(|a| a.instance_id == id)
+            .unwrap()
+            .ping_status
+            .clone()
+    };
+    assert_eq!(
+        (status(online), status(lost)),
+        ("Online".into(), "ConnectionLost".into())
+    );
+
+    // Run Command: the script really runs, with its output and exit code.
+    let sent = ssm
+        .send_shell_script(
+            online,
+            "echo hello; echo oops >&2; exit 3",
+            Duration::from_secs(30),
+            "t",
+        )
+        .await
+        .unwrap();
+    let command = sent.id.unwrap();
+    let first = ssm
+        .get_invocation(&command, online)
+        .await
+        .unwrap()
+        .value
+        .unwrap();
+    assert!(
+        matches!(first.status.as_str(), "Pending" | "InProgress"),
+        "{first:?}"
+    );
+    let done = follow(&ssm, &command, online).await;
+    assert_eq!((done.status.as_str(), done.exit_code), ("Failed", Some(3)));
+    assert_eq!(done.stdout, "hello\n");
+    assert_eq!(done.stderr, "oops\n");
+    let ok = ssm
+        .send_shell_script(online, "pwd; cat README", Duration::from_secs(30), "t")
+        .await
+        .unwrap();
+    let done = follow(&ssm, &ok.id.unwrap(), online).await;
+    assert_eq!(done.status, "Success");
+    assert!(
+        done.stdout.contains("GAME DAY / SANDBOX"),
+        "runs in the sandbox: {}",
+        done.stdout
+    );
+
+    // A timeout, a cancellation, an agent that is not online.
+    let slow = ssm
+        .send_shell_script(online, "sleep 20", Duration::from_secs(1), "t")
+        .await
+        .unwrap();
+    assert_eq!(
+        follow(&ssm, &slow.id.unwrap(), online).await.status,
+        "TimedOut"
+    );
+    let long = ssm
+        .send_shell_script(online, "sleep 20", Duration::from_secs(60), "t")
+        .await
+        .unwrap();
+    let long = long.id.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        ssm.list_running_commands(online).await.unwrap().value,
+        vec![long.clone()]
+    );
+    ssm.cancel_command(&long, online).await.unwrap();
+    assert_eq!(follow(&ssm, &long, online).await.status, "Cancelled");
+    let unreachable = ssm
+        .send_shell_script(lost, "true", Duration::from_secs(5), "t")
+        .await
+        .unwrap();
+    assert_eq!(
+        follow(&ssm, &unreachable.id.unwrap(), lost).await.status,
+        "Undeliverable"
+    );
+
+    // Everything else about SSM is moto's.
+    ssm.put_parameter("/sandbox/p", "v", "d").await.unwrap();
+    assert_eq!(
+        ssm.get_parameter("/sandbox/p")
+            .await
+            .unwrap()
+            .value
+            .as_deref(),
+        Some("v")
+    );
+    let counts = sim.counts();
+    assert!(counts["ssm:SendCommand"] >= 5, "{counts:?}");
+    assert!(counts.contains_key("ec2:RunInstances"), "{counts:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn injects_throttling_outages_and_latency_per_operation() {
+    let account = Account::new().await;
+    let sim = Simulator::start(&common::moto().endpoint()).await.unwrap();
+    let ctx = account.context_at(&sim.endpoint()).await;
+    let ec2 = ctx.ec2(REGION);
+    sim.inject([
+        Fault {
+            operation: "ec2:DescribeInstances".into(),
+            kind: FaultKind::Throttle,
+            times: Some(1),
+        },
+        Fault {
+            operation: "ssm:GetParameter".into(),
+            kind: FaultKind::Unavailable,
+            times: Some(1),
+        },
+        Fault {
+            operation: "*".into(),
+            kind: FaultKind::Latency { millis: 20 },
+            times: Some(3),
+        },
+    ]);
+    let throttled = ec2.describe_instances(&[]).await.unwrap_err();
+    assert_eq!(throttled.kind, AwsErrorKind::Throttled, "{throttled}");
+    assert_eq!(throttled.code.as_deref(), Some("RequestLimitExceeded"));
+    ec2.describe_instances(&[]).await.expect("only once");
+    let ssm = ctx.ssm(REGION);
+    let down = ssm.get_parameter("/x").await.unwrap_err();
+    assert_eq!(down.http_status, Some(503), "{down}");
+    assert!(ssm.get_parameter("/x").await.unwrap().value.is_none());
+}
