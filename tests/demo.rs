@@ -52,9 +52,16 @@ fn demo_runs_a_drill_and_leaves_nothing_behind() {
             let _ = tx.send(line);
         }
     });
-    let mut exports = None;
+    // Read stdout to its end in the background, as a terminal would.
+    let (out_tx, out_rx) = std::sync::mpsc::channel();
     let stdout = BufReader::new(demo.stdout.take().unwrap());
-    for line in stdout.lines().map_while(Result::ok) {
+    std::thread::spawn(move || {
+        for line in stdout.lines().map_while(Result::ok) {
+            let _ = out_tx.send(line);
+        }
+    });
+    let mut exports = None;
+    while let Ok(line) = out_rx.recv_timeout(Duration::from_secs(120)) {
         if let Some(rest) = line.trim().strip_prefix("export ") {
             exports = Some(rest.to_owned());
             break;

@@ -72,10 +72,11 @@ pub async fn run(settings: &Settings, args: &DemoArgs) -> Result<ExitCode> {
         simulator.endpoint()
     );
     if args.seed_only {
-        println!(
-            "\nThe sandbox is running. In another terminal:\n\n  export {env}\n  breakglass list\n"
-        );
-        println!("Press Ctrl-C to stop it.");
+        // A reader that went away must not stop the sandbox: the output is best effort.
+        let _ = print_stdout(&format!(
+            "\nThe sandbox is running. In another terminal:\n\n  export {env}\n  breakglass list\n\n\
+             Press Ctrl-C to stop it.\n"
+        ));
         wait_for_stop().await;
         eprintln!("stopping the sandbox");
     } else {
