@@ -129,6 +129,46 @@ fn demo_runs_a_drill_and_leaves_nothing_behind() {
         "{doc:#}"
     );
 
+    // The whole response on another server: memory and volatile data through the
+    // simulator's Run Command (uploads by presigned URL through it to the evidence bucket),
+    // then isolate, snapshot, revoke; and a capture on the server whose agent is offline.
+    let drill = |args: &[&str]| {
+        let mut run = Command::new(env!("CARGO_BIN_EXE_breakglass"));
+        base(&mut run);
+        let out = run
+            .envs(vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .args(args)
+            .args(["--incident", "DRILL-1", "--yes", "--output", "json"])
+            .output()
+            .unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}\n{}", String::from_utf8_lossy(&out.stderr)));
+        (out.status.code(), doc)
+    };
+    let (code, doc) = drill(&["run", "contain", "-t", "ss-prod-2"]);
+    assert_eq!(code, Some(0), "{doc:#}");
+    let statuses: Vec<&str> = doc["targets"][0]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            "succeeded",
+            "succeeded",
+            "succeeded",
+            "succeeded",
+            "already_done"
+        ],
+        "{doc:#}"
+    );
+    let (code, doc) = drill(&["run", "capture-memory", "-t", "ss-test-3"]);
+    assert_eq!(code, Some(1));
+    let detail = doc["targets"][0]["steps"][0]["detail"].as_str().unwrap();
+    assert!(detail.contains("ConnectionLost"), "{detail}");
+
     // Stop it: nothing left running, no port left bound.
     let sim_port = port_of(&endpoint);
     let moto_port = port_of(&moto_endpoint);

@@ -7,7 +7,7 @@ use crate::aws::{AwsContext, SandboxEndpoint};
 use crate::error::{Error, ExitCode, Result, error_chain};
 use crate::inventory::{Selection, TagFilter, discover};
 use crate::output::{print_stdout, terminal_width};
-use crate::sandbox::{ManagedInstance, MotoServer, Seeder, Simulator};
+use crate::sandbox::{ManagedInstance, MotoServer, Seeder, Simulator, seed_evidence};
 
 const REGION: &str = "eu-west-1";
 /// The emulator accepts any key; these are not secrets.
@@ -40,6 +40,10 @@ pub async fn run(settings: &Settings, args: &DemoArgs) -> Result<ExitCode> {
     });
     let ctx = AwsContext::load(&aws).await;
     let estate = Seeder::new(&ctx, REGION).xroad_estate().await?;
+    let config = simulator.sandbox_dir().join("breakglass.toml");
+    let text = seed_evidence(&ctx, REGION).await?;
+    std::fs::write(&config, text)
+        .map_err(|e| Error::Sandbox(format!("cannot write {}: {e}", config.display())))?;
     // Every server's SSM agent is online but one, so drills meet an unreachable agent too.
     simulator.manage(estate.servers.iter().map(|(name, id)| {
         ManagedInstance {
@@ -68,8 +72,9 @@ pub async fn run(settings: &Settings, args: &DemoArgs) -> Result<ExitCode> {
     print_stdout(&render_table(&inventory, terminal_width()))?;
     let env = format!(
         "AWS_ENDPOINT_URL={} AWS_REGION={REGION} AWS_ACCESS_KEY_ID={ACCESS_KEY} \
-         AWS_SECRET_ACCESS_KEY={SECRET_KEY}",
-        simulator.endpoint()
+         AWS_SECRET_ACCESS_KEY={SECRET_KEY} BREAKGLASS_CONFIG={}",
+        simulator.endpoint(),
+        config.display()
     );
     if args.seed_only {
         // A reader that went away must not stop the sandbox: the output is best effort.

@@ -3,8 +3,10 @@
 
 mod moto;
 mod seed;
+mod seed_evidence;
 mod sim;
 
 pub use moto::{MOTO_PACKAGES, MotoError, MotoServer, ensure_installed, http_request, venv_dir};
 pub use seed::{Estate, InstanceSpec, Network, Seeder};
+pub use seed_evidence::{EVIDENCE_BUCKET, TOOLS_BUCKET, seed_evidence};
 pub use sim::{Fault, FaultKind, ManagedInstance, Session, Simulator};

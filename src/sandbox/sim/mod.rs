@@ -65,6 +65,11 @@ impl Simulator {
         format!("http://{}", self.address)
     }
 
+    /// The throwaway directory commands run in (removed when the simulator stops).
+    pub fn sandbox_dir(&self) -> &std::path::Path {
+        &self.sandbox_dir
+    }
+
     pub fn port(&self) -> u16 {
         self.address.port()
     }
