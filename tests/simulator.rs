@@ -176,3 +176,56 @@ async fn injects_throttling_outages_and_latency_per_operation() {
     assert_eq!(down.http_status, Some(503), "{down}");
     assert!(ssm.get_parameter("/x").await.unwrap().value.is_none());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn snapshots_take_time_and_deregistered_targets_drain() {
+    use breakglass::aws::{Ec2EvidenceApi, Ec2Filter, Elbv2Api};
+    let account = Account::new().await;
+    let sim = Simulator::start(&common::moto().endpoint()).await.unwrap();
+    let ctx = account.context_at(&sim.endpoint()).await;
+    let estate = Seeder::new(&ctx, REGION).xroad_estate().await.unwrap();
+    sim.set_timing(Duration::from_secs(2), Duration::from_secs(2));
+    let (_, instance) = estate
+        .servers
+        .iter()
+        .find(|(n, _)| n == "ss-prod-1")
+        .unwrap();
+    let ec2 = ctx.ec2(REGION);
+    let created = ec2
+        .create_snapshots(instance, "t", &Default::default(), false)
+        .await
+        .unwrap();
+    let ids: Vec<String> = created.snapshots.iter().map(|s| s.id.clone()).collect();
+    let filter = [Ec2Filter {
+        name: "snapshot-id".into(),
+        values: ids.clone(),
+    }];
+    let now = ec2.describe_snapshots(&filter).await.unwrap().value;
+    assert!(now.iter().all(|s| s.state == "pending"), "{now:?}");
+    assert!(
+        now.iter().all(|s| s.progress.as_deref() != Some("100%")),
+        "{now:?}"
+    );
+
+    let elb = ctx.elbv2(REGION);
+    elb.deregister_target(&estate.target_group_arn, instance, Some(5500))
+        .await
+        .unwrap();
+    let health = elb
+        .describe_instance_health(&estate.target_group_arn, instance)
+        .await
+        .unwrap()
+        .value;
+    assert_eq!(health.len(), 1, "{health:?}");
+    assert_eq!(health[0].state, "draining");
+
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let later = ec2.describe_snapshots(&filter).await.unwrap().value;
+    assert!(later.iter().all(|s| s.state == "completed"), "{later:?}");
+    let health = elb
+        .describe_instance_health(&estate.target_group_arn, instance)
+        .await
+        .unwrap()
+        .value;
+    assert!(health.is_empty(), "{health:?}");
+}

@@ -135,7 +135,9 @@ impl Ec2EvidenceApi for Ec2 {
                     .build(),
             )
             .description(description)
-            .tag_specifications(tag_spec(ResourceType::Snapshot, tags))
+            .set_tag_specifications(
+                (!tags.is_empty()).then(|| vec![tag_spec(ResourceType::Snapshot, tags)]),
+            )
             .dry_run(dry_run)
             .send()
             .await;
@@ -216,7 +218,9 @@ impl Ec2EvidenceApi for Ec2 {
             .encrypted(true)
             .kms_key_id(kms_key_id)
             .description(description)
-            .tag_specifications(tag_spec(ResourceType::Snapshot, tags))
+            .set_tag_specifications(
+                (!tags.is_empty()).then(|| vec![tag_spec(ResourceType::Snapshot, tags)]),
+            )
             .dry_run(dry_run)
             .send()
             .await;

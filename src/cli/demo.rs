@@ -40,6 +40,11 @@ pub async fn run(settings: &Settings, args: &DemoArgs) -> Result<ExitCode> {
     });
     let ctx = AwsContext::load(&aws).await;
     let estate = Seeder::new(&ctx, REGION).xroad_estate().await?;
+    // Snapshots complete and targets drain after a while, as in AWS.
+    simulator.set_timing(
+        std::time::Duration::from_secs(8),
+        std::time::Duration::from_secs(10),
+    );
     let config = simulator.sandbox_dir().join("breakglass.toml");
     let text = seed_evidence(&ctx, REGION).await?;
     std::fs::write(&config, text)

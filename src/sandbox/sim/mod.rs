@@ -9,6 +9,7 @@ mod runcmd;
 mod server;
 mod ssm;
 mod state;
+mod timing;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -86,6 +87,13 @@ impl Simulator {
     pub fn inject(&self, faults: impl IntoIterator<Item = Fault>) {
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
         s.faults.extend(faults);
+    }
+
+    /// How long snapshots take to complete and deregistered targets drain.
+    pub fn set_timing(&self, snapshots: std::time::Duration, draining: std::time::Duration) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.timing.snapshot_time = snapshots;
+        s.timing.draining_time = draining;
     }
 
     /// Requests seen, by `service:Operation`.

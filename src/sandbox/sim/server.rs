@@ -97,7 +97,37 @@ pub async fn dispatch(State(app): State<App>, request: Request) -> Response<Body
             return reply(status, "application/x-amz-json-1.1", answer.to_string());
         }
     }
-    forward(&app, parts, body).await
+    let timed = app
+        .state
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .timing
+        .wants(&call.name());
+    let response = forward(&app, parts, body).await;
+    if !timed {
+        return response;
+    }
+    // A small describe answer: read it, let the timing rewrite it.
+    let (mut head, body) = response.into_parts();
+    let Ok(answer) = axum::body::to_bytes(body, BODY_LIMIT).await else {
+        return reply(
+            502,
+            "text/plain",
+            "cannot read the emulator's answer".into(),
+        );
+    };
+    let rewritten = app
+        .state
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .timing
+        .answer(
+            &call.name(),
+            &String::from_utf8_lossy(&bytes),
+            String::from_utf8_lossy(&answer).into_owned(),
+        );
+    head.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(head, Body::from(rewritten))
 }
 
 /// Sends the request to moto unchanged and streams the answer back.
@@ -164,6 +194,15 @@ async fn admin(app: &App, request: Request) -> Response<Body> {
             s.faults.clear();
             reply(200, "application/json", "{}".into())
         }
+        ("POST", "/sim-api/timing") => match serde_json::from_slice::<Value>(&bytes) {
+            Ok(v) => {
+                let seconds = |k: &str| std::time::Duration::from_secs(v[k].as_u64().unwrap_or(0));
+                s.timing.snapshot_time = seconds("snapshot_seconds");
+                s.timing.draining_time = seconds("draining_seconds");
+                reply(200, "application/json", "{}".into())
+            }
+            Err(e) => bad(e),
+        },
         ("GET", "/sim-api/counts") => reply(
             200,
             "application/json",

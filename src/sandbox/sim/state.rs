@@ -63,4 +63,6 @@ pub struct SimState {
     pub sandbox_dir: PathBuf,
     /// Requests answered or forwarded, by `service:Operation` (for drills and tests).
     pub counts: BTreeMap<String, u64>,
+    /// Snapshot and draining times.
+    pub timing: super::timing::Timing,
 }
