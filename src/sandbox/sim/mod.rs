@@ -89,6 +89,15 @@ impl Simulator {
         s.faults.extend(faults);
     }
 
+    /// Removes every fault rule.
+    pub fn clear_faults(&self) {
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .faults
+            .clear();
+    }
+
     /// How long snapshots take to complete and deregistered targets drain.
     pub fn set_timing(&self, snapshots: std::time::Duration, draining: std::time::Duration) {
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());

@@ -1,0 +1,96 @@
+//! Reliability through the game-day simulator's fault injection: a throttled call in the
+//! middle of `isolate` fails the step with the reason; `resume` finishes the job without
+//! repeating a side effect that was already made; the audit chain verifies throughout.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use breakglass::sandbox::{Fault, FaultKind, Seeder, Simulator};
+use common::{Account, REGION};
+use serde_json::Value;
+
+fn intents(path: &std::path::Path, operation: &str) -> usize {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|r| r["kind"] == "intent" && r["body"]["operation"] == operation)
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_throttled_isolation_resumes_without_repeating_done_changes() {
+    let account = Account::new().await;
+    let sim = Simulator::start(&common::moto().endpoint()).await.unwrap();
+    let ctx = account.context_at(&sim.endpoint()).await;
+    Seeder::new(&ctx, REGION).xroad_estate().await.unwrap();
+    // Every network-interface change is throttled (the CLI makes one attempt per call here).
+    sim.inject([Fault {
+        operation: "ec2:ModifyNetworkInterfaceAttribute".into(),
+        kind: FaultKind::Throttle,
+        times: None,
+    }]);
+    let run = account
+        .bg()
+        .env("AWS_ENDPOINT_URL", sim.endpoint())
+        .args([
+            "run",
+            "isolate",
+            "-t",
+            "ss-prod-3",
+            "--incident",
+            "IR-61",
+            "--yes",
+            "--output",
+            "json",
+        ])
+        .run();
+    run.assert_code(1);
+    let doc = run.json();
+    let step = &doc["targets"][0]["steps"][0];
+    assert_eq!(step["status"], "failed");
+    assert!(
+        step["detail"]
+            .as_str()
+            .unwrap()
+            .contains("RequestLimitExceeded"),
+        "{step:#}"
+    );
+    let run_id = doc["run_id"].as_str().unwrap().to_owned();
+    let path = account.home().join(".local/state/breakglass/audit.jsonl");
+    let (records, groups) = (
+        intents(&path, "PutParameter"),
+        intents(&path, "CreateSecurityGroup"),
+    );
+    assert_eq!(
+        (records, groups),
+        (1, 2),
+        "the changes before the throttled call were made"
+    );
+
+    // The throttling ends; resume finishes without redoing what was done.
+    sim.clear_faults();
+    let resumed = account
+        .bg()
+        .env("AWS_ENDPOINT_URL", sim.endpoint())
+        .args(["resume", &run_id, "--yes", "--output", "json"])
+        .run();
+    resumed.assert_code(0);
+    assert_eq!(
+        resumed.json()["targets"][0]["steps"][0]["status"],
+        "succeeded"
+    );
+    assert_eq!(
+        intents(&path, "PutParameter"),
+        1,
+        "the isolation record is not rewritten"
+    );
+    assert_eq!(
+        intents(&path, "CreateSecurityGroup"),
+        2,
+        "the groups are not created again"
+    );
+    assert!(intents(&path, "ModifyNetworkInterfaceAttribute") >= 4);
+    account.bg().args(["audit", "verify"]).run().assert_code(0);
+    assert!(sim.counts()["ec2:ModifyNetworkInterfaceAttribute"] >= 5);
+}
