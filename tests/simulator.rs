@@ -229,3 +229,254 @@ async fn snapshots_take_time_and_deregistered_targets_drain() {
         .value;
     assert!(health.is_empty(), "{health:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn signs_in_through_simulated_identity_center_and_hands_out_working_credentials() {
+    use breakglass::sandbox::{SANDBOX_ACCOUNT, SANDBOX_ROLES};
+    let sim = Simulator::start(&common::moto().endpoint()).await.unwrap();
+    // The OIDC and portal APIs are unsigned: clients need no credentials.
+    let conf = aws_types::SdkConfig::builder()
+        .endpoint_url(sim.endpoint())
+        .region(aws_types::region::Region::new(REGION))
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .build();
+    let oidc = aws_sdk_ssooidc::Client::new(&conf);
+    let client = oidc
+        .register_client()
+        .client_name("breakglass-test")
+        .client_type("public")
+        .send()
+        .await
+        .unwrap();
+    let (id, secret) = (client.client_id().unwrap(), client.client_secret().unwrap());
+    let device = oidc
+        .start_device_authorization()
+        .client_id(id)
+        .client_secret(secret)
+        .start_url("https://sandbox.awsapps.com/start")
+        .send()
+        .await
+        .unwrap();
+    let poll = || {
+        oidc.create_token()
+            .client_id(id)
+            .client_secret(secret)
+            .grant_type("urn:ietf:params:oauth:grant-type:device_code")
+            .device_code(device.device_code().unwrap())
+            .send()
+    };
+    let pending = poll().await.unwrap_err();
+    assert!(
+        pending
+            .as_service_error()
+            .unwrap()
+            .is_authorization_pending_exception(),
+        "{pending:?}"
+    );
+    // The responder approves on the page the verification URL opens.
+    let page = device.verification_uri_complete().unwrap();
+    assert!(page.starts_with(&sim.endpoint()), "{page}");
+    let approved = post_form(
+        sim.port(),
+        "/sim-sso/device",
+        &format!("user_code={}&decision=approve", device.user_code().unwrap()),
+    );
+    assert!(approved.contains("Allowed"), "{approved}");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let token = poll().await.unwrap();
+    let access = token.access_token().unwrap();
+
+    let portal = aws_sdk_sso::Client::new(&conf);
+    let accounts = portal
+        .list_accounts()
+        .access_token(access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        accounts.account_list()[0].account_id(),
+        Some(SANDBOX_ACCOUNT)
+    );
+    let roles = portal
+        .list_account_roles()
+        .access_token(access)
+        .account_id(SANDBOX_ACCOUNT)
+        .send()
+        .await
+        .unwrap();
+    let names: Vec<&str> = roles
+        .role_list()
+        .iter()
+        .filter_map(|r| r.role_name())
+        .collect();
+    assert_eq!(names, SANDBOX_ROLES);
+    let credentials = portal
+        .get_role_credentials()
+        .access_token(access)
+        .account_id(SANDBOX_ACCOUNT)
+        .role_name("IncidentResponder")
+        .send()
+        .await
+        .unwrap();
+    let c = credentials.role_credentials().unwrap();
+    // They work: STS (moto, through the simulator) says who we are.
+    let creds = aws_credential_types::Credentials::new(
+        c.access_key_id().unwrap(),
+        c.secret_access_key().unwrap(),
+        c.session_token().map(str::to_owned),
+        None,
+        "sandbox-sso",
+    );
+    let signed = aws_types::SdkConfig::builder()
+        .endpoint_url(sim.endpoint())
+        .region(aws_types::region::Region::new(REGION))
+        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(creds))
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .build();
+    let who = aws_sdk_sts::Client::new(&signed)
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        who.arn()
+            .unwrap()
+            .contains("assumed-role/IncidentResponder"),
+        "{who:?}"
+    );
+    // Signed out, the token no longer works.
+    portal.logout().access_token(access).send().await.unwrap();
+    let refused = portal
+        .list_accounts()
+        .access_token(access)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        refused
+            .as_service_error()
+            .unwrap()
+            .is_unauthorized_exception(),
+        "{refused:?}"
+    );
+}
+
+/// A browser's form submission to the simulator; the response as text.
+fn post_form(port: u16, path: &str, form: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{form}",
+        form.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_authorization_code_flow_checks_pkce() {
+    let sim = Simulator::start(&common::moto().endpoint()).await.unwrap();
+    let conf = aws_types::SdkConfig::builder()
+        .endpoint_url(sim.endpoint())
+        .region(aws_types::region::Region::new(REGION))
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .build();
+    let oidc = aws_sdk_ssooidc::Client::new(&conf);
+    let client = oidc
+        .register_client()
+        .client_name("breakglass-test")
+        .client_type("public")
+        .grant_types("authorization_code")
+        .redirect_uris("http://127.0.0.1:9999/oauth/callback")
+        .send()
+        .await
+        .unwrap();
+    let (id, secret) = (client.client_id().unwrap(), client.client_secret().unwrap());
+    let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+    let redirect = "http://127.0.0.1:9999/oauth/callback";
+    let query = format!(
+        "response_type=code&client_id={id}&redirect_uri={}&state=xyz&code_challenge={challenge}\
+         &code_challenge_method=S256&scopes=sso%3Aaccount%3Aaccess",
+        percent_encoding::utf8_percent_encode(redirect, percent_encoding::NON_ALPHANUMERIC)
+    );
+    let form = format!(
+        "q={}",
+        percent_encoding::utf8_percent_encode(&query, percent_encoding::NON_ALPHANUMERIC)
+    );
+    let answer = post_form(sim.port(), "/sim-sso/authorize", &form);
+    let location = answer
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("location: ")
+                .or_else(|| l.strip_prefix("Location: "))
+        })
+        .unwrap_or_else(|| panic!("a redirect: {answer}"))
+        .trim()
+        .to_owned();
+    assert!(
+        location.starts_with(redirect) && location.ends_with("&state=xyz"),
+        "{location}"
+    );
+    let code = location
+        .split("code=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_owned();
+    let exchange = |verifier: &str, code: &str| {
+        oidc.create_token()
+            .client_id(id)
+            .client_secret(secret)
+            .grant_type("authorization_code")
+            .code(code)
+            .code_verifier(verifier)
+            .redirect_uri(redirect)
+            .send()
+    };
+    let wrong = exchange("not-the-verifier", &code).await.unwrap_err();
+    assert!(
+        wrong
+            .as_service_error()
+            .unwrap()
+            .is_invalid_grant_exception(),
+        "{wrong:?}"
+    );
+    // A code is used once: the failed attempt spent it, so a new one is needed.
+    let answer = post_form(sim.port(), "/sim-sso/authorize", &form);
+    let location = answer
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("location: ")
+                .or_else(|| l.strip_prefix("Location: "))
+        })
+        .unwrap()
+        .trim()
+        .to_owned();
+    let code = location
+        .split("code=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_owned();
+    let token = exchange(verifier, &code).await.unwrap();
+    assert!(token.access_token().is_some() && token.refresh_token().is_some());
+    let refreshed = oidc
+        .create_token()
+        .client_id(id)
+        .client_secret(secret)
+        .grant_type("refresh_token")
+        .refresh_token(token.refresh_token().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(refreshed.access_token(), token.access_token());
+}

@@ -8,6 +8,8 @@ mod request;
 mod runcmd;
 mod server;
 mod ssm;
+mod sso;
+mod sso_routes;
 mod state;
 mod timing;
 
@@ -16,6 +18,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 pub use faults::{Fault, FaultKind};
+pub use sso::{ACCOUNT_ID as SANDBOX_ACCOUNT, ROLES as SANDBOX_ROLES};
 pub use state::{ManagedInstance, Session};
 
 use state::SimState;
@@ -45,11 +48,15 @@ impl Simulator {
             sandbox_dir: sandbox_dir.clone(),
             ..SimState::default()
         }));
-        let app = axum::Router::new()
-            .fallback(server::dispatch)
-            .with_state(server::App::new(state.clone(), moto));
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
         let address = listener.local_addr()?;
+        let app = axum::Router::new()
+            .fallback(server::dispatch)
+            .with_state(server::App::new(
+                state.clone(),
+                moto,
+                &format!("http://{address}"),
+            ));
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
@@ -87,6 +94,15 @@ impl Simulator {
     pub fn inject(&self, faults: impl IntoIterator<Item = Fault>) {
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
         s.faults.extend(faults);
+    }
+
+    /// Approves every device sign-in at once (scripted drills and tests).
+    pub fn auto_approve_sign_in(&self, on: bool) {
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .sso
+            .auto_approve = on;
     }
 
     /// Removes every fault rule.

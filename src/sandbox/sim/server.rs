@@ -24,14 +24,17 @@ const BODY_LIMIT: usize = 16 * 1024 * 1024;
 pub struct App {
     pub state: Arc<Mutex<SimState>>,
     pub moto: String,
+    /// The simulator's own `http://127.0.0.1:PORT` (for URLs it hands out).
+    pub endpoint: String,
     pub client: Client<HttpConnector, Body>,
 }
 
 impl App {
-    pub fn new(state: Arc<Mutex<SimState>>, moto: &str) -> App {
+    pub fn new(state: Arc<Mutex<SimState>>, moto: &str, endpoint: &str) -> App {
         App {
             state,
             moto: moto.trim_end_matches('/').to_owned(),
+            endpoint: endpoint.to_owned(),
             client: Client::builder(TokioExecutor::new()).build_http(),
         }
     }
@@ -55,6 +58,9 @@ fn reply(status: u16, content_type: &str, body: String) -> Response<Body> {
 pub async fn dispatch(State(app): State<App>, request: Request) -> Response<Body> {
     if request.uri().path().starts_with("/sim-api/") {
         return admin(&app, request).await;
+    }
+    if super::sso_routes::is_sso(request.uri().path()) {
+        return super::sso_routes::handle(&app, request).await;
     }
     let (parts, body) = request.into_parts();
     let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
@@ -199,6 +205,13 @@ async fn admin(app: &App, request: Request) -> Response<Body> {
                 let seconds = |k: &str| std::time::Duration::from_secs(v[k].as_u64().unwrap_or(0));
                 s.timing.snapshot_time = seconds("snapshot_seconds");
                 s.timing.draining_time = seconds("draining_seconds");
+                reply(200, "application/json", "{}".into())
+            }
+            Err(e) => bad(e),
+        },
+        ("POST", "/sim-api/sso") => match serde_json::from_slice::<Value>(&bytes) {
+            Ok(v) => {
+                s.sso.auto_approve = v["auto_approve"].as_bool().unwrap_or(false);
                 reply(200, "application/json", "{}".into())
             }
             Err(e) => bad(e),

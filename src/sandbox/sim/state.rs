@@ -65,4 +65,6 @@ pub struct SimState {
     pub counts: BTreeMap<String, u64>,
     /// Snapshot and draining times.
     pub timing: super::timing::Timing,
+    /// IAM Identity Center sign-in.
+    pub sso: super::sso::SsoState,
 }
