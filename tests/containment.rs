@@ -9,8 +9,8 @@ mod common;
 use std::collections::BTreeMap;
 
 use breakglass::aws::{
-    AutoScalingApi, AwsContext, Ec2Api, Ec2ContainApi, Ec2Filter, Elbv2Api, InstanceAttribute,
-    SsmApi,
+    AutoScalingApi, AwsContext, Ec2Api, Ec2ContainApi, Ec2Filter, Ec2GroupsApi, Elbv2Api,
+    InstanceAttribute, SsmApi,
 };
 use breakglass::sandbox::{Estate, InstanceSpec, Seeder};
 use common::{Account, REGION};

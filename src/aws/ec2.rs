@@ -140,15 +140,7 @@ impl Ec2Api for Ec2 {
         &self,
         filters: &[Ec2Filter],
     ) -> Result<Answer<Vec<Instance>>, AwsError> {
-        let filters: Vec<Filter> = filters
-            .iter()
-            .map(|f| {
-                Filter::builder()
-                    .name(&f.name)
-                    .set_values(Some(f.values.clone()))
-                    .build()
-            })
-            .collect();
+        let filters = sdk_filters(filters);
         let mut pages = self
             .client
             .describe_instances()
@@ -316,4 +308,17 @@ pub(super) fn to_group(g: &aws_sdk_ec2::types::GroupIdentifier) -> Option<GroupR
         id: g.group_id()?.to_owned(),
         name: g.group_name().unwrap_or_default().to_owned(),
     })
+}
+
+/// EC2 describe filters in SDK form.
+pub(super) fn sdk_filters(filters: &[Ec2Filter]) -> Vec<Filter> {
+    filters
+        .iter()
+        .map(|f| {
+            Filter::builder()
+                .name(&f.name)
+                .set_values(Some(f.values.clone()))
+                .build()
+        })
+        .collect()
 }

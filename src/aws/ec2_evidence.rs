@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 
 use aws_sdk_ec2::types::{
-    Filter, InstanceSpecification, OperationType, ResourceType, SnapshotAttributeName, Tag,
+    InstanceSpecification, OperationType, ResourceType, SnapshotAttributeName, Tag,
     TagSpecification,
 };
 use aws_types::request_id::RequestId;
@@ -174,17 +174,7 @@ impl Ec2EvidenceApi for Ec2 {
             .client()
             .describe_snapshots()
             .owner_ids("self")
-            .set_filters(Some(
-                filters
-                    .iter()
-                    .map(|f| {
-                        Filter::builder()
-                            .name(&f.name)
-                            .set_values(Some(f.values.clone()))
-                            .build()
-                    })
-                    .collect(),
-            ))
+            .set_filters(Some(super::ec2::sdk_filters(filters)))
             .into_paginator()
             .send();
         let mut snapshots = Vec::new();

@@ -5,6 +5,7 @@ mod autoscaling;
 mod ec2;
 mod ec2_contain;
 mod ec2_evidence;
+mod ec2_groups;
 mod elbv2;
 mod error;
 mod iam;
@@ -22,9 +23,10 @@ pub use ec2::{
 };
 pub use ec2_contain::{
     Created, Ec2ContainApi, ElasticIp, InstanceAttribute, InstanceChange, InterfaceGroups,
-    ProfileAssociation, Rule, SecurityGroup,
+    ProfileAssociation,
 };
 pub use ec2_evidence::{Ec2EvidenceApi, Snapshot, SnapshotsCreated};
+pub use ec2_groups::{Ec2GroupsApi, Rule, SecurityGroup};
 pub use elbv2::{Elbv2, Elbv2Api, Target, TargetGroup, TargetGroupInfo};
 pub use error::{AwsError, AwsErrorKind};
 pub use iam::{Decision, Iam, IamApi};

@@ -5,6 +5,7 @@ pub mod actions;
 mod catalog;
 mod exec;
 mod load;
+mod load_actions;
 mod model;
 mod params;
 mod plan;

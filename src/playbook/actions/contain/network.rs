@@ -13,7 +13,7 @@ use super::calls::*;
 use super::facts::Facts;
 use super::outcome::Outcome;
 use super::record::IsolationRecord;
-use crate::aws::{AwsError, Ec2ContainApi, Ec2Filter, Rule, SecurityGroup};
+use crate::aws::{AwsError, Ec2ContainApi, Ec2Filter, Ec2GroupsApi, Rule, SecurityGroup};
 use crate::playbook::exec::{StepCtx, StepError};
 
 /// Tag marking the groups breakglass owns, with their role as value.
