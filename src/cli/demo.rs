@@ -7,7 +7,9 @@ use crate::aws::{AwsContext, SandboxEndpoint};
 use crate::error::{Error, ExitCode, Result, error_chain};
 use crate::inventory::{Selection, TagFilter, discover};
 use crate::output::{print_stdout, terminal_width};
-use crate::sandbox::{ManagedInstance, MotoServer, Seeder, Simulator, seed_evidence};
+use crate::sandbox::{
+    ManagedInstance, MotoServer, Seeder, Simulator, seed_evidence, seed_instance_role,
+};
 
 const REGION: &str = "eu-west-1";
 /// The emulator accepts any key; these are not secrets.
@@ -47,6 +49,13 @@ pub async fn run(settings: &Settings, args: &DemoArgs) -> Result<ExitCode> {
     );
     let config = simulator.sandbox_dir().join("breakglass.toml");
     let text = seed_evidence(&ctx, REGION).await?;
+    let production: Vec<String> = estate
+        .servers
+        .iter()
+        .filter(|(name, _)| name.starts_with("ss-prod"))
+        .map(|(_, id)| id.clone())
+        .collect();
+    seed_instance_role(&ctx, REGION, &production).await?;
     std::fs::write(&config, text)
         .map_err(|e| Error::Sandbox(format!("cannot write {}: {e}", config.display())))?;
     // Every server's SSM agent is online but one, so drills meet an unreachable agent too.

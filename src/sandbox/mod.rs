@@ -8,7 +8,9 @@ mod sim;
 
 pub use moto::{MOTO_PACKAGES, MotoError, MotoServer, ensure_installed, http_request, venv_dir};
 pub use seed::{Estate, InstanceSpec, Network, Seeder};
-pub use seed_evidence::{EVIDENCE_BUCKET, TOOLS_BUCKET, seed_evidence};
+pub use seed_evidence::{
+    EVIDENCE_BUCKET, INSTANCE_ROLE, TOOLS_BUCKET, seed_evidence, seed_instance_role,
+};
 pub use sim::{
     Fault, FaultKind, ManagedInstance, SANDBOX_ACCOUNT, SANDBOX_ROLES, Session, Simulator,
 };

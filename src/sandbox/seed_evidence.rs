@@ -77,3 +77,49 @@ pub async fn seed_evidence(ctx: &AwsContext, region: &str) -> Result<String, Aws
          [evidence.memory_tool.arm64]\ns3 = \"s3://{TOOLS_BUCKET}/avml/avml\"\nsha256 = \"{sha}\"\n"
     ))
 }
+
+/// The sandbox's instance role and profile of the production Security Servers.
+pub const INSTANCE_ROLE: &str = "xroad-security-server";
+
+/// Creates the instance role and profile and associates it with `instances` (so
+/// `revoke-sessions` has credentials to revoke and a blast radius to show).
+pub async fn seed_instance_role(
+    ctx: &AwsContext,
+    region: &str,
+    instances: &[String],
+) -> Result<(), AwsError> {
+    let iam = aws_sdk_iam::Client::new(ctx.sdk_config());
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    iam.create_role()
+        .role_name(INSTANCE_ROLE)
+        .assume_role_policy_document(trust)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("iam", "CreateRole", region, &e))?;
+    iam.create_instance_profile()
+        .instance_profile_name(INSTANCE_ROLE)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("iam", "CreateInstanceProfile", region, &e))?;
+    iam.add_role_to_instance_profile()
+        .instance_profile_name(INSTANCE_ROLE)
+        .role_name(INSTANCE_ROLE)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("iam", "AddRoleToInstanceProfile", region, &e))?;
+    let ec2 = ctx.ec2(region);
+    for instance in instances {
+        ec2.client()
+            .associate_iam_instance_profile()
+            .instance_id(instance)
+            .iam_instance_profile(
+                aws_sdk_ec2::types::IamInstanceProfileSpecification::builder()
+                    .name(INSTANCE_ROLE)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("ec2", "AssociateIamInstanceProfile", region, &e))?;
+    }
+    Ok(())
+}
