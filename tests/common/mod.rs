@@ -5,6 +5,7 @@
 
 pub mod agent;
 pub mod estate;
+pub mod runs;
 pub mod stub;
 pub mod tmux;
 
