@@ -330,6 +330,12 @@ impl Config {
                 .map_err(|reason| invalid(format!("`discovery.filters`: {reason}")))?;
         }
         if let Some(bucket) = &self.evidence.bucket {
+            if bucket.starts_with("s3://") {
+                return Err(invalid(format!(
+                    "`evidence.bucket` is a URL (`{bucket}`): give the bucket name, and any \
+                     path in `evidence.prefix`"
+                )));
+            }
             crate::audit::sink::check_bucket(bucket)
                 .map_err(|reason| invalid(format!("`evidence.bucket`: {reason}")))?;
         }
@@ -507,6 +513,27 @@ retention_mode = "COMPLIANCE"
                 "unknown variant `legal`",
             ),
             ("[audit.syslog]\nhost = \"x\"", "unknown field `syslog`"),
+            (
+                "[evidence]\nbucket = \"s3://ir/mem\"",
+                "`evidence.bucket` is a URL",
+            ),
+            (
+                "[evidence.memory_tool.x86]\ns3 = \"s3://t/avml\"\nsha256 = \"00\"",
+                "`x86_64` or `arm64`",
+            ),
+            (
+                "[evidence.memory_tool.x86_64]\ns3 = \"t/avml\"\nsha256 = \"00\"",
+                "not `s3://bucket/key`",
+            ),
+            (
+                "[evidence.memory_tool.x86_64]\ns3 = \"s3://t/avml\"\nsha256 = \"00\"",
+                "not a SHA-256",
+            ),
+            (
+                "[containment]\nssm_endpoint_groups = { \"vpc-1\" = \"sg-1\" }",
+                "containment.ssm_endpoint_groups",
+            ),
+            ("[playbooks]\nconcurrency = 0", "between 1 and 100"),
         ];
         for (text, expected) in cases {
             let err = parse(text).unwrap_err();
