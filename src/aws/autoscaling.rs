@@ -197,7 +197,7 @@ impl AutoScalingApi for AutoScaling {
             .map_err(|e| {
                 AwsError::from_sdk("autoscaling", "SetInstanceProtection", &self.region, &e)
             })?;
-        Ok(done(out.request_id()))
+        Ok(Applied::done(out.request_id()))
     }
 
     async fn enter_standby(
@@ -214,7 +214,7 @@ impl AutoScalingApi for AutoScaling {
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("autoscaling", "EnterStandby", &self.region, &e))?;
-        Ok(done(out.request_id()))
+        Ok(Applied::done(out.request_id()))
     }
 
     async fn exit_standby(&self, group_name: &str, instance_id: &str) -> Result<Applied, AwsError> {
@@ -226,7 +226,7 @@ impl AutoScalingApi for AutoScaling {
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("autoscaling", "ExitStandby", &self.region, &e))?;
-        Ok(done(out.request_id()))
+        Ok(Applied::done(out.request_id()))
     }
 
     async fn detach_instance(
@@ -243,7 +243,7 @@ impl AutoScalingApi for AutoScaling {
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("autoscaling", "DetachInstances", &self.region, &e))?;
-        Ok(done(out.request_id()))
+        Ok(Applied::done(out.request_id()))
     }
 
     async fn attach_instance(
@@ -259,13 +259,7 @@ impl AutoScalingApi for AutoScaling {
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("autoscaling", "AttachInstances", &self.region, &e))?;
-        Ok(done(out.request_id()))
-    }
-}
-
-fn done(request_id: Option<&str>) -> Applied {
-    Applied::Done {
-        request_id: request_id.map(str::to_owned),
+        Ok(Applied::done(out.request_id()))
     }
 }
 

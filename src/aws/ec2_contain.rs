@@ -422,8 +422,6 @@ impl Ec2ContainApi for Ec2 {
             .map_err(|e| {
                 AwsError::from_sdk("ec2", "DisassociateIamInstanceProfile", self.region(), &e)
             })?;
-        Ok(Applied::Done {
-            request_id: out.request_id().map(str::to_owned),
-        })
+        Ok(Applied::done(out.request_id()))
     }
 }

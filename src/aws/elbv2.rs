@@ -233,9 +233,7 @@ impl Elbv2Api for Elbv2 {
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("elbv2", "DeregisterTargets", &self.region, &e))?;
-        Ok(Applied::Done {
-            request_id: out.request_id().map(str::to_owned),
-        })
+        Ok(Applied::done(out.request_id()))
     }
 
     async fn register_target(
@@ -252,9 +250,7 @@ impl Elbv2Api for Elbv2 {
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("elbv2", "RegisterTargets", &self.region, &e))?;
-        Ok(Applied::Done {
-            request_id: out.request_id().map(str::to_owned),
-        })
+        Ok(Applied::done(out.request_id()))
     }
 }
 

@@ -183,9 +183,7 @@ impl IamApi for Iam {
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("iam", "PutRolePolicy", &self.region, &e))?;
-        Ok(super::Applied::Done {
-            request_id: out.request_id().map(str::to_owned),
-        })
+        Ok(super::Applied::done(out.request_id()))
     }
 
     async fn delete_role_policy(
@@ -201,9 +199,7 @@ impl IamApi for Iam {
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("iam", "DeleteRolePolicy", &self.region, &e))?;
-        Ok(super::Applied::Done {
-            request_id: out.request_id().map(str::to_owned),
-        })
+        Ok(super::Applied::done(out.request_id()))
     }
 }
 

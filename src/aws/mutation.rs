@@ -18,6 +18,13 @@ pub enum Applied {
 }
 
 impl Applied {
+    /// A change made, answered with `request_id`.
+    pub fn done(request_id: Option<&str>) -> Applied {
+        Applied::Done {
+            request_id: request_id.map(str::to_owned),
+        }
+    }
+
     pub fn request_id(&self) -> Option<&str> {
         match self {
             Applied::Done { request_id } | Applied::WouldSucceed { request_id } => {

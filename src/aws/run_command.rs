@@ -121,9 +121,7 @@ impl RunCommandApi for Ssm {
             .await
             .map_err(|e| AwsError::from_sdk("ssm", "SendCommand", self.region(), &e))?;
         Ok(Created {
-            applied: super::Applied::Done {
-                request_id: out.request_id().map(str::to_owned),
-            },
+            applied: super::Applied::done(out.request_id()),
             id: out
                 .command()
                 .and_then(|c| c.command_id())

@@ -186,9 +186,7 @@ impl SsmApi for Ssm {
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("ssm", "PutParameter", &self.region, &e))?;
-        Ok(Applied::Done {
-            request_id: out.request_id().map(str::to_owned),
-        })
+        Ok(Applied::done(out.request_id()))
     }
 
     async fn describe_active_sessions(
@@ -243,9 +241,7 @@ impl SsmApi for Ssm {
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("ssm", "TerminateSession", &self.region, &e))?;
-        Ok(Applied::Done {
-            request_id: out.request_id().map(str::to_owned),
-        })
+        Ok(Applied::done(out.request_id()))
     }
 
     async fn list_running_commands(
@@ -288,8 +284,6 @@ impl SsmApi for Ssm {
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("ssm", "CancelCommand", &self.region, &e))?;
-        Ok(Applied::Done {
-            request_id: out.request_id().map(str::to_owned),
-        })
+        Ok(Applied::done(out.request_id()))
     }
 }

@@ -22,12 +22,7 @@ pub const ENGINE_CALLS: &[ApiCall] = &[
 ];
 
 const fn read(service: Service, operation: &'static str) -> ApiCall {
-    ApiCall {
-        service,
-        operation,
-        access: Access::Read,
-        resource: Resource::Any,
-    }
+    ApiCall::new(service, operation, Access::Read, Resource::Any)
 }
 
 /// The policy document for `playbook`. `scope` (the discovery filters) limits changes to

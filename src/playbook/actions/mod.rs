@@ -163,6 +163,20 @@ pub struct ApiCall {
 }
 
 impl ApiCall {
+    pub const fn new(
+        service: Service,
+        operation: &'static str,
+        access: Access,
+        resource: Resource,
+    ) -> ApiCall {
+        ApiCall {
+            service,
+            operation,
+            access,
+            resource,
+        }
+    }
+
     pub fn iam_action(&self) -> String {
         format!("{}:{}", self.service.iam_prefix(), self.operation)
     }

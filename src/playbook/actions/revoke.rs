@@ -14,57 +14,46 @@ use crate::inventory::Server;
 use crate::playbook::exec::{StepCtx, StepError, StepResult, StepStatus};
 use crate::playbook::plan::{PlannedCall, ResolvedAction};
 
-const fn call(
-    service: Service,
-    operation: &'static str,
-    access: Access,
-    resource: Resource,
-) -> ApiCall {
-    ApiCall {
-        service,
-        operation,
-        access,
-        resource,
-    }
-}
-
 pub(crate) const DESCRIBE_INSTANCES: ApiCall = super::tag::DESCRIBE_INSTANCES;
-const DESCRIBE_PROFILE_ASSOCIATIONS: ApiCall = call(
+const DESCRIBE_PROFILE_ASSOCIATIONS: ApiCall = ApiCall::new(
     Service::Ec2,
     "DescribeIamInstanceProfileAssociations",
     Access::Read,
     Resource::Any,
 );
-const DISASSOCIATE_PROFILE: ApiCall = call(
+const DISASSOCIATE_PROFILE: ApiCall = ApiCall::new(
     Service::Ec2,
     "DisassociateIamInstanceProfile",
     Access::Write,
     Resource::Instance,
 );
-const DESCRIBE_SESSIONS: ApiCall = call(
+const DESCRIBE_SESSIONS: ApiCall = ApiCall::new(
     Service::Ssm,
     "DescribeSessions",
     Access::Read,
     Resource::Any,
 );
-const TERMINATE_SESSION: ApiCall = call(
+const TERMINATE_SESSION: ApiCall = ApiCall::new(
     Service::Ssm,
     "TerminateSession",
     Access::Write,
     Resource::Session,
 );
-const LIST_COMMANDS: ApiCall = call(Service::Ssm, "ListCommands", Access::Read, Resource::Any);
-const CANCEL_COMMAND: ApiCall = call(Service::Ssm, "CancelCommand", Access::Write, Resource::Any);
-pub(crate) const GET_INSTANCE_PROFILE: ApiCall = call(
+const LIST_COMMANDS: ApiCall =
+    ApiCall::new(Service::Ssm, "ListCommands", Access::Read, Resource::Any);
+const CANCEL_COMMAND: ApiCall =
+    ApiCall::new(Service::Ssm, "CancelCommand", Access::Write, Resource::Any);
+pub(crate) const GET_INSTANCE_PROFILE: ApiCall = ApiCall::new(
     Service::Iam,
     "GetInstanceProfile",
     Access::Read,
     Resource::InstanceProfile,
 );
 pub(crate) const GET_ROLE_POLICY: ApiCall =
-    call(Service::Iam, "GetRolePolicy", Access::Read, Resource::Role);
-const PUT_ROLE_POLICY: ApiCall = call(Service::Iam, "PutRolePolicy", Access::Write, Resource::Role);
-pub(crate) const DELETE_ROLE_POLICY: ApiCall = call(
+    ApiCall::new(Service::Iam, "GetRolePolicy", Access::Read, Resource::Role);
+const PUT_ROLE_POLICY: ApiCall =
+    ApiCall::new(Service::Iam, "PutRolePolicy", Access::Write, Resource::Role);
+pub(crate) const DELETE_ROLE_POLICY: ApiCall = ApiCall::new(
     Service::Iam,
     "DeleteRolePolicy",
     Access::Write,

@@ -76,6 +76,17 @@ pub fn plan(server: &Server) -> (ResolvedAction, Vec<PlannedCall>, Vec<String>) 
 }
 
 /// Protects the instance, then verifies.
+/// The group's ARN, for the IAM policy simulator in a dry run (Auto Scaling has no `DryRun`).
+pub(crate) async fn group_arn(ctx: &StepCtx<'_>, group: &str) -> Result<String, StepError> {
+    ctx.read(
+        &DESCRIBE_AUTO_SCALING_GROUPS,
+        json!({ "auto_scaling_group_names": [group] }),
+        ctx.autoscaling().describe_group_arn(group),
+    )
+    .await?
+    .ok_or_else(|| StepError::Failed(format!("Auto Scaling group {group} not found")))
+}
+
 pub async fn execute(ctx: &StepCtx<'_>) -> Result<StepResult, StepError> {
     let asg = ctx.autoscaling();
     let id = ctx.instance_id();
@@ -102,14 +113,7 @@ pub async fn execute(ctx: &StepCtx<'_>) -> Result<StepResult, StepError> {
     }
     if ctx.dry_run() {
         // Auto Scaling has no DryRun: ask the IAM policy simulator instead.
-        let arn = ctx
-            .read(
-                &DESCRIBE_AUTO_SCALING_GROUPS,
-                json!({ "auto_scaling_group_names": [group] }),
-                asg.describe_group_arn(&group),
-            )
-            .await?
-            .ok_or_else(|| StepError::Failed(format!("Auto Scaling group {group} not found")))?;
+        let arn = group_arn(ctx, &group).await?;
         return ctx.simulate(&SET_INSTANCE_PROTECTION, &arn).await;
     }
     let params = json!({

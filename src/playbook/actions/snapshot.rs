@@ -16,22 +16,43 @@ use crate::inventory::{INCIDENT_TAG, RUN_TAG, Server};
 use crate::playbook::exec::{StepCtx, StepError, StepResult, StepStatus};
 use crate::playbook::plan::{PlannedCall, ResolvedAction};
 
-const fn ec2(operation: &'static str, access: Access, resource: Resource) -> ApiCall {
-    ApiCall {
-        service: Service::Ec2,
-        operation,
-        access,
-        resource,
-    }
-}
-
 const DESCRIBE_INSTANCES: ApiCall = super::tag::DESCRIBE_INSTANCES;
-const DESCRIBE_INSTANCE_TYPES: ApiCall = ec2("DescribeInstanceTypes", Access::Read, Resource::Any);
-const DESCRIBE_SNAPSHOTS: ApiCall = ec2("DescribeSnapshots", Access::Read, Resource::Any);
-const CREATE_SNAPSHOTS: ApiCall = ec2("CreateSnapshots", Access::Write, Resource::SnapshotSource);
-const TAG_SNAPSHOT: ApiCall = ec2("CreateTags", Access::Write, Resource::Snapshot);
-const COPY_SNAPSHOT: ApiCall = ec2("CopySnapshot", Access::Write, Resource::Snapshot);
-const SHARE_SNAPSHOT: ApiCall = ec2("ModifySnapshotAttribute", Access::Write, Resource::Snapshot);
+const DESCRIBE_INSTANCE_TYPES: ApiCall = ApiCall::new(
+    Service::Ec2,
+    "DescribeInstanceTypes",
+    Access::Read,
+    Resource::Any,
+);
+const DESCRIBE_SNAPSHOTS: ApiCall = ApiCall::new(
+    Service::Ec2,
+    "DescribeSnapshots",
+    Access::Read,
+    Resource::Any,
+);
+const CREATE_SNAPSHOTS: ApiCall = ApiCall::new(
+    Service::Ec2,
+    "CreateSnapshots",
+    Access::Write,
+    Resource::SnapshotSource,
+);
+const TAG_SNAPSHOT: ApiCall = ApiCall::new(
+    Service::Ec2,
+    "CreateTags",
+    Access::Write,
+    Resource::Snapshot,
+);
+const COPY_SNAPSHOT: ApiCall = ApiCall::new(
+    Service::Ec2,
+    "CopySnapshot",
+    Access::Write,
+    Resource::Snapshot,
+);
+const SHARE_SNAPSHOT: ApiCall = ApiCall::new(
+    Service::Ec2,
+    "ModifySnapshotAttribute",
+    Access::Write,
+    Resource::Snapshot,
+);
 
 /// What EBS does with the forensic key on the caller's behalf during `CopySnapshot`
 /// (not calls breakglass makes; declared so the policy grants them).

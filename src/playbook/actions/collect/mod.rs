@@ -14,46 +14,32 @@ use super::{Access, ApiCall, Resource, Service};
 use crate::aws::{EvidenceStoreApi, Invocation, RunCommandApi, StoredObject};
 use crate::playbook::exec::{StepCtx, StepError};
 
-const fn call(
-    service: Service,
-    operation: &'static str,
-    access: Access,
-    resource: Resource,
-) -> ApiCall {
-    ApiCall {
-        service,
-        operation,
-        access,
-        resource,
-    }
-}
-
-pub(crate) const DESCRIBE_INSTANCE_INFORMATION: ApiCall = call(
+pub(crate) const DESCRIBE_INSTANCE_INFORMATION: ApiCall = ApiCall::new(
     Service::Ssm,
     "DescribeInstanceInformation",
     Access::Read,
     Resource::Any,
 );
-pub(crate) const SEND_COMMAND: ApiCall = call(
+pub(crate) const SEND_COMMAND: ApiCall = ApiCall::new(
     Service::Ssm,
     "SendCommand",
     Access::Write,
     Resource::RunShellScript,
 );
-pub(crate) const GET_COMMAND_INVOCATION: ApiCall = call(
+pub(crate) const GET_COMMAND_INVOCATION: ApiCall = ApiCall::new(
     Service::Ssm,
     "GetCommandInvocation",
     Access::Read,
     Resource::Any,
 );
 /// The presigned `PUT` the host makes, authorized as the caller.
-pub(crate) const PUT_EVIDENCE: ApiCall = call(
+pub(crate) const PUT_EVIDENCE: ApiCall = ApiCall::new(
     Service::S3,
     "PutObject",
     Access::Write,
     Resource::EvidenceObject,
 );
-pub(crate) const GET_EVIDENCE: ApiCall = call(
+pub(crate) const GET_EVIDENCE: ApiCall = ApiCall::new(
     Service::S3,
     "GetObject",
     Access::Read,

@@ -10,6 +10,7 @@ use super::outcome::Outcome;
 use super::record::IsolationRecord;
 use crate::aws::AutoScalingApi;
 use crate::playbook::actions::ApiCall;
+use crate::playbook::actions::scale_in::group_arn;
 use crate::playbook::exec::{StepCtx, StepError};
 
 /// How to take the instance out of its group's service.
@@ -31,17 +32,6 @@ impl AsgMode {
             _ => None,
         }
     }
-}
-
-/// The group's ARN, for the IAM policy simulator in a dry run.
-async fn group_arn(ctx: &StepCtx<'_>, group: &str) -> Result<String, StepError> {
-    ctx.read(
-        &DESCRIBE_AUTO_SCALING_GROUPS,
-        json!({ "auto_scaling_group_names": [group] }),
-        ctx.autoscaling().describe_group_arn(group),
-    )
-    .await?
-    .ok_or_else(|| StepError::Failed(format!("Auto Scaling group {group} not found")))
 }
 
 /// One Auto Scaling change of the target's membership.

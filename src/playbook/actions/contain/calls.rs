@@ -2,58 +2,45 @@
 
 use crate::playbook::actions::{Access, ApiCall, Resource, Service};
 
-const fn call(
-    service: Service,
-    operation: &'static str,
-    access: Access,
-    resource: Resource,
-) -> ApiCall {
-    ApiCall {
-        service,
-        operation,
-        access,
-        resource,
-    }
-}
-
 use Access::{Read, Write};
 use Service::{AutoScaling, Ec2, ElasticLoadBalancing, Ssm};
 
-pub const DESCRIBE_INSTANCES: ApiCall = call(Ec2, "DescribeInstances", Read, Resource::Any);
+pub const DESCRIBE_INSTANCES: ApiCall = ApiCall::new(Ec2, "DescribeInstances", Read, Resource::Any);
 pub const DESCRIBE_INSTANCE_ATTRIBUTE: ApiCall =
-    call(Ec2, "DescribeInstanceAttribute", Read, Resource::Any);
+    ApiCall::new(Ec2, "DescribeInstanceAttribute", Read, Resource::Any);
 pub const DESCRIBE_NETWORK_INTERFACES: ApiCall =
-    call(Ec2, "DescribeNetworkInterfaces", Read, Resource::Any);
-pub const DESCRIBE_ROUTE_TABLES: ApiCall = call(Ec2, "DescribeRouteTables", Read, Resource::Any);
+    ApiCall::new(Ec2, "DescribeNetworkInterfaces", Read, Resource::Any);
+pub const DESCRIBE_ROUTE_TABLES: ApiCall =
+    ApiCall::new(Ec2, "DescribeRouteTables", Read, Resource::Any);
 pub const DESCRIBE_SECURITY_GROUPS: ApiCall =
-    call(Ec2, "DescribeSecurityGroups", Read, Resource::Any);
+    ApiCall::new(Ec2, "DescribeSecurityGroups", Read, Resource::Any);
 pub const MODIFY_INSTANCE_ATTRIBUTE: ApiCall =
-    call(Ec2, "ModifyInstanceAttribute", Write, Resource::Instance);
-pub const CREATE_SECURITY_GROUP: ApiCall = call(
+    ApiCall::new(Ec2, "ModifyInstanceAttribute", Write, Resource::Instance);
+pub const CREATE_SECURITY_GROUP: ApiCall = ApiCall::new(
     Ec2,
     "CreateSecurityGroup",
     Write,
     Resource::VpcAndSecurityGroup,
 );
-pub const AUTHORIZE_INGRESS: ApiCall = call(
+pub const AUTHORIZE_INGRESS: ApiCall = ApiCall::new(
     Ec2,
     "AuthorizeSecurityGroupIngress",
     Write,
     Resource::SecurityGroup,
 );
-pub const AUTHORIZE_EGRESS: ApiCall = call(
+pub const AUTHORIZE_EGRESS: ApiCall = ApiCall::new(
     Ec2,
     "AuthorizeSecurityGroupEgress",
     Write,
     Resource::SecurityGroup,
 );
-pub const REVOKE_EGRESS: ApiCall = call(
+pub const REVOKE_EGRESS: ApiCall = ApiCall::new(
     Ec2,
     "RevokeSecurityGroupEgress",
     Write,
     Resource::SecurityGroup,
 );
-pub const MODIFY_NETWORK_INTERFACE_ATTRIBUTE: ApiCall = call(
+pub const MODIFY_NETWORK_INTERFACE_ATTRIBUTE: ApiCall = ApiCall::new(
     Ec2,
     "ModifyNetworkInterfaceAttribute",
     Write,
@@ -62,7 +49,7 @@ pub const MODIFY_NETWORK_INTERFACE_ATTRIBUTE: ApiCall = call(
 pub const CREATE_TAGS: ApiCall = crate::playbook::actions::tag::CREATE_TAGS;
 /// The tags `CreateSecurityGroup` sets on the new group (authorized as `ec2:CreateTags`).
 pub const TAG_NEW_SECURITY_GROUP: ApiCall =
-    call(Ec2, "CreateTags", Write, Resource::NewSecurityGroup);
+    ApiCall::new(Ec2, "CreateTags", Write, Resource::NewSecurityGroup);
 
 pub const DESCRIBE_AUTO_SCALING_INSTANCES: ApiCall =
     crate::playbook::actions::scale_in::DESCRIBE_AUTO_SCALING_INSTANCES;
@@ -70,58 +57,60 @@ pub const DESCRIBE_AUTO_SCALING_GROUPS: ApiCall =
     crate::playbook::actions::scale_in::DESCRIBE_AUTO_SCALING_GROUPS;
 pub const SET_INSTANCE_PROTECTION: ApiCall =
     crate::playbook::actions::scale_in::SET_INSTANCE_PROTECTION;
-pub const ENTER_STANDBY: ApiCall = call(
+pub const ENTER_STANDBY: ApiCall = ApiCall::new(
     AutoScaling,
     "EnterStandby",
     Write,
     Resource::AutoScalingGroup,
 );
-pub const EXIT_STANDBY: ApiCall = call(
+pub const EXIT_STANDBY: ApiCall = ApiCall::new(
     AutoScaling,
     "ExitStandby",
     Write,
     Resource::AutoScalingGroup,
 );
-pub const DETACH_INSTANCES: ApiCall = call(
+pub const DETACH_INSTANCES: ApiCall = ApiCall::new(
     AutoScaling,
     "DetachInstances",
     Write,
     Resource::AutoScalingGroup,
 );
-pub const ATTACH_INSTANCES: ApiCall = call(
+pub const ATTACH_INSTANCES: ApiCall = ApiCall::new(
     AutoScaling,
     "AttachInstances",
     Write,
     Resource::AutoScalingGroup,
 );
 
-pub const DESCRIBE_TARGET_GROUPS: ApiCall = call(
+pub const DESCRIBE_TARGET_GROUPS: ApiCall = ApiCall::new(
     ElasticLoadBalancing,
     "DescribeTargetGroups",
     Read,
     Resource::Any,
 );
-pub const DESCRIBE_TARGET_HEALTH: ApiCall = call(
+pub const DESCRIBE_TARGET_HEALTH: ApiCall = ApiCall::new(
     ElasticLoadBalancing,
     "DescribeTargetHealth",
     Read,
     Resource::Any,
 );
-pub const DEREGISTER_TARGETS: ApiCall = call(
+pub const DEREGISTER_TARGETS: ApiCall = ApiCall::new(
     ElasticLoadBalancing,
     "DeregisterTargets",
     Write,
     Resource::TargetGroup,
 );
-pub const REGISTER_TARGETS: ApiCall = call(
+pub const REGISTER_TARGETS: ApiCall = ApiCall::new(
     ElasticLoadBalancing,
     "RegisterTargets",
     Write,
     Resource::TargetGroup,
 );
 
-pub const GET_PARAMETER: ApiCall = call(Ssm, "GetParameter", Read, Resource::IsolationParameter);
-pub const PUT_PARAMETER: ApiCall = call(Ssm, "PutParameter", Write, Resource::IsolationParameter);
+pub const GET_PARAMETER: ApiCall =
+    ApiCall::new(Ssm, "GetParameter", Read, Resource::IsolationParameter);
+pub const PUT_PARAMETER: ApiCall =
+    ApiCall::new(Ssm, "PutParameter", Write, Resource::IsolationParameter);
 
 /// Every call `isolate` may make.
 pub const ISOLATE: &[ApiCall] = &[

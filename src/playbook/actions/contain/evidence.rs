@@ -66,14 +66,13 @@ async fn apply(
     let ec2 = ctx.ec2();
     let id = ctx.instance_id();
     for (change, what) in changes {
-        let applied = ctx
-            .mutate(
-                &MODIFY_INSTANCE_ATTRIBUTE,
-                json!({ "instance_id": id, "change": change }),
-                ec2.modify_instance(id, &change, ctx.dry_run()),
-            )
-            .await?;
-        out.applied(&applied, what);
+        ctx.mutate(
+            &MODIFY_INSTANCE_ATTRIBUTE,
+            json!({ "instance_id": id, "change": change }),
+            ec2.modify_instance(id, &change, ctx.dry_run()),
+        )
+        .await?;
+        out.changed(what);
     }
     Ok(())
 }

@@ -194,10 +194,7 @@ async fn ensure(
                 .await;
             match created {
                 Ok(created) => {
-                    out.applied(
-                        &created.applied,
-                        format!("{} created in {vpc}", role.name()),
-                    );
+                    out.changed(format!("{} created in {vpc}", role.name()));
                     if created.id.is_none() {
                         return Ok(None);
                     }
@@ -258,7 +255,7 @@ async fn fix_quarantine(
             )
             .await;
         match result {
-            Ok(applied) => out.applied(&applied, format!("{} egress closed", group.id)),
+            Ok(_) => out.changed(format!("{} egress closed", group.id)),
             Err(err) if already(&err, "InvalidPermission.NotFound") => {}
             Err(err) => return Err(err),
         }
@@ -275,13 +272,10 @@ async fn fix_quarantine(
             )
             .await;
         match result {
-            Ok(applied) => out.applied(
-                &applied,
-                format!(
-                    "{} allows HTTPS to the SSM endpoints ({endpoint})",
-                    group.id
-                ),
-            ),
+            Ok(_) => out.changed(format!(
+                "{} allows HTTPS to the SSM endpoints ({endpoint})",
+                group.id
+            )),
             Err(err) if already(&err, "InvalidPermission.Duplicate") => {}
             Err(err) => return Err(err),
         }
@@ -306,7 +300,7 @@ async fn fix_untrack(
             )
             .await;
         match result {
-            Ok(applied) => out.applied(&applied, format!("{} allows all inbound", group.id)),
+            Ok(_) => out.changed(format!("{} allows all inbound", group.id)),
             Err(err) if already(&err, "InvalidPermission.Duplicate") => {}
             Err(err) => return Err(err),
         }
@@ -327,7 +321,7 @@ async fn fix_untrack(
             )
             .await;
         match result {
-            Ok(applied) => out.applied(&applied, format!("{} allows all outbound", group.id)),
+            Ok(_) => out.changed(format!("{} allows all outbound", group.id)),
             Err(err) if already(&err, "InvalidPermission.Duplicate") => {}
             Err(err) => return Err(err),
         }
@@ -372,21 +366,17 @@ async fn set_groups(
     what: &str,
     out: &mut Outcome,
 ) -> Result<(), StepError> {
-    let applied = ctx
-        .mutate(
-            &MODIFY_NETWORK_INTERFACE_ATTRIBUTE,
-            json!({ "network_interface_id": interface, "groups": groups }),
-            ctx.ec2()
-                .set_interface_groups(interface, groups, ctx.dry_run()),
-        )
-        .await?;
+    ctx.mutate(
+        &MODIFY_NETWORK_INTERFACE_ATTRIBUTE,
+        json!({ "network_interface_id": interface, "groups": groups }),
+        ctx.ec2()
+            .set_interface_groups(interface, groups, ctx.dry_run()),
+    )
+    .await?;
     if ctx.dry_run() {
-        out.applied(&applied, format!("{interface} {what}"));
+        out.changed(format!("{interface} {what}"));
     } else {
-        out.applied(
-            &applied,
-            format!("{interface} {what} ({})", groups.join(",")),
-        );
+        out.changed(format!("{interface} {what} ({})", groups.join(",")));
     }
     Ok(())
 }

@@ -1,7 +1,6 @@
 //! Folding the many calls of one containment step into one step result: what changed,
 //! what was already in place, and in a dry run the worst verdict of the checks.
 
-use crate::aws::Applied;
 use crate::playbook::exec::{StepResult, StepStatus};
 
 /// What a containment step has done so far.
@@ -34,12 +33,6 @@ impl Outcome {
     /// Something already as wanted.
     pub fn kept(&mut self, what: impl Into<String>) {
         self.kept.push(what.into());
-    }
-
-    /// The result of an EC2 mutation (made, or checked with `DryRun=true`).
-    pub fn applied(&mut self, applied: &Applied, what: impl Into<String>) {
-        let _ = applied;
-        self.changed(what);
     }
 
     /// A dry-run verdict from the IAM policy simulator for a change without `DryRun`.

@@ -30,13 +30,12 @@ pub async fn set(
         tags.insert(INCIDENT_TAG.to_owned(), incident.to_owned());
     }
     let id = ctx.instance_id();
-    let applied = ctx
-        .mutate(
-            &CREATE_TAGS,
-            json!({ "resources": [id], "tags": tags }),
-            ctx.ec2().create_tags(id, &tags, ctx.dry_run()),
-        )
-        .await?;
-    out.applied(&applied, format!("tagged {STATE_TAG}={state}"));
+    ctx.mutate(
+        &CREATE_TAGS,
+        json!({ "resources": [id], "tags": tags }),
+        ctx.ec2().create_tags(id, &tags, ctx.dry_run()),
+    )
+    .await?;
+    out.changed(format!("tagged {STATE_TAG}={state}"));
     Ok(())
 }
