@@ -10,6 +10,7 @@ pub mod audit;
 pub mod aws;
 pub mod cli;
 pub mod config;
+pub mod datachannel;
 pub mod error;
 pub mod inventory;
 pub mod output;

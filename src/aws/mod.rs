@@ -14,6 +14,7 @@ mod mutation;
 mod run_command;
 mod s3;
 mod sdk;
+mod sessions;
 mod ssm;
 mod sts;
 
@@ -40,5 +41,6 @@ pub use s3::{
     UploadedObject, sha256_base64,
 };
 pub use sdk::{AwsContext, AwsSettings, SandboxEndpoint};
+pub use sessions::{SessionApi, SessionResumer, StreamAccess};
 pub use ssm::{ManagedInstance, Ssm, SsmApi};
 pub use sts::{CallerIdentity, Sts, StsApi};

@@ -1,6 +1,7 @@
 //! Fault injection: per operation (`service:Operation`, or `*`), throttling errors, server
-//! errors, or added latency, a number of times or forever — for drills and the reliability
-//! tests of every other capability.
+//! errors, or added latency on API calls, and dropped, duplicated or reordered frames or a
+//! cut connection on Session Manager data channels (`ssmmessages:<message_type>`), a number
+//! of times or forever — for drills and the reliability tests of every other capability.
 
 use std::time::Duration;
 
@@ -16,6 +17,27 @@ pub enum FaultKind {
     Unavailable,
     /// Answer normally after this delay.
     Latency { millis: u64 },
+    /// Data channel: the frame is lost.
+    DropFrame,
+    /// Data channel: the frame arrives twice.
+    DuplicateFrame,
+    /// Data channel: the frame is held back and arrives after the next one.
+    ReorderFrame,
+    /// Data channel: the websocket connection is cut (the client must resume).
+    Disconnect,
+}
+
+impl FaultKind {
+    /// Whether the fault acts on data-channel frames rather than API calls.
+    pub fn is_frame_fault(&self) -> bool {
+        matches!(
+            self,
+            FaultKind::DropFrame
+                | FaultKind::DuplicateFrame
+                | FaultKind::ReorderFrame
+                | FaultKind::Disconnect
+        )
+    }
 }
 
 /// A fault rule.
@@ -42,11 +64,16 @@ pub enum Verdict {
     Fail(FaultKind),
 }
 
-/// Applies the first matching rule (counting it down) and returns the verdict.
-pub fn apply(faults: &mut Vec<Fault>, operation: &str) -> Verdict {
+/// Applies the first matching rule (counting it down) and returns the verdict; `frames`
+/// says whether `operation` is a data-channel frame (only frame faults apply to frames and
+/// only the others to API calls).
+pub fn apply(faults: &mut Vec<Fault>, operation: &str, frames: bool) -> Verdict {
     let mut delay = Duration::ZERO;
     let mut verdict = None;
-    for fault in faults.iter_mut().filter(|f| f.matches(operation)) {
+    for fault in faults
+        .iter_mut()
+        .filter(|f| f.matches(operation) && f.kind.is_frame_fault() == frames)
+    {
         if let Some(times) = fault.times.as_mut() {
             if *times == 0 {
                 continue;
@@ -145,10 +172,10 @@ mod tests {
             },
         ];
         let fail = Verdict::Fail(FaultKind::Throttle);
-        assert_eq!(apply(&mut faults, "ec2:CreateTags"), fail);
-        assert_eq!(apply(&mut faults, "EC2:createtags"), fail);
+        assert_eq!(apply(&mut faults, "ec2:CreateTags", false), fail);
+        assert_eq!(apply(&mut faults, "EC2:createtags", false), fail);
         assert_eq!(
-            apply(&mut faults, "ec2:CreateTags"),
+            apply(&mut faults, "ec2:CreateTags", false),
             Verdict::Pass {
                 delay: Duration::from_millis(30)
             }

@@ -1,12 +1,16 @@
 //! The game-day simulator: a loopback HTTP server that answers the AWS APIs the emulator
-//! lacks (SSM managed instances, Run Command with real states and output, sessions list)
-//! and forwards everything else to moto unchanged, with per-operation fault injection. One
+//! lacks (SSM managed instances, Run Command with real states and output, Session Manager
+//! sessions with a websocket data channel to a real shell, IAM Identity Center sign-in) and
+//! forwards everything else to moto unchanged, with per-operation fault injection. One
 //! `AWS_ENDPOINT_URL` serves the SDK. See docs/game-days.md.
 
+mod agent;
+mod agent_ws;
 mod faults;
 mod request;
 mod runcmd;
 mod server;
+mod sessions;
 mod ssm;
 mod sso;
 mod sso_routes;
@@ -44,6 +48,11 @@ impl Simulator {
             sandbox_dir.join("README"),
             "GAME DAY / SANDBOX: commands of the breakglass simulator run here, not on a server.\n",
         )?;
+        // Session shells: plain output, no bracketed-paste escapes around each prompt.
+        std::fs::write(
+            sandbox_dir.join(".inputrc"),
+            "set enable-bracketed-paste off\n",
+        )?;
         let state = Arc::new(Mutex::new(SimState {
             sandbox_dir: sandbox_dir.clone(),
             ..SimState::default()
@@ -51,6 +60,10 @@ impl Simulator {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
         let address = listener.local_addr()?;
         let app = axum::Router::new()
+            .route(
+                "/v1/data-channel/{session_id}",
+                axum::routing::get(agent_ws::upgrade),
+            )
             .fallback(server::dispatch)
             .with_state(server::App::new(
                 state.clone(),
@@ -103,6 +116,15 @@ impl Simulator {
             .unwrap_or_else(|p| p.into_inner())
             .sso
             .auto_approve = on;
+    }
+
+    /// The fault rules not yet used up.
+    pub fn faults(&self) -> Vec<Fault> {
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .faults
+            .clone()
     }
 
     /// Removes every fault rule.

@@ -14,8 +14,8 @@ use serde_json::Value;
 
 use super::faults::{self, Fault, Verdict};
 use super::request::{classify, service_of};
-use super::ssm;
 use super::state::{ManagedInstance, Session, SimState};
+use super::{sessions, ssm};
 
 /// Largest request body read into memory (API calls); uploads stream through.
 const BODY_LIMIT: usize = 16 * 1024 * 1024;
@@ -87,7 +87,7 @@ pub async fn dispatch(State(app): State<App>, request: Request) -> Response<Body
     let verdict = {
         let mut s = app.state.lock().unwrap_or_else(|p| p.into_inner());
         *s.counts.entry(call.name()).or_default() += 1;
-        faults::apply(&mut s.faults, &call.name())
+        faults::apply(&mut s.faults, &call.name(), false)
     };
     match verdict {
         Verdict::Fail(kind) => {
@@ -97,9 +97,14 @@ pub async fn dispatch(State(app): State<App>, request: Request) -> Response<Body
         Verdict::Pass { delay } if !delay.is_zero() => tokio::time::sleep(delay).await,
         Verdict::Pass { .. } => {}
     }
-    if call.service == "ssm" && ssm::HANDLED.contains(&call.operation.as_str()) {
+    if call.service == "ssm" {
         let request: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        if let Some((status, answer)) = ssm::handle(&app.state, &call.operation, &request) {
+        let answer = if ssm::HANDLED.contains(&call.operation.as_str()) {
+            ssm::handle(&app.state, &call.operation, &request)
+        } else {
+            sessions::handle(&app.state, &app.endpoint, &call.operation, &request)
+        };
+        if let Some((status, answer)) = answer {
             return reply(status, "application/x-amz-json-1.1", answer.to_string());
         }
     }

@@ -1,5 +1,6 @@
 //! The SSM operations the simulator answers itself (moto lacks them or answers them
-//! unrealistically): managed-instance inventory, Run Command, and the session list.
+//! unrealistically): managed-instance inventory and Run Command (sessions are in
+//! `sessions.rs`).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -16,8 +17,6 @@ pub const HANDLED: &[&str] = &[
     "GetCommandInvocation",
     "ListCommands",
     "CancelCommand",
-    "DescribeSessions",
-    "TerminateSession",
 ];
 
 fn error(code: &str, message: &str) -> (u16, Value) {
@@ -164,29 +163,6 @@ pub fn handle(state: &Arc<Mutex<SimState>>, operation: &str, body: &Value) -> Op
             } else {
                 error("InvalidCommandId", "no such command")
             }
-        }
-        "DescribeSessions" => {
-            let target = body["Filters"].as_array().and_then(|f| {
-                f.iter()
-                    .find(|x| x["key"] == "Target")
-                    .and_then(|x| x["value"].as_str().map(str::to_owned))
-            });
-            let s = lock();
-            let sessions: Vec<Value> = s
-                .sessions
-                .values()
-                .filter(|x| target.as_ref().is_none_or(|t| *t == x.target))
-                .map(|x| {
-                    json!({ "SessionId": x.session_id, "Target": x.target,
-                                  "Owner": x.owner, "Status": "Connected" })
-                })
-                .collect();
-            (200, json!({ "Sessions": sessions }))
-        }
-        "TerminateSession" => {
-            let id = body["SessionId"].as_str().unwrap_or_default().to_owned();
-            lock().sessions.remove(&id);
-            (200, json!({ "SessionId": id }))
         }
         _ => return None,
     })

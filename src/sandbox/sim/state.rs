@@ -44,12 +44,20 @@ pub struct Invocation {
     pub pid: Option<u32>,
 }
 
-/// An active Session Manager session (StartSession arrives with the sessions work).
+/// An active Session Manager session (started by StartSession, or seeded for drills).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
     pub session_id: String,
     pub target: String,
     pub owner: String,
+}
+
+/// A session's agent and the token its next websocket must present.
+#[derive(Debug)]
+pub struct LiveSession {
+    /// A secret: never logged.
+    pub token: String,
+    pub agent: tokio::sync::mpsc::UnboundedSender<super::agent::Event>,
 }
 
 /// The simulator's state, behind one lock.
@@ -58,6 +66,10 @@ pub struct SimState {
     pub managed: BTreeMap<String, ManagedInstance>,
     pub invocations: BTreeMap<String, Invocation>,
     pub sessions: BTreeMap<String, Session>,
+    /// The sessions with a running agent (a shell), by session id.
+    pub live: BTreeMap<String, LiveSession>,
+    /// Counts websocket attachments, so a stale one cannot detach a newer one.
+    pub attachments: u64,
     pub faults: Vec<Fault>,
     /// Where commands run: a throwaway directory.
     pub sandbox_dir: PathBuf,

@@ -1,0 +1,446 @@
+//! The client end of a data channel: connects to the stream URL, sends the open frame,
+//! answers the agent's handshake, then moves input and output through the reliability layer
+//! in one task — acknowledging, resending, reordering, honouring pause/start publication,
+//! keeping the websocket alive, and resuming (a new token from `ResumeSession`) when the
+//! connection drops. The caller sees [`ChannelEvent`]s and sends [`Command`]s.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+
+use futures::{SinkExt, StreamExt};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+
+use super::frame::{Frame, MessageType, PayloadType};
+use super::payload::{
+    ACTION_SUCCESS, ACTION_UNSUPPORTED, ChannelClosed, HandshakeComplete, HandshakeRequest,
+    HandshakeResponse, OpenDataChannel, ProcessedClientAction, Size,
+};
+use super::stream::Stream;
+
+/// The client version announced to the agent (agents gate features on it).
+pub const CLIENT_VERSION: &str = "1.2.707.0";
+/// Websocket keep-alive, as the AWS plugin does.
+const PING_EVERY: Duration = Duration::from_secs(300);
+/// Reconnection attempts after a dropped connection, with doubling back-off.
+const RESUME_ATTEMPTS: u32 = 5;
+const FIRST_BACKOFF: Duration = Duration::from_millis(250);
+/// Largest input chunk per frame, as the plugin sends.
+pub const INPUT_CHUNK: usize = 1024;
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Asks the service for a new token for the same session (`ResumeSession`).
+pub trait Resumer: Send + Sync + 'static {
+    /// The new token; `Ok(None)` when the session has ended or timed out.
+    fn resume(&self) -> Pin<Box<dyn Future<Output = Result<Option<String>, String>> + Send + '_>>;
+}
+
+/// What happens on the channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChannelEvent {
+    /// The handshake completed; input is now delivered.
+    Ready {
+        agent_version: String,
+        message: String,
+    },
+    /// Shell output, in order.
+    Output(Vec<u8>),
+    /// The connection dropped; resuming (attempt n of the limit).
+    Reconnecting { attempt: u32 },
+    /// Resumed on a new connection; nothing was lost.
+    Reconnected,
+    /// The agent closed the channel (the shell exited, or the session was terminated).
+    Closed { message: String },
+    /// The channel failed and cannot continue.
+    Failed(String),
+}
+
+/// What the caller asks of the channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Keystrokes for the remote shell.
+    Input(Vec<u8>),
+    /// The local terminal's size.
+    Resize(Size),
+    /// Stop: close the websocket (the caller terminates the session).
+    Close,
+}
+
+/// A running channel.
+pub struct Channel {
+    commands: mpsc::UnboundedSender<Command>,
+    events: mpsc::UnboundedReceiver<ChannelEvent>,
+}
+
+/// Where and how to connect.
+pub struct Endpoint {
+    pub session_id: String,
+    pub stream_url: String,
+    pub token: String,
+    /// The terminal size to announce when the session is ready.
+    pub size: Option<Size>,
+}
+
+impl Channel {
+    /// Connects and starts the channel task; fails if the first connection cannot be made.
+    pub async fn open(endpoint: Endpoint, resumer: impl Resumer) -> Result<Channel, String> {
+        let socket = connect(&endpoint.stream_url, &endpoint.token).await?;
+        let (commands, command_rx) = mpsc::unbounded_channel();
+        let (event_tx, events) = mpsc::unbounded_channel();
+        let task = Task {
+            endpoint,
+            resumer: Box::new(resumer),
+            stream: Stream::new(MessageType::InputStreamData),
+            events: event_tx,
+            ready: false,
+            paused: false,
+            queued: Vec::new(),
+            pending_agent: None,
+        };
+        tokio::spawn(task.run(socket, command_rx));
+        Ok(Channel { commands, events })
+    }
+
+    /// Sends keystrokes (split into frames of at most [`INPUT_CHUNK`] bytes).
+    pub fn input(&self, bytes: &[u8]) {
+        for chunk in bytes.chunks(INPUT_CHUNK) {
+            let _ = self.commands.send(Command::Input(chunk.to_vec()));
+        }
+    }
+
+    pub fn resize(&self, size: Size) {
+        let _ = self.commands.send(Command::Resize(size));
+    }
+
+    pub fn close(&self) {
+        let _ = self.commands.send(Command::Close);
+    }
+
+    /// The next event; `None` once the channel task has ended.
+    pub async fn next(&mut self) -> Option<ChannelEvent> {
+        self.events.recv().await
+    }
+
+    /// A handle for sending commands from another task.
+    pub fn commands(&self) -> mpsc::UnboundedSender<Command> {
+        self.commands.clone()
+    }
+}
+
+/// Opens the websocket and sends the open frame with `token`.
+async fn connect(url: &str, token: &str) -> Result<Socket, String> {
+    let (mut socket, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .map_err(|e| format!("cannot open the session's data channel: {e}"))?;
+    let open = OpenDataChannel {
+        message_schema_version: "1.0".into(),
+        request_id: uuid::Uuid::new_v4().to_string(),
+        token_value: token.to_owned(),
+        client_id: uuid::Uuid::new_v4().to_string(),
+        client_version: CLIENT_VERSION.into(),
+    };
+    let text = serde_json::to_string(&open).map_err(|e| e.to_string())?;
+    socket
+        .send(Message::Text(text.into()))
+        .await
+        .map_err(|e| format!("cannot open the session's data channel: {e}"))?;
+    Ok(socket)
+}
+
+/// Why the connection loop stopped.
+enum Stop {
+    /// Channel closed or the caller closed it: the task ends.
+    Done,
+    /// The connection dropped: resume.
+    Dropped,
+}
+
+struct Task {
+    endpoint: Endpoint,
+    resumer: Box<dyn Resumer>,
+    stream: Stream,
+    events: mpsc::UnboundedSender<ChannelEvent>,
+    ready: bool,
+    /// The agent asked us to stop publishing (flow control).
+    paused: bool,
+    /// Input waiting for the handshake or for start_publication.
+    queued: Vec<Command>,
+    /// The agent's version, from its handshake request.
+    pending_agent: Option<String>,
+}
+
+impl Task {
+    async fn run(mut self, mut socket: Socket, mut commands: mpsc::UnboundedReceiver<Command>) {
+        loop {
+            match self.connection(&mut socket, &mut commands).await {
+                Stop::Done => {
+                    let _ = socket.close(None).await;
+                    return;
+                }
+                Stop::Dropped => match self.reconnect().await {
+                    Some(next) => socket = next,
+                    None => return,
+                },
+            }
+        }
+    }
+
+    fn emit(&self, event: ChannelEvent) {
+        let _ = self.events.send(event);
+    }
+
+    async fn reconnect(&mut self) -> Option<Socket> {
+        let mut backoff = FIRST_BACKOFF;
+        let mut last_error = String::from("the data channel did not reopen");
+        for attempt in 1..=RESUME_ATTEMPTS {
+            self.emit(ChannelEvent::Reconnecting { attempt });
+            tokio::time::sleep(backoff).await;
+            backoff *= 2;
+            let token = match self.resumer.resume().await {
+                Ok(Some(token)) => token,
+                Ok(None) => {
+                    self.emit(ChannelEvent::Closed {
+                        message: "the session ended while disconnected (it may have timed out)"
+                            .into(),
+                    });
+                    return None;
+                }
+                Err(err) => {
+                    last_error = err;
+                    continue;
+                }
+            };
+            self.endpoint.token = token;
+            match connect(&self.endpoint.stream_url, &self.endpoint.token).await {
+                Ok(mut socket) => {
+                    let frames = self.stream.outstanding(Instant::now());
+                    if flush(&mut socket, frames).await {
+                        self.emit(ChannelEvent::Reconnected);
+                        return Some(socket);
+                    }
+                }
+                Err(err) => last_error = err,
+            }
+        }
+        self.emit(ChannelEvent::Failed(format!(
+            "the connection to session {} dropped and could not be resumed after \
+             {RESUME_ATTEMPTS} attempts: {last_error}",
+            self.endpoint.session_id
+        )));
+        None
+    }
+
+    async fn connection(
+        &mut self,
+        socket: &mut Socket,
+        commands: &mut mpsc::UnboundedReceiver<Command>,
+    ) -> Stop {
+        let mut tick = tokio::time::interval(Duration::from_millis(100));
+        let mut ping = tokio::time::interval(PING_EVERY);
+        ping.tick().await;
+        loop {
+            let mut out: Vec<Vec<u8>> = Vec::new();
+            tokio::select! {
+                message = socket.next() => match message {
+                    Some(Ok(Message::Binary(bytes))) => {
+                        match self.frame(&bytes, &mut out) {
+                            Ok(true) => {}
+                            Ok(false) => {
+                                flush(socket, out).await;
+                                return Stop::Done;
+                            }
+                            Err(err) => {
+                                self.emit(ChannelEvent::Failed(err));
+                                return Stop::Done;
+                            }
+                        }
+                    }
+                    Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return Stop::Dropped,
+                    Some(Ok(_)) => {}
+                },
+                command = commands.recv() => match command {
+                    None | Some(Command::Close) => return Stop::Done,
+                    Some(command) => {
+                        self.queued.push(command);
+                        self.publish(&mut out);
+                    }
+                },
+                _ = tick.tick() => match self.stream.due(Instant::now()) {
+                    Ok(frames) => out.extend(frames),
+                    Err(gave_up) => {
+                        self.emit(ChannelEvent::Failed(gave_up.to_string()));
+                        return Stop::Done;
+                    }
+                },
+                _ = ping.tick() => {
+                    if socket.send(Message::Ping(Vec::new().into())).await.is_err() {
+                        return Stop::Dropped;
+                    }
+                }
+            }
+            if !flush(socket, out).await {
+                return Stop::Dropped;
+            }
+        }
+    }
+
+    /// Sends queued input unless the handshake is pending or publication is paused.
+    fn publish(&mut self, out: &mut Vec<Vec<u8>>) {
+        if !self.ready || self.paused {
+            return;
+        }
+        for command in std::mem::take(&mut self.queued) {
+            let (payload_type, payload) = match command {
+                Command::Input(bytes) => (PayloadType::Output, lone_newline(bytes)),
+                Command::Resize(size) => (
+                    PayloadType::Size,
+                    serde_json::to_vec(&size).unwrap_or_default(),
+                ),
+                Command::Close => continue,
+            };
+            out.push(self.stream.send(payload_type, payload, Instant::now()));
+        }
+    }
+
+    /// Handles one binary frame; `Ok(false)` when the channel closed.
+    fn frame(&mut self, bytes: &[u8], out: &mut Vec<Vec<u8>>) -> Result<bool, String> {
+        let frame = match Frame::decode(bytes) {
+            Ok(frame) => frame,
+            // A corrupt frame is treated as lost: the agent resends it.
+            Err(_) => return Ok(true),
+        };
+        let received = self.stream.receive(frame, Instant::now());
+        out.extend(received.replies);
+        for data in received.delivered {
+            self.data(data, out)?;
+        }
+        match received.control {
+            Some(frame) if frame.message_type == MessageType::ChannelClosed => {
+                let closed: ChannelClosed =
+                    serde_json::from_slice(&frame.payload).unwrap_or_default();
+                self.emit(ChannelEvent::Closed {
+                    message: closed.output,
+                });
+                return Ok(false);
+            }
+            Some(frame) if frame.message_type == MessageType::PausePublication => {
+                self.paused = true;
+            }
+            Some(frame) if frame.message_type == MessageType::StartPublication => {
+                self.paused = false;
+                self.publish(out);
+            }
+            _ => {}
+        }
+        Ok(true)
+    }
+
+    /// One in-order stream-data frame from the agent.
+    fn data(&mut self, frame: Frame, out: &mut Vec<Vec<u8>>) -> Result<(), String> {
+        match frame.payload_type {
+            PayloadType::HandshakeRequest => {
+                let request: HandshakeRequest = serde_json::from_slice(&frame.payload)
+                    .map_err(|e| format!("the agent's handshake request is malformed: {e}"))?;
+                let response = handshake_response(&request);
+                if let Some(action) = response
+                    .processed_client_actions
+                    .iter()
+                    .find(|a| a.action_status != ACTION_SUCCESS)
+                {
+                    return Err(action.error.clone());
+                }
+                let payload = serde_json::to_vec(&response).unwrap_or_default();
+                out.push(
+                    self.stream
+                        .send(PayloadType::HandshakeResponse, payload, Instant::now()),
+                );
+                self.pending_agent = Some(request.agent_version);
+            }
+            PayloadType::HandshakeComplete => {
+                let complete: HandshakeComplete =
+                    serde_json::from_slice(&frame.payload).unwrap_or(HandshakeComplete {
+                        handshake_time_to_complete: 0,
+                        customer_message: String::new(),
+                    });
+                self.ready = true;
+                let agent_version = self.pending_agent.take().unwrap_or_default();
+                self.emit(ChannelEvent::Ready {
+                    agent_version,
+                    message: complete.customer_message,
+                });
+                if let Some(size) = self.endpoint.size {
+                    self.queued.insert(0, Command::Resize(size));
+                }
+                self.publish(out);
+            }
+            PayloadType::Output | PayloadType::StdErr => {
+                self.emit(ChannelEvent::Output(frame.payload));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// The answer to the agent's requested actions: a shell session is supported; anything else
+/// (KMS encryption, port sessions) is reported as unsupported with a reason.
+fn handshake_response(request: &HandshakeRequest) -> HandshakeResponse {
+    let processed = request
+        .requested_client_actions
+        .iter()
+        .map(|action| {
+            let session_type = action.action_parameters["SessionType"].as_str();
+            let (status, error) = match (action.action_type.as_str(), session_type) {
+                ("SessionType", Some("Standard_Stream" | "InteractiveCommands")) => {
+                    (ACTION_SUCCESS, String::new())
+                }
+                ("SessionType", other) => (
+                    ACTION_UNSUPPORTED,
+                    format!(
+                        "session type {} is not supported by the native client; use --plugin",
+                        other.unwrap_or("(none)")
+                    ),
+                ),
+                (other, _) => (
+                    ACTION_UNSUPPORTED,
+                    format!(
+                        "the agent asked for {other}, which the native client does not support yet; use --plugin"
+                    ),
+                ),
+            };
+            ProcessedClientAction {
+                action_type: action.action_type.clone(),
+                action_status: status,
+                action_result: serde_json::Value::Null,
+                error,
+            }
+        })
+        .collect();
+    HandshakeResponse {
+        client_version: CLIENT_VERSION.into(),
+        processed_client_actions: processed,
+        errors: Vec::new(),
+    }
+}
+
+/// A lone newline is sent as carriage return, as the AWS plugin does.
+fn lone_newline(bytes: Vec<u8>) -> Vec<u8> {
+    if bytes == b"\n" {
+        b"\r".to_vec()
+    } else {
+        bytes
+    }
+}
+
+/// Writes frames; false if the connection failed.
+async fn flush(socket: &mut Socket, frames: Vec<Vec<u8>>) -> bool {
+    for frame in frames {
+        if socket.send(Message::Binary(frame.into())).await.is_err() {
+            return false;
+        }
+    }
+    true
+}

@@ -1,0 +1,260 @@
+//! Session Manager sessions in the sandbox, end to end with the real Rust SDK and the native
+//! data-channel client: StartSession → websocket → handshake → a real shell on a PTY; input,
+//! output and resize; lost, duplicated and reordered frames; a cut connection resumed with
+//! ResumeSession; exit closes the channel; TerminateSession ends a session; errors for
+//! targets that are offline or unknown.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::time::Duration;
+
+use breakglass::aws::{SessionApi, SessionResumer, SsmApi};
+use breakglass::datachannel::client::{Channel, ChannelEvent, Endpoint};
+use breakglass::datachannel::payload::Size;
+use breakglass::sandbox::{Fault, FaultKind, ManagedInstance, Simulator};
+use common::{Account, REGION};
+
+struct Shell {
+    channel: Channel,
+    output: String,
+    events: Vec<ChannelEvent>,
+}
+
+impl Shell {
+    /// Reads events until the output contains `text`.
+    async fn until(&mut self, text: &str) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while !self.output.contains(text) {
+            let event = tokio::time::timeout_at(deadline, self.channel.next())
+                .await
+                .unwrap_or_else(|_| panic!("no {text:?} in {:?}", self.output))
+                .expect("channel ended");
+            self.take(event);
+        }
+    }
+
+    fn take(&mut self, event: ChannelEvent) {
+        if let ChannelEvent::Output(bytes) = &event {
+            self.output.push_str(&String::from_utf8_lossy(bytes));
+        }
+        self.events.push(event);
+    }
+
+    /// Reads events until the channel ends; returns the closing event.
+    async fn finish(&mut self) -> ChannelEvent {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let event = tokio::time::timeout_at(deadline, self.channel.next())
+                .await
+                .expect("the channel did not close")
+                .expect("channel ended without an event");
+            self.take(event.clone());
+            if matches!(event, ChannelEvent::Closed { .. } | ChannelEvent::Failed(_)) {
+                return event;
+            }
+        }
+    }
+}
+
+async fn sandbox() -> (Account, Simulator, breakglass::aws::Ssm) {
+    let account = Account::new().await;
+    let sim = Simulator::start(&common::moto().endpoint()).await.unwrap();
+    sim.manage([
+        ManagedInstance {
+            instance_id: "i-0123456789abcdef0".into(),
+            ping_status: "Online".into(),
+            platform_type: "Linux".into(),
+        },
+        ManagedInstance {
+            instance_id: "i-0fffffffffffffff1".into(),
+            ping_status: "ConnectionLost".into(),
+            platform_type: "Linux".into(),
+        },
+    ]);
+    let ssm = account.context_at(&sim.endpoint()).await.ssm(REGION);
+    (account, sim, ssm)
+}
+
+async fn open(ssm: &breakglass::aws::Ssm, size: Option<Size>) -> (Shell, String) {
+    let access = ssm
+        .start_session("i-0123456789abcdef0", None, &[])
+        .await
+        .unwrap();
+    assert!(access.stream_url.starts_with("ws://127.0.0.1:"));
+    assert!(
+        !format!("{access:?}").contains(&access.token),
+        "token redacted"
+    );
+    let session_id = access.session_id.clone();
+    let channel = Channel::open(
+        Endpoint {
+            session_id: access.session_id,
+            stream_url: access.stream_url,
+            token: access.token,
+            size,
+        },
+        SessionResumer {
+            ssm: ssm.clone(),
+            session_id: session_id.clone(),
+        },
+    )
+    .await
+    .unwrap();
+    let shell = Shell {
+        channel,
+        output: String::new(),
+        events: Vec::new(),
+    };
+    (shell, session_id)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_is_a_real_shell_that_closes_on_exit() {
+    let (_account, sim, ssm) = sandbox().await;
+    let (mut shell, session_id) = open(
+        &ssm,
+        Some(Size {
+            cols: 101,
+            rows: 33,
+        }),
+    )
+    .await;
+    shell.until("GAME DAY / SANDBOX").await;
+    assert!(
+        matches!(&shell.events[0], ChannelEvent::Ready { agent_version, .. } if !agent_version.is_empty()),
+        "{:?}",
+        shell.events
+    );
+    shell.until("sandbox$ ").await;
+    // The shell is real, in the sandbox directory, on a terminal of the announced size.
+    shell
+        .channel
+        .input(b"echo sum=$((6*7)); cat README; stty size\r");
+    shell.until("sum=42").await;
+    shell.until("33 101").await;
+    assert!(shell.output.contains("GAME DAY / SANDBOX: commands"));
+    shell.channel.resize(Size { cols: 90, rows: 20 });
+    shell.channel.input(b"stty size\r");
+    shell.until("20 90").await;
+
+    let listed = ssm
+        .describe_active_sessions("i-0123456789abcdef0")
+        .await
+        .unwrap()
+        .value;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].0, session_id);
+
+    shell.channel.input(b"exit\r");
+    let closed = shell.finish().await;
+    assert!(matches!(closed, ChannelEvent::Closed { .. }), "{closed:?}");
+    // The session is gone, and cannot be resumed.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        ssm.describe_active_sessions("i-0123456789abcdef0")
+            .await
+            .unwrap()
+            .value
+            .is_empty()
+    );
+    assert!(ssm.resume_session(&session_id).await.unwrap().is_none());
+    assert!(sim.counts()["ssm:StartSession"] == 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lost_duplicated_and_reordered_frames_still_give_the_output_once_in_order() {
+    let (_account, sim, ssm) = sandbox().await;
+    let (mut shell, _) = open(&ssm, None).await;
+    shell.until("sandbox$ ").await;
+    let fault = |operation: &str, kind: FaultKind, times: u32| Fault {
+        operation: operation.into(),
+        kind,
+        times: Some(times),
+    };
+    sim.inject([
+        fault("ssmmessages:output_stream_data", FaultKind::DropFrame, 2),
+        fault("ssmmessages:input_stream_data", FaultKind::DropFrame, 1),
+        fault("ssmmessages:acknowledge", FaultKind::DropFrame, 1),
+    ]);
+    shell
+        .channel
+        .input(b"for i in 1 2 3 4 5; do echo line-$i; done\r");
+    shell.until("line-5\r\nsandbox$ ").await;
+    assert_eq!(sim.faults(), vec![], "the loss rules were all used");
+    // Rules apply in order: the first three output frames are reordered, the next three
+    // duplicated (the output is about nine 1 KiB frames).
+    sim.inject([
+        fault("ssmmessages:output_stream_data", FaultKind::ReorderFrame, 3),
+        fault(
+            "ssmmessages:output_stream_data",
+            FaultKind::DuplicateFrame,
+            3,
+        ),
+    ]);
+    shell
+        .channel
+        .input(b"seq 1 2000 | tr '\\n' ' '; echo END\r");
+    shell.until("END\r\nsandbox$ ").await;
+    let numbers = shell
+        .output
+        .rsplit("tr '\\n' ' '; echo END")
+        .next()
+        .unwrap();
+    let expected: String = (1..=2000).map(|n| format!("{n} ")).collect();
+    assert!(
+        numbers.contains(&format!("{expected}END")),
+        "output in order, once: {numbers:?}"
+    );
+    // Every rule was used up: frames really were lost, duplicated and reordered.
+    assert_eq!(sim.faults(), vec![]);
+    shell.channel.close();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cut_connection_resumes_the_same_shell() {
+    let (_account, sim, ssm) = sandbox().await;
+    let (mut shell, _) = open(&ssm, None).await;
+    shell.until("sandbox$ ").await;
+    shell.channel.input(b"export MARK=kept-across-resume\r");
+    shell.until("sandbox$ ").await;
+    sim.inject([Fault {
+        operation: "ssmmessages:input_stream_data".into(),
+        kind: FaultKind::Disconnect,
+        times: Some(1),
+    }]);
+    // This input is cut with the connection; it is resent after the resume.
+    shell.channel.input(b"echo $MARK\r");
+    shell.until("kept-across-resume\r\n").await;
+    assert!(
+        shell
+            .events
+            .iter()
+            .any(|e| matches!(e, ChannelEvent::Reconnecting { .. })),
+        "{:?}",
+        shell.events
+    );
+    assert!(shell.events.contains(&ChannelEvent::Reconnected));
+    assert_eq!(sim.counts()["ssm:ResumeSession"], 1);
+    shell.channel.close();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn terminate_session_closes_the_channel_and_bad_targets_are_refused() {
+    let (_account, _sim, ssm) = sandbox().await;
+    let (mut shell, session_id) = open(&ssm, None).await;
+    shell.until("sandbox$ ").await;
+    ssm.terminate_session(&session_id).await.unwrap();
+    let closed = shell.finish().await;
+    assert!(matches!(closed, ChannelEvent::Closed { .. }), "{closed:?}");
+
+    for target in ["i-0fffffffffffffff1", "i-0000000000000dead"] {
+        let err = ssm.start_session(target, None, &[]).await.unwrap_err();
+        assert_eq!(err.code.as_deref(), Some("TargetNotConnected"), "{err}");
+    }
+    let err = ssm
+        .start_session("i-0123456789abcdef0", Some("AWS-StartSSHSession"), &[])
+        .await
+        .unwrap_err();
+    assert_eq!(err.code.as_deref(), Some("InvalidDocument"), "{err}");
+}
