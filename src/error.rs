@@ -6,6 +6,7 @@ use crate::aws::{AwsError, AwsErrorKind};
 use crate::config::ConfigError;
 use crate::inventory::TargetError;
 use crate::playbook::{ParamError, PlanError, PlaybookError};
+use crate::signin::SignInError;
 
 /// Documented process exit codes (`docs/cli.md`). Scripts depend on these values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,6 +87,9 @@ pub enum Error {
     /// The local game-day sandbox could not be started.
     #[error("failed to start the local sandbox: {0}")]
     Sandbox(String),
+    /// Signing in through IAM Identity Center.
+    #[error(transparent)]
+    SignIn(#[from] crate::signin::SignInError),
 }
 
 impl Error {
@@ -109,6 +113,11 @@ impl Error {
                 _ => ExitCode::Failed,
             },
             Error::Output(_) | Error::Sandbox(_) => ExitCode::Failed,
+            Error::SignIn(err) => match err {
+                SignInError::Config(_) | SignInError::NoSuchRole(_) => ExitCode::InvalidInput,
+                SignInError::Service(_) => ExitCode::Failed,
+                _ => ExitCode::AuthRequired,
+            },
         }
     }
 
@@ -132,6 +141,7 @@ impl Error {
                     .into(),
             ),
             Error::Output(_) => None,
+            Error::SignIn(err) => Some(err.hint()),
             Error::Sandbox(_) => Some(
                 "check that python3 (with venv and pip) is installed and that PyPI is reachable; \
                  see docs/game-days.md"

@@ -17,5 +17,6 @@ pub mod output;
 pub mod paths;
 pub mod playbook;
 pub mod sandbox;
+pub mod signin;
 
 pub use error::{Error, ExitCode};

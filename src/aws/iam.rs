@@ -72,6 +72,12 @@ impl Iam {
             region: region.to_owned(),
         }
     }
+
+    /// The account's alias, if it has one and the caller may read it.
+    pub async fn account_alias(&self) -> Option<String> {
+        let out = self.client.list_account_aliases().send().await.ok()?;
+        out.account_aliases().first().cloned()
+    }
 }
 
 impl IamApi for Iam {

@@ -40,7 +40,7 @@ pub use s3::{
     DefaultRetention, ObjectLock, ObjectRetention, ObjectUpload, RetentionMode, S3, S3Api,
     UploadedObject, sha256_base64,
 };
-pub use sdk::{AwsContext, AwsSettings, SandboxEndpoint};
+pub use sdk::{AwsContext, AwsSettings, SandboxEndpoint, SsoRole};
 pub use sessions::{SessionApi, SessionResumer, StreamAccess};
 pub use ssm::{ManagedInstance, Ssm, SsmApi};
 pub use sts::{CallerIdentity, Sts, StsApi};

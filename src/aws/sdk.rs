@@ -23,6 +23,16 @@ pub struct AwsSettings {
     /// A fixed endpoint, region and static credentials (the local sandbox); `None` uses
     /// the standard chain.
     pub sandbox: Option<SandboxEndpoint>,
+    /// Role credentials from an IAM Identity Center sign-in, used in-process.
+    pub sso: Option<SsoRole>,
+}
+
+/// The account and role of a sign-in whose credentials every call uses.
+#[derive(Debug, Clone)]
+pub struct SsoRole {
+    pub config: crate::signin::SsoConfig,
+    pub account_id: String,
+    pub role_name: String,
 }
 
 /// An emulated AWS endpoint with its fake, non-secret credentials.
@@ -68,9 +78,24 @@ impl AwsContext {
                     "breakglass-sandbox",
                 ));
         }
-        AwsContext {
-            sdk: loader.load().await,
-        }
+        let sdk = loader.load().await;
+        let sdk = match &settings.sso {
+            Some(role) => {
+                let source = crate::signin::TokenSource::new(role.config.clone(), sdk.clone());
+                let provider = crate::signin::SsoRoleProvider::new(
+                    source,
+                    role.account_id.clone(),
+                    role.role_name.clone(),
+                );
+                sdk.into_builder()
+                    .credentials_provider(
+                        aws_credential_types::provider::SharedCredentialsProvider::new(provider),
+                    )
+                    .build()
+            }
+            None => sdk,
+        };
+        AwsContext { sdk }
     }
 
     /// The shared SDK configuration (for clients outside the service traits, e.g. tests).

@@ -62,6 +62,12 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Sign in through IAM Identity Center (SSO); shares the AWS CLI's token cache.
+    Login(LoginArgs),
+    /// Sign out of IAM Identity Center and remove the cached token.
+    Logout(LogoutArgs),
+    /// Show the signed-in identity, account, and how long the sign-in lasts.
+    Whoami,
     /// List the Security Servers (EC2 + SSM agent + Auto Scaling + target groups).
     List(ListArgs),
     /// Start the local game-day sandbox (emulated AWS with a seeded X-Road estate).
@@ -241,6 +247,36 @@ pub struct ListArgs {
     /// Select by tag instead of the configured filter; repeat to AND several.
     #[arg(long = "filter", value_name = "tag:KEY=VALUE")]
     pub filters: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// Sign in with this `[sso-session NAME]` of ~/.aws/config instead of the profile's.
+    #[arg(long, value_name = "NAME")]
+    pub sso_session: Option<String>,
+
+    /// Do not open a browser; print the address to open instead.
+    #[arg(long)]
+    pub no_browser: bool,
+
+    /// Use the device-code flow (the default on hosts without a browser).
+    #[arg(long)]
+    pub use_device_code: bool,
+
+    /// The account to use (else the profile's `sso_account_id`, else a choice).
+    #[arg(long, value_name = "ID")]
+    pub account: Option<String>,
+
+    /// The role to use (else the profile's `sso_role_name`, else a choice).
+    #[arg(long, value_name = "NAME")]
+    pub role: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    /// Sign out of this `[sso-session NAME]` instead of the profile's.
+    #[arg(long, value_name = "NAME")]
+    pub sso_session: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -8,7 +8,7 @@ use crate::output::{Column, OutputFormat, Table, print_json, print_stdout, termi
 
 pub async fn run(settings: &Settings, args: &ListArgs) -> Result<ExitCode> {
     let selection = settings.selection(args.all, &args.filters)?;
-    let ctx = settings.aws_context().await;
+    let ctx = settings.aws_context().await?;
     let regions = settings.regions(&ctx)?;
     ctx.check_credentials().await?;
     let inventory = discover(&ctx, &regions, &selection).await?;

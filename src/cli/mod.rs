@@ -4,6 +4,7 @@ mod args;
 mod audit;
 mod demo;
 mod list;
+mod login;
 mod playbook;
 mod progress;
 mod resume;
@@ -12,7 +13,8 @@ mod settings;
 
 pub use args::{
     AuditCommand, AuditReportArgs, AuditShowArgs, AuditVerifyArgs, Cli, Command, DemoArgs,
-    GlobalArgs, ListArgs, PlaybookCommand, ReportFormat, ResumeArgs, RunArgs, RunOptions,
+    GlobalArgs, ListArgs, LoginArgs, LogoutArgs, PlaybookCommand, ReportFormat, ResumeArgs,
+    RunArgs, RunOptions,
 };
 pub use list::render_table;
 pub use playbook::describe as describe_playbook;
@@ -82,6 +84,9 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
         });
     }
     match &cli.command {
+        Some(Command::Login(args)) => login::login(&settings, args).await,
+        Some(Command::Logout(args)) => login::logout(&settings, args).await,
+        Some(Command::Whoami) => login::whoami(&settings).await,
         Some(Command::List(args)) => list::run(&settings, args).await,
         Some(Command::Demo(args)) => demo::run(&settings, args).await,
         Some(Command::Run(args)) => run::run(&settings, &args.playbook, &args.options).await,

@@ -72,7 +72,7 @@ pub async fn run(settings: &Settings, args: &ResumeArgs) -> Result<ExitCode> {
     let concurrency = settings.concurrency(args.concurrency)?;
     guard_rails(false, prior.incident.as_deref(), args.yes)?;
 
-    let ctx = settings.aws_context().await;
+    let ctx = settings.aws_context().await?;
     let mut regions: Vec<String> = prior.targets.iter().map(|(_, r)| r.clone()).collect();
     regions.sort();
     regions.dedup();

@@ -36,7 +36,7 @@ pub async fn run(settings: &Settings, playbook: &str, options: &RunOptions) -> R
         // Same message as an unresolvable target, before any AWS call.
         resolve_targets(&[], &[], &Selection::All, true)?;
     }
-    let ctx = settings.aws_context().await;
+    let ctx = settings.aws_context().await?;
     let regions = settings.regions(&ctx)?;
     ctx.check_credentials().await?;
     let caller = ctx.sts(&regions[0]).get_caller_identity().await?;

@@ -41,6 +41,7 @@ impl Settings {
                 profile,
                 client: config.config.aws.clone(),
                 sandbox: None,
+                sso: None,
             },
             config,
             region_flags: global.regions.clone(),
@@ -49,8 +50,15 @@ impl Settings {
         })
     }
 
-    pub async fn aws_context(&self) -> AwsContext {
-        AwsContext::load(&self.aws).await
+    /// The AWS context: the SDK's chain, or — for a profile that signs in through IAM
+    /// Identity Center — role credentials from breakglass's own sign-in, in-process.
+    pub async fn aws_context(&self) -> Result<AwsContext> {
+        let mut aws = self.aws.clone();
+        let static_keys = std::env::var_os("AWS_ACCESS_KEY_ID").is_some_and(|k| !k.is_empty());
+        if aws.sandbox.is_none() && !static_keys {
+            aws.sso = crate::signin::resolve_role(aws.profile.as_deref()).await?;
+        }
+        Ok(AwsContext::load(&aws).await)
     }
 
     /// Regions to work in: `--region` flags, else config `regions`, else the SDK's region.

@@ -22,7 +22,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 pub use faults::{Fault, FaultKind};
-pub use sso::{ACCOUNT_ID as SANDBOX_ACCOUNT, ROLES as SANDBOX_ROLES};
+pub use sso::{ACCOUNT_ID as SANDBOX_ACCOUNT, Knobs as SignInKnobs, ROLES as SANDBOX_ROLES};
 pub use state::{ManagedInstance, Session};
 
 use state::SimState;
@@ -125,6 +125,24 @@ impl Simulator {
             .unwrap_or_else(|p| p.into_inner())
             .faults
             .clone()
+    }
+
+    /// Sets the sign-in lifetimes and misbehaviour (see [`SignInKnobs`]).
+    pub fn sign_in_knobs(&self, knobs: SignInKnobs) {
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .sso
+            .knobs = knobs;
+    }
+
+    /// The user codes of device sign-ins waiting for approval.
+    pub fn pending_user_codes(&self) -> Vec<String> {
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .sso
+            .pending_user_codes()
     }
 
     /// Removes every fault rule.

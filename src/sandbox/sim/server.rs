@@ -217,7 +217,13 @@ async fn admin(app: &App, request: Request) -> Response<Body> {
         ("POST", "/sim-api/sso") => match serde_json::from_slice::<Value>(&bytes) {
             Ok(v) => {
                 s.sso.auto_approve = v["auto_approve"].as_bool().unwrap_or(false);
-                reply(200, "application/json", "{}".into())
+                match serde_json::from_value(v) {
+                    Ok(knobs) => {
+                        s.sso.knobs = knobs;
+                        reply(200, "application/json", "{}".into())
+                    }
+                    Err(e) => bad(e),
+                }
             }
             Err(e) => bad(e),
         },

@@ -47,6 +47,24 @@ pub struct SsoState {
     refresh: BTreeMap<String, String>,
     /// Approve every device request without the page (scripted drills and tests).
     pub auto_approve: bool,
+    /// Drill and test knobs (`/sim-api/sso`).
+    pub knobs: Knobs,
+}
+
+/// Lifetimes and misbehaviour of the sandbox's IAM Identity Center, for drills and tests.
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+#[serde(default)]
+pub struct Knobs {
+    /// How long a device code lives (600 s when unset).
+    pub device_code_seconds: Option<u64>,
+    /// How long access tokens live (3600 s when unset).
+    pub token_seconds: Option<u64>,
+    /// How long role credentials live (3600 s when unset).
+    pub credentials_seconds: Option<i64>,
+    /// Refuse refresh tokens (as after an administrator revoked the session).
+    pub refuse_refresh: bool,
+    /// Answer this many token polls with `slow_down`.
+    pub slow_down: u32,
 }
 
 /// `(status, error type, body)`.
@@ -126,7 +144,8 @@ impl SsoState {
                         "deviceCode": device_code, "userCode": user_code,
                         "verificationUri": format!("{endpoint}/sim-sso/device"),
                         "verificationUriComplete": format!("{endpoint}/sim-sso/device?user_code={user_code}"),
-                        "expiresIn": DEVICE_CODE_LIFETIME.as_secs(), "interval": INTERVAL.as_secs(),
+                        "expiresIn": self.knobs.device_code_seconds.unwrap_or(DEVICE_CODE_LIFETIME.as_secs()),
+                        "interval": INTERVAL.as_secs(),
                     }),
                 )
             }
@@ -143,7 +162,8 @@ impl SsoState {
             200,
             None,
             json!({
-                "accessToken": access, "tokenType": "Bearer", "expiresIn": TOKEN_LIFETIME,
+                "accessToken": access, "tokenType": "Bearer",
+                "expiresIn": self.knobs.token_seconds.unwrap_or(TOKEN_LIFETIME),
                 "refreshToken": refresh,
             }),
         )
@@ -173,7 +193,11 @@ impl SsoState {
                     );
                 };
                 let now = Instant::now();
-                if now.duration_since(device.issued) > DEVICE_CODE_LIFETIME {
+                let lifetime = self
+                    .knobs
+                    .device_code_seconds
+                    .map_or(DEVICE_CODE_LIFETIME, Duration::from_secs);
+                if now.duration_since(device.issued) > lifetime {
                     return oidc_error(
                         400,
                         "ExpiredTokenException",
@@ -193,7 +217,8 @@ impl SsoState {
                     .last_poll
                     .is_some_and(|t| now.duration_since(t) < INTERVAL / 2);
                 device.last_poll = Some(now);
-                if too_fast {
+                if too_fast || self.knobs.slow_down > 0 {
+                    self.knobs.slow_down = self.knobs.slow_down.saturating_sub(1);
                     return oidc_error(400, "SlowDownException", "slow_down", "polling too fast");
                 }
                 if !device.approved {
@@ -229,7 +254,8 @@ impl SsoState {
             }
             "refresh_token" => {
                 let refresh = body["refreshToken"].as_str().unwrap_or_default();
-                match self.refresh.remove(refresh) {
+                let known = self.refresh.remove(refresh);
+                match known.filter(|_| !self.knobs.refuse_refresh) {
                     Some(user) => self.issue(&user),
                     None => oidc_error(
                         400,
@@ -257,6 +283,15 @@ impl SsoState {
         if let Some(token) = token {
             self.tokens.remove(token);
         }
+    }
+
+    /// The user codes of device requests nobody has decided on yet.
+    pub fn pending_user_codes(&self) -> Vec<String> {
+        self.devices
+            .values()
+            .filter(|d| !d.approved && !d.denied)
+            .map(|d| d.user_code.clone())
+            .collect()
     }
 
     /// The approval page's action: approve (or deny) the device request with `user_code`.
@@ -317,7 +352,7 @@ pub fn roles(account: &str) -> Value {
 }
 
 /// The fields of moto's `AssumeRole` answer, as the portal returns them.
-pub fn role_credentials(assume_role_xml: &str) -> Option<Value> {
+pub fn role_credentials(assume_role_xml: &str, lifetime_seconds: i64) -> Option<Value> {
     let get = |tag: &str| {
         assume_role_xml
             .split(&format!("<{tag}>"))
@@ -330,7 +365,7 @@ pub fn role_credentials(assume_role_xml: &str) -> Option<Value> {
         "accessKeyId": get("AccessKeyId")?,
         "secretAccessKey": get("SecretAccessKey")?,
         "sessionToken": get("SessionToken")?,
-        "expiration": (chrono::Utc::now().timestamp() + 3600) * 1000,
+        "expiration": (chrono::Utc::now().timestamp() + lifetime_seconds) * 1000,
     } }))
 }
 

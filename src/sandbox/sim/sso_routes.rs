@@ -18,6 +18,7 @@ pub fn is_sso(path: &str) -> bool {
     ) || path.starts_with("/assignment/")
         || path == "/federation/credentials"
         || path.starts_with("/sim-sso/")
+        || path == "/authorize"
 }
 
 fn query_value(query: &str, name: &str) -> Option<String> {
@@ -155,12 +156,12 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
                 page("<p>Unknown or expired code.</p>".into())
             }
         }
-        ("GET", "/sim-sso/authorize") => page(format!(
+        ("GET", "/sim-sso/authorize" | "/authorize") => page(format!(
             "<form method=\"post\"><input type=\"hidden\" name=\"q\" value=\"{}\">\
              <button>Allow breakglass</button></form>",
             escape(&query)
         )),
-        ("POST", "/sim-sso/authorize") => {
+        ("POST", "/sim-sso/authorize" | "/authorize") => {
             let original = query_value(&form, "q").unwrap_or_default();
             let client = query_value(&original, "client_id").unwrap_or_default();
             let redirect = query_value(&original, "redirect_uri").unwrap_or_default();
@@ -223,5 +224,13 @@ async fn mint(app: &App, account: &str, role: &str, user: &str) -> Option<Value>
         .await
         .ok()?
         .to_bytes();
-    sso::role_credentials(&String::from_utf8_lossy(&bytes))
+    let lifetime = app
+        .state
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .sso
+        .knobs
+        .credentials_seconds
+        .unwrap_or(3600);
+    sso::role_credentials(&String::from_utf8_lossy(&bytes), lifetime)
 }
