@@ -2,7 +2,7 @@
 //! "how to fix" hint. The binary prints the message, its cause chain and the hint.
 
 use crate::audit::AuditError;
-use crate::aws::{AwsError, AwsErrorKind};
+use crate::aws::AwsError;
 use crate::config::ConfigError;
 use crate::inventory::TargetError;
 use crate::playbook::{ParamError, PlanError, PlaybookError};
@@ -106,12 +106,8 @@ impl Error {
             | Error::Plan(_) => ExitCode::InvalidInput,
             Error::Refused { .. } => ExitCode::Refused,
             Error::Audit(_) => ExitCode::Failed,
-            Error::Aws(err) => match err.kind() {
-                AwsErrorKind::NoCredentials
-                | AwsErrorKind::ExpiredCredentials
-                | AwsErrorKind::InvalidCredentials => ExitCode::AuthRequired,
-                _ => ExitCode::Failed,
-            },
+            Error::Aws(err) if err.kind().needs_sign_in() => ExitCode::AuthRequired,
+            Error::Aws(_) => ExitCode::Failed,
             Error::Output(_) | Error::Sandbox(_) => ExitCode::Failed,
             Error::SignIn(err) => match err {
                 SignInError::Config(_) | SignInError::NoSuchRole(_) => ExitCode::InvalidInput,

@@ -529,3 +529,170 @@ mod reqwest_free {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn credentials_expiring_mid_run_stop_it_between_calls_and_resume_finishes_it() {
+    use breakglass::sandbox::{Fault, FaultKind, Seeder};
+    let home = Home::new().await;
+    // The sandbox's sign-in hands out role credentials in the emulator's default account:
+    // seed the estate there.
+    let seed = breakglass::aws::AwsContext::load(&common::settings("testing", "testing")).await;
+    let estate = Seeder::new(&seed, common::REGION)
+        .xroad_estate()
+        .await
+        .unwrap();
+    let targets: Vec<String> = estate
+        .servers
+        .iter()
+        .take(3)
+        .map(|(_, id)| id.clone())
+        .collect();
+
+    home.sim.auto_approve_sign_in(true);
+    // Role credentials that are stale at once: every call asks for fresh ones with the token.
+    home.sim.sign_in_knobs(SignInKnobs {
+        credentials_seconds: Some(1),
+        ..SignInKnobs::default()
+    });
+    home.login("responder").assert_code(0);
+    // Slow tagging, one target at a time, gives a window to let the sign-in expire mid-run.
+    home.sim.inject([Fault {
+        operation: "ec2:CreateTags".into(),
+        kind: FaultKind::Latency { millis: 1500 },
+        times: None,
+    }]);
+    let audit = home.path().join("audit.jsonl");
+    let mut args = vec![
+        "run",
+        "tag-incident",
+        "--profile",
+        "responder",
+        "--incident",
+        "IR-EXP",
+        "--yes",
+        "--concurrency",
+        "1",
+        "--audit-log",
+        audit.to_str().unwrap(),
+    ];
+    for t in &targets {
+        args.extend(["--target", t.as_str()]);
+    }
+    let child = home.bg().args(&args).spawn();
+    // After the first target's CreateTags is on its way, the sign-in expires and cannot be
+    // refreshed (as when an administrator ends the session).
+    for _ in 0..300 {
+        let log = std::fs::read_to_string(&audit).unwrap_or_default();
+        if log.contains("\"CreateTags\"") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    home.sim.sign_in_knobs(SignInKnobs {
+        credentials_seconds: Some(1),
+        refuse_refresh: true,
+        ..SignInKnobs::default()
+    });
+    let mut token = home.token();
+    token["expiresAt"] = "2020-01-01T00:00:00Z".into();
+    std::fs::write(home.token_file(), token.to_string()).unwrap();
+    let run = common::wait(child);
+    run.assert_code(4);
+    assert!(
+        run.stderr.contains(
+            "the IAM Identity Center sign-in has expired: sign in again with `breakglass login \
+             --profile responder`"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("credential provider"),
+        "no raw SDK error: {}",
+        run.stderr
+    );
+    let run_id = run
+        .stderr
+        .split("breakglass resume ")
+        .nth(1)
+        .and_then(|s| s.split('`').next())
+        .unwrap_or_else(|| panic!("no resume hint in {}", run.stderr))
+        .to_owned();
+    // The log verifies; the stop is recorded.
+    let verify = home
+        .bg()
+        .args(["audit", "verify", "--audit-log", audit.to_str().unwrap()])
+        .run();
+    verify.assert_code(0);
+    let log = std::fs::read_to_string(&audit).unwrap();
+    assert!(log.contains("sign_in_needed"), "{log}");
+
+    // Signed in again, resume finishes the remaining targets without repeating the first.
+    home.sim.sign_in_knobs(SignInKnobs::default());
+    home.sim.clear_faults();
+    home.login("responder").assert_code(0);
+    let resumed = home
+        .bg()
+        .args([
+            "resume",
+            &run_id,
+            "--profile",
+            "responder",
+            "--yes",
+            "--audit-log",
+            audit.to_str().unwrap(),
+        ])
+        .run();
+    resumed.assert_code(0);
+    let ec2 = seed.ec2(common::REGION);
+    use breakglass::aws::Ec2Api;
+    let all = ec2.describe_instances(&[]).await.unwrap();
+    for id in &targets {
+        let server = all.iter().find(|i| &i.id == id).unwrap();
+        assert_eq!(
+            server.tags.get("breakglass:incident").map(String::as_str),
+            Some("IR-EXP"),
+            "{id}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plain_profiles_keep_using_the_sdk_chain() {
+    let home = Home::new().await;
+    std::fs::write(
+        home.path().join(".aws/credentials"),
+        "[static]\naws_access_key_id = testing\naws_secret_access_key = testing\n",
+    )
+    .unwrap();
+    let config = home.path().join(".aws/config");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("\n[profile static]\nregion = eu-west-1\n");
+    std::fs::write(&config, text).unwrap();
+    let who = home.bg().args(["whoami", "--profile", "static"]).run();
+    who.assert_code(0);
+    assert!(
+        who.stdout.contains("account      123456789012"),
+        "{}",
+        who.stdout
+    );
+    assert!(
+        !who.stdout.contains("sign-in"),
+        "no SSO involved: {}",
+        who.stdout
+    );
+    assert!(!home.token_file().exists());
+    // Without any sign-in, an SSO profile says how to sign in (exit 4).
+    let run = home.bg().args(["whoami", "--profile", "responder"]).run();
+    run.assert_code(4);
+    assert!(
+        run.stderr.contains("not signed in to IAM Identity Center"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("breakglass login --profile responder"),
+        "{}",
+        run.stderr
+    );
+}

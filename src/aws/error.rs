@@ -31,6 +31,18 @@ pub enum AwsErrorKind {
     Other,
 }
 
+impl AwsErrorKind {
+    /// Missing, expired or rejected credentials: signing in (again) is the fix.
+    pub fn needs_sign_in(self) -> bool {
+        matches!(
+            self,
+            AwsErrorKind::NoCredentials
+                | AwsErrorKind::ExpiredCredentials
+                | AwsErrorKind::InvalidCredentials
+        )
+    }
+}
+
 /// A failed AWS call, with everything a responder needs to report it.
 #[derive(Debug, Clone)]
 pub struct AwsError {
@@ -106,6 +118,13 @@ impl AwsError {
                 error.message = Some(chain(err));
             }
         }
+        // A sign-in problem says it best itself, without the SDK's wrapping.
+        if let Some(sign_in) = find_source::<crate::signin::SignInError>(err) {
+            error.message = Some(sign_in.to_string());
+            if sign_in.needs_sign_in() {
+                error.kind = AwsErrorKind::ExpiredCredentials;
+            }
+        }
         error
     }
 
@@ -152,12 +171,12 @@ impl AwsError {
     pub fn hint(&self) -> Option<String> {
         let hint = match self.kind {
             AwsErrorKind::NoCredentials => {
-                "sign in (`aws sso login --profile NAME`, then `--profile NAME`) or set \
-                 AWS_PROFILE / AWS_ACCESS_KEY_ID; see docs/configuration.md"
+                "sign in (`breakglass login --profile NAME`, then `--profile NAME`) or set \
+                 AWS_PROFILE / AWS_ACCESS_KEY_ID; see docs/sign-in.md"
             }
             AwsErrorKind::ExpiredCredentials => {
-                "your credentials have expired: sign in again (`aws sso login --profile NAME`) \
-                 and rerun"
+                "your credentials have expired: sign in again (`breakglass login --profile NAME`) \
+                 and rerun (or `breakglass resume RUN_ID` for a stopped playbook)"
             }
             AwsErrorKind::InvalidCredentials => {
                 "the credentials were rejected: check AWS_PROFILE / AWS_ACCESS_KEY_ID and that \
@@ -258,6 +277,20 @@ fn chain(err: &(dyn std::error::Error + 'static)) -> String {
     } else {
         parts.join(": ")
     }
+}
+
+/// The first error of type `T` in the chain of `err`.
+fn find_source<'a, T: std::error::Error + 'static>(
+    err: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
+    let mut next = Some(err);
+    while let Some(e) = next {
+        if let Some(found) = e.downcast_ref::<T>() {
+            return Some(found);
+        }
+        next = e.source();
+    }
+    None
 }
 
 fn mentions_credentials(err: &(dyn std::error::Error + 'static)) -> bool {

@@ -159,6 +159,11 @@ pub fn closing_line(plan: &Plan, status: RunStatus, audit: &Path, head: &str) ->
             " Fix the cause, then continue with `breakglass resume {}`.",
             plan.run_id
         ),
+        RunStatus::SignInNeeded => format!(
+            " The credentials expired: sign in again (`breakglass login`), then continue with \
+             `breakglass resume {}`.",
+            plan.run_id
+        ),
     };
     format!(
         "{what} {} {}.{next} Audit: {} (head {})",

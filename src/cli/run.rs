@@ -204,6 +204,7 @@ impl Run<'_> {
         Ok(match outcome.status {
             RunStatus::Succeeded => ExitCode::Success,
             RunStatus::Failed | RunStatus::Interrupted => ExitCode::Failed,
+            RunStatus::SignInNeeded => ExitCode::AuthRequired,
         })
     }
 }

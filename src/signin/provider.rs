@@ -120,7 +120,8 @@ impl SsoRoleProvider {
             .source
             .token()
             .await
-            .map_err(CredentialsError::not_loaded)?;
+            // The only provider in the chain: every failure is final.
+            .map_err(CredentialsError::provider_error)?;
         let portal = Portal::new(self.source.sdk(), &self.source.sso.region);
         let role = portal
             .role_credentials(
@@ -130,10 +131,7 @@ impl SsoRoleProvider {
                 &self.source.sso.login_command(),
             )
             .await
-            .map_err(|e| match e {
-                SignInError::NotSignedIn { .. } => CredentialsError::not_loaded(e),
-                other => CredentialsError::provider_error(other),
-            })?;
+            .map_err(CredentialsError::provider_error)?;
         let expiry =
             UNIX_EPOCH + Duration::from_millis(u64::try_from(role.expiration_ms).unwrap_or(0));
         let creds = Credentials::new(

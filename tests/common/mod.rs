@@ -116,7 +116,7 @@ impl Account {
     }
 }
 
-fn settings(key: &str, secret: &str) -> AwsSettings {
+pub fn settings(key: &str, secret: &str) -> AwsSettings {
     AwsSettings {
         profile: None,
         client: AwsClientConfig {

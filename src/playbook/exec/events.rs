@@ -137,6 +137,9 @@ pub enum RunStatus {
     Succeeded,
     Failed,
     Interrupted,
+    /// The credentials expired (or were missing) before a call: the run stopped between
+    /// calls; sign in again and resume.
+    SignInNeeded,
 }
 
 impl RunStatus {
@@ -145,6 +148,7 @@ impl RunStatus {
             RunStatus::Succeeded => "succeeded",
             RunStatus::Failed => "failed",
             RunStatus::Interrupted => "interrupted",
+            RunStatus::SignInNeeded => "sign_in_needed",
         }
     }
 }

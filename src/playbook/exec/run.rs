@@ -187,6 +187,18 @@ async fn run_target(
                     StepStatus::Interrupted,
                     "interrupted (Ctrl-C) before the next call; `breakglass resume` finishes it",
                 ),
+                Err(StepError::Aws(err)) if err.kind().needs_sign_in() => {
+                    // Nothing more can be sent: stop every target between calls.
+                    options.cancel.cancel();
+                    status = status.max_severity(RunStatus::SignInNeeded);
+                    StepResult::new(
+                        StepStatus::Interrupted,
+                        format!(
+                            "stopped before the call: {err} — sign in again, then `breakglass \
+                             resume` finishes it"
+                        ),
+                    )
+                }
                 Err(StepError::Aws(err)) => StepResult::new(
                     if dry_run {
                         StepStatus::WouldFail
@@ -255,6 +267,7 @@ impl RunStatus {
             RunStatus::Succeeded => 0,
             RunStatus::Failed => 1,
             RunStatus::Interrupted => 2,
+            RunStatus::SignInNeeded => 3,
         };
         if rank(other) > rank(self) {
             other
