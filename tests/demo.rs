@@ -76,6 +76,38 @@ fn demo_runs_a_drill_and_leaves_nothing_behind() {
         }
     }
     let emulator = emulator.expect("demo names its emulator");
+    // It signed in through the simulated IAM Identity Center, as a responder would.
+    let mut signed_in = None;
+    while let Ok(line) = rx.recv_timeout(Duration::from_secs(5)) {
+        if let Some(arn) = line.strip_prefix("signed in: ") {
+            signed_in = Some(arn.to_owned());
+            break;
+        }
+    }
+    let arn = signed_in.expect("demo signs in");
+    assert!(
+        arn.starts_with("arn:aws:sts::123456789012:assumed-role/IncidentResponder/"),
+        "{arn}"
+    );
+    assert!(exports.contains("AWS_PROFILE=sandbox"), "{exports}");
+    assert!(
+        !exports.contains("AWS_ACCESS_KEY_ID"),
+        "no static keys: {exports}"
+    );
+    let cache = home.path().join(".aws/sso/cache");
+    let cached = || {
+        std::fs::read_dir(&cache)
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    assert!(
+        cached() > 0,
+        "the sandbox's token is in the shared cache while it runs"
+    );
     let moto_endpoint = emulator.split_whitespace().nth(3).unwrap().to_owned();
     let moto_pid: u32 = emulator
         .split("(pid ")
@@ -127,6 +159,24 @@ fn demo_runs_a_drill_and_leaves_nothing_behind() {
     assert_eq!(
         doc["targets"][0]["steps"][0]["status"], "succeeded",
         "{doc:#}"
+    );
+    // The drill ran with the role the sign-in gave, not with keys.
+    let mut who = Command::new(env!("CARGO_BIN_EXE_breakglass"));
+    base(&mut who);
+    let who = who
+        .envs(vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .args(["whoami"])
+        .output()
+        .unwrap();
+    let who_out = String::from_utf8_lossy(&who.stdout);
+    assert!(who.status.success(), "{who_out}");
+    assert!(
+        who_out.contains("assumed-role/IncidentResponder/"),
+        "{who_out}"
+    );
+    assert!(
+        who_out.contains("sign-in      https://sandbox.awsapps.com/start"),
+        "{who_out}"
     );
 
     // The whole response on another server: memory and volatile data through the
@@ -187,6 +237,11 @@ fn demo_runs_a_drill_and_leaves_nothing_behind() {
     assert!(!bound(sim_port), "the simulator's port is still bound");
     assert!(!bound(moto_port), "moto's port is still bound");
     assert!(!alive(moto_pid), "moto is still running");
+    assert_eq!(
+        cached(),
+        0,
+        "the sandbox's token and registration are removed"
+    );
 }
 
 fn alive(pid: u32) -> bool {

@@ -3,18 +3,50 @@
 use super::args::DemoArgs;
 use super::list::render_table;
 use super::settings::Settings;
-use crate::aws::{AwsContext, SandboxEndpoint};
+use crate::aws::{AwsContext, SandboxEndpoint, SsoRole};
 use crate::error::{Error, ExitCode, Result, error_chain};
 use crate::inventory::{Selection, TagFilter, discover};
 use crate::output::{print_stdout, terminal_width};
 use crate::sandbox::{
-    ManagedInstance, MotoServer, Seeder, Simulator, seed_evidence, seed_instance_role,
+    ManagedInstance, MotoServer, SANDBOX_ACCOUNT, Seeder, Simulator, seed_evidence,
+    seed_instance_role,
 };
+use crate::signin::{self, Method, Prompt, SsoConfig};
 
 const REGION: &str = "eu-west-1";
 /// The emulator accepts any key; these are not secrets.
 const ACCESS_KEY: &str = "sandbox";
 const SECRET_KEY: &str = "sandbox-not-a-secret";
+/// The sandbox's IAM Identity Center, as an AWS CLI `sso-session` and profile. The session
+/// name is unlikely to clash with a real one; its cached token is removed on exit.
+const SSO_SESSION: &str = "breakglass-game-day-sandbox";
+const SSO_START_URL: &str = "https://sandbox.awsapps.com/start";
+const PROFILE: &str = "sandbox";
+const ROLE: &str = "IncidentResponder";
+
+/// The sign-in settings of the sandbox.
+fn sandbox_sso() -> SsoConfig {
+    SsoConfig {
+        session_name: Some(SSO_SESSION.into()),
+        start_url: SSO_START_URL.into(),
+        region: REGION.into(),
+        scopes: vec![signin::profile::DEFAULT_SCOPE.into()],
+        account_id: Some(SANDBOX_ACCOUNT.into()),
+        role_name: Some(ROLE.into()),
+        profile: Some(PROFILE.into()),
+    }
+}
+
+/// The AWS config file the sandbox's profile lives in (never the user's own).
+fn aws_config_text() -> String {
+    format!(
+        "# GAME DAY / SANDBOX: written by `breakglass demo`, removed when it stops.\n\
+         [sso-session {SSO_SESSION}]\nsso_start_url = {SSO_START_URL}\nsso_region = {REGION}\n\
+         sso_registration_scopes = {}\n\n[profile {PROFILE}]\nsso_session = {SSO_SESSION}\n\
+         sso_account_id = {SANDBOX_ACCOUNT}\nsso_role_name = {ROLE}\nregion = {REGION}\n",
+        signin::profile::DEFAULT_SCOPE
+    )
+}
 
 pub async fn run(settings: &Settings, args: &DemoArgs) -> Result<ExitCode> {
     eprintln!("== GAME DAY / SANDBOX: nothing here touches a real AWS account ==");
@@ -78,6 +110,59 @@ pub async fn run(settings: &Settings, args: &DemoArgs) -> Result<ExitCode> {
         estate.network.vpc_id,
         estate.auto_scaling_group
     );
+    // Sign in as a responder would: the simulated IAM Identity Center's device flow
+    // (approved automatically here), then the role's credentials for everything else.
+    let aws_config = simulator.sandbox_dir().join("aws-config");
+    std::fs::write(&aws_config, aws_config_text())
+        .map_err(|e| Error::Sandbox(format!("cannot write {}: {e}", aws_config.display())))?;
+    simulator.auto_approve_sign_in(true);
+    let sso = sandbox_sso();
+    let show = |prompt: Prompt| {
+        if let Prompt::Device { user_code, .. } = prompt {
+            eprintln!(
+                "signing in to the sandbox's IAM Identity Center (code {user_code}, approved automatically)"
+            );
+        }
+    };
+    let signed_in = signin::sign_in(ctx.sdk_config(), &sso, Method::DeviceCode, false, &show).await;
+    let result = match signed_in {
+        Ok(_) => signed_in_demo(settings, args, &simulator, &config, &aws_config).await,
+        Err(err) => Err(err.into()),
+    };
+    // The sandbox's token and client registrations leave the shared cache with it.
+    let _ = signin::forget(&sso);
+    drop(simulator);
+    drop(moto);
+    result
+}
+
+/// The part of the demo that runs signed in.
+async fn signed_in_demo(
+    settings: &Settings,
+    args: &DemoArgs,
+    simulator: &Simulator,
+    config: &std::path::Path,
+    aws_config: &std::path::Path,
+) -> Result<ExitCode> {
+    let mut aws = settings.aws.clone();
+    aws.profile = None;
+    aws.sandbox = Some(SandboxEndpoint {
+        endpoint_url: simulator.endpoint(),
+        region: REGION.into(),
+        access_key_id: ACCESS_KEY.into(),
+        secret_access_key: SECRET_KEY.into(),
+    });
+    aws.sso = Some(SsoRole {
+        config: sandbox_sso(),
+        account_id: SANDBOX_ACCOUNT.into(),
+        role_name: ROLE.into(),
+    });
+    let ctx = AwsContext::load(&aws).await;
+    let caller = {
+        use crate::aws::StsApi;
+        ctx.sts(REGION).get_caller_identity().await?
+    };
+    eprintln!("signed in: {}", caller.arn);
     let selection = match TagFilter::parse(crate::config::DEFAULT_FILTER) {
         Ok(filter) => Selection::Filters(vec![filter]),
         Err(_) => Selection::All,
@@ -85,9 +170,10 @@ pub async fn run(settings: &Settings, args: &DemoArgs) -> Result<ExitCode> {
     let inventory = discover(&ctx, &[REGION.to_owned()], &selection).await?;
     print_stdout(&render_table(&inventory, terminal_width()))?;
     let env = format!(
-        "AWS_ENDPOINT_URL={} AWS_REGION={REGION} AWS_ACCESS_KEY_ID={ACCESS_KEY} \
-         AWS_SECRET_ACCESS_KEY={SECRET_KEY} BREAKGLASS_CONFIG={}",
+        "AWS_ENDPOINT_URL={} AWS_REGION={REGION} AWS_CONFIG_FILE={} AWS_PROFILE={PROFILE} \
+         BREAKGLASS_CONFIG={}",
         simulator.endpoint(),
+        aws_config.display(),
         config.display()
     );
     if args.seed_only {
@@ -104,8 +190,6 @@ pub async fn run(settings: &Settings, args: &DemoArgs) -> Result<ExitCode> {
              against it."
         );
     }
-    drop(simulator);
-    drop(moto);
     Ok(ExitCode::Success)
 }
 

@@ -10,7 +10,7 @@ use crate::cli::args::{LoginArgs, LogoutArgs};
 use crate::cli::settings::Settings;
 use crate::error::{Error, ExitCode, Result};
 use crate::output::OutputFormat;
-use crate::signin::{self, Method, Prompt, SignInError, SsoConfig, cache, flow, selection};
+use crate::signin::{self, Method, Prompt, SignInError, SsoConfig, cache, selection};
 
 /// The unsigned configuration IAM Identity Center's own calls use (endpoint overrides such
 /// as `AWS_ENDPOINT_URL_SSO_OIDC` still apply).
@@ -115,28 +115,10 @@ pub async fn login(settings: &Settings, args: &LoginArgs) -> Result<ExitCode> {
             Method::DeviceCode => "a device code",
         }
     );
-    let oidc = flow::Oidc::new(&sdk, &sso.region);
-    let sign_in = async {
-        let registration = oidc.registration(&sso, method).await?;
-        let issued = match method {
-            Method::DeviceCode => {
-                oidc.device_code(&sso, &registration, !args.no_browser, &show)
-                    .await?
-            }
-            Method::AuthorizationCode => {
-                let authorize = oidc.authorize_endpoint();
-                oidc.authorization_code(&sso, &registration, &authorize, !args.no_browser, &show)
-                    .await?
-            }
-        };
-        Ok::<_, SignInError>((registration, issued))
-    };
-    let (registration, issued) = tokio::select! {
-        result = sign_in => result?,
+    let token = tokio::select! {
+        result = signin::sign_in(&sdk, &sso, method, !args.no_browser, &show) => result?,
         _ = tokio::signal::ctrl_c() => return Err(SignInError::Cancelled.into()),
     };
-    let token = flow::to_cache(&sso, &registration, &issued, true);
-    cache::write(&cache::token_path(sso.cache_key())?, &token)?;
 
     let portal = signin::portal::Portal::new(&sdk, &sso.region);
     let login = sso.login_command();

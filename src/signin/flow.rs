@@ -112,17 +112,8 @@ impl Oidc {
         sso: &SsoConfig,
         method: Method,
     ) -> Result<Registration, SignInError> {
-        let grant_types: Vec<String> = match method {
-            Method::AuthorizationCode => vec!["authorization_code".into(), "refresh_token".into()],
-            Method::DeviceCode => Vec::new(),
-        };
-        let path = cache::registration_path(
-            &self.region,
-            &sso.scopes,
-            sso.cache_key(),
-            &sso.start_url,
-            &grant_types,
-        )?;
+        let grant_types = grant_types(method);
+        let path = registration_path(sso, method)?;
         if let Some(cached) = cache::read::<Registration>(&path)?
             && cached.is_valid()
         {
@@ -285,6 +276,27 @@ impl Oidc {
     }
 }
 
+fn grant_types(method: Method) -> Vec<String> {
+    match method {
+        Method::AuthorizationCode => vec!["authorization_code".into(), "refresh_token".into()],
+        Method::DeviceCode => Vec::new(),
+    }
+}
+
+/// Where the client registration for `method` is cached.
+pub fn registration_path(
+    sso: &SsoConfig,
+    method: Method,
+) -> Result<std::path::PathBuf, SignInError> {
+    cache::registration_path(
+        &sso.region,
+        &sso.scopes,
+        sso.cache_key(),
+        &sso.start_url,
+        &grant_types(method),
+    )
+}
+
 fn issued(out: &aws_sdk_ssooidc::operation::create_token::CreateTokenOutput) -> Issued {
     Issued {
         access_token: out.access_token().unwrap_or_default().to_owned(),
@@ -294,12 +306,7 @@ fn issued(out: &aws_sdk_ssooidc::operation::create_token::CreateTokenOutput) -> 
 }
 
 /// The token as the cache holds it.
-pub fn to_cache(
-    sso: &SsoConfig,
-    registration: &Registration,
-    issued: &Issued,
-    method_refreshes: bool,
-) -> CachedToken {
+pub fn to_cache(sso: &SsoConfig, registration: &Registration, issued: &Issued) -> CachedToken {
     let expires = Utc::now() + chrono::Duration::seconds(issued.expires_in);
     let session = sso.session_name.is_some();
     CachedToken {
@@ -311,9 +318,6 @@ pub fn to_cache(
         client_id: session.then(|| registration.client_id.clone()),
         client_secret: session.then(|| registration.client_secret.clone()),
         registration_expires_at: session.then(|| registration.expires_at.clone()),
-        refresh_token: issued
-            .refresh_token
-            .clone()
-            .filter(|_| session && method_refreshes),
+        refresh_token: issued.refresh_token.clone().filter(|_| session),
     }
 }

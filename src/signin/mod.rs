@@ -72,6 +72,43 @@ impl SignInError {
     }
 }
 
+/// Signs in with `method` (registering a client if none is cached) and writes the token
+/// to the shared cache.
+pub async fn sign_in(
+    sdk: &aws_types::SdkConfig,
+    sso: &SsoConfig,
+    method: Method,
+    open_browser: bool,
+    prompt: &(dyn Fn(Prompt) + Send + Sync),
+) -> Result<cache::CachedToken, SignInError> {
+    let oidc = flow::Oidc::new(sdk, &sso.region);
+    let registration = oidc.registration(sso, method).await?;
+    let issued = match method {
+        Method::DeviceCode => {
+            oidc.device_code(sso, &registration, open_browser, prompt)
+                .await?
+        }
+        Method::AuthorizationCode => {
+            let authorize = oidc.authorize_endpoint();
+            oidc.authorization_code(sso, &registration, &authorize, open_browser, prompt)
+                .await?
+        }
+    };
+    let token = flow::to_cache(sso, &registration, &issued);
+    cache::write(&cache::token_path(sso.cache_key())?, &token)?;
+    Ok(token)
+}
+
+/// Removes every trace of a sign-in from the shared cache: the token and both kinds of
+/// client registration (the sandbox cleans up after itself this way).
+pub fn forget(sso: &SsoConfig) -> Result<(), SignInError> {
+    cache::remove(&cache::token_path(sso.cache_key())?)?;
+    for method in [Method::DeviceCode, Method::AuthorizationCode] {
+        cache::remove(&flow::registration_path(sso, method)?)?;
+    }
+    Ok(())
+}
+
 /// The account and role to use for `profile` when it signs in through IAM Identity Center:
 /// the profile's `sso_account_id` / `sso_role_name`, else the pick of the last
 /// `breakglass login`; `None` when the profile does not use IAM Identity Center.
