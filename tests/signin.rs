@@ -156,6 +156,31 @@ async fn device_code_sign_in_is_shared_with_the_aws_cli_cache_and_botocore() {
         .collect();
     assert!(names.iter().all(|n| n.ends_with(".json")), "{names:?}");
 
+    // The client registration sits where botocore would look for it (its key document is
+    // Python's json.dumps with sort_keys).
+    let registration = botocore(
+        &home,
+        &format!(
+            "import hashlib, json\n\
+             key = json.dumps({{'region': 'eu-west-1', 'scopes': ['sso:account:access'], \
+             'session_name': 'sandbox', 'startUrl': '{START_URL}', 'tool': 'botocore'}}, sort_keys=True)\n\
+             print(hashlib.sha1(key.encode()).hexdigest())"
+        ),
+    );
+    let registration = file.parent().unwrap().join(format!("{registration}.json"));
+    let cached: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&registration).unwrap()).unwrap();
+    assert_eq!(cached["clientId"], token["clientId"]);
+    // A registration the service no longer knows (a restarted sandbox) is replaced.
+    let mut stale = cached.clone();
+    stale["clientId"] = "forgotten-client".into();
+    std::fs::write(&registration, stale.to_string()).unwrap();
+    home.login("responder").assert_code(0);
+    let renewed: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&registration).unwrap()).unwrap();
+    assert_ne!(renewed["clientId"], "forgotten-client");
+    let token = home.token();
+
     // Every command now uses the role's credentials in-process.
     let who = home.bg().args(["whoami", "--profile", "responder"]).run();
     who.assert_code(0);
@@ -695,4 +720,35 @@ async fn plain_profiles_keep_using_the_sdk_chain() {
         "{}",
         run.stderr
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_cancels_a_waiting_sign_in_and_a_terminal_picks_the_role() {
+    let home = Home::new().await;
+    let child = home
+        .bg()
+        .args(["login", "--profile", "responder", "--use-device-code"])
+        .spawn();
+    wait_for_user_code(&home).await;
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let run = common::wait(child);
+    run.assert_code(4);
+    assert!(run.stderr.contains("sign-in cancelled"), "{}", run.stderr);
+    assert!(!home.token_file().exists());
+
+    // In a terminal, several roles are offered as a choice.
+    home.sim.auto_approve_sign_in(true);
+    let cmd = home
+        .bg()
+        .args(["login", "--profile", "picker", "--use-device-code"])
+        .cmd;
+    let tmux = common::tmux::Tmux::start(&cmd);
+    tmux.wait_for("Choose the role:", Duration::from_secs(30));
+    let screen = tmux.wait_for("2) ReadOnly", Duration::from_secs(5));
+    assert!(screen.contains("1) IncidentResponder"), "{screen}");
+    tmux.send_line("2");
+    tmux.wait_for("role ReadOnly", Duration::from_secs(30));
 }

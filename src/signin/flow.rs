@@ -164,7 +164,10 @@ impl Oidc {
             .start_url(&sso.start_url)
             .send()
             .await
-            .map_err(|e| sdk_error("StartDeviceAuthorization", &e))?;
+            .map_err(|e| match e.as_service_error() {
+                Some(err) if err.is_invalid_client_exception() => SignInError::InvalidClient,
+                _ => sdk_error("StartDeviceAuthorization", &e),
+            })?;
         let uri_complete = device.verification_uri_complete().unwrap_or_default();
         let opened = open_browser && super::browser::open(uri_complete);
         prompt(Prompt::Device {

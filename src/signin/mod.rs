@@ -33,6 +33,9 @@ pub enum SignInError {
     Denied,
     #[error("sign-in cancelled")]
     Cancelled,
+    /// The service does not know the (cached) client registration.
+    #[error("IAM Identity Center does not recognise breakglass's client registration")]
+    InvalidClient,
     /// The account or role is not one the user may use.
     #[error("{0}")]
     NoSuchRole(String),
@@ -52,7 +55,7 @@ impl SignInError {
                 ~/.aws/config (or AWS_CONFIG_FILE); see docs/sign-in.md"
                 .into(),
             SignInError::NotSignedIn { login, .. } => format!("run `{login}`"),
-            SignInError::CodeExpired | SignInError::Cancelled => {
+            SignInError::CodeExpired | SignInError::Cancelled | SignInError::InvalidClient => {
                 "run `breakglass login` again and approve the request in the browser".into()
             }
             SignInError::Denied => "the request was denied; sign in again and choose Allow".into(),
@@ -82,16 +85,28 @@ pub async fn sign_in(
     prompt: &(dyn Fn(Prompt) + Send + Sync),
 ) -> Result<cache::CachedToken, SignInError> {
     let oidc = flow::Oidc::new(sdk, &sso.region);
-    let registration = oidc.registration(sso, method).await?;
-    let issued = match method {
-        Method::DeviceCode => {
-            oidc.device_code(sso, &registration, open_browser, prompt)
-                .await?
-        }
-        Method::AuthorizationCode => {
-            let authorize = oidc.authorize_endpoint();
-            oidc.authorization_code(sso, &registration, &authorize, open_browser, prompt)
-                .await?
+    let mut registration = oidc.registration(sso, method).await?;
+    let mut attempt = 0;
+    let issued = loop {
+        attempt += 1;
+        let issued = match method {
+            Method::DeviceCode => {
+                oidc.device_code(sso, &registration, open_browser, prompt)
+                    .await
+            }
+            Method::AuthorizationCode => {
+                let authorize = oidc.authorize_endpoint();
+                oidc.authorization_code(sso, &registration, &authorize, open_browser, prompt)
+                    .await
+            }
+        };
+        match issued {
+            // The service no longer knows the cached client: register anew, once.
+            Err(SignInError::InvalidClient) if attempt == 1 => {
+                cache::remove(&flow::registration_path(sso, method)?)?;
+                registration = oidc.registration(sso, method).await?;
+            }
+            other => break other?,
         }
     };
     let token = flow::to_cache(sso, &registration, &issued);
