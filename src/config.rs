@@ -36,6 +36,17 @@ pub struct Config {
     pub containment: ContainmentConfig,
     #[serde(default)]
     pub evidence: EvidenceConfig,
+    #[serde(default)]
+    pub tui: TuiConfig,
+}
+
+/// `[tui]`: the terminal UI.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TuiConfig {
+    /// Key bindings on top of the defaults: `"ctrl-r" = "refresh"` (see docs/tui.md).
+    #[serde(default)]
+    pub keys: std::collections::BTreeMap<String, crate::tui::action::Command>,
 }
 
 /// `[evidence]`: where memory images and volatile data go, and the pinned acquisition tool.

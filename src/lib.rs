@@ -18,5 +18,6 @@ pub mod paths;
 pub mod playbook;
 pub mod sandbox;
 pub mod signin;
+pub mod tui;
 
 pub use error::{Error, ExitCode};

@@ -8,7 +8,7 @@ use crate::output::OutputFormat;
 
 /// Incident-response break-glass toolkit for X-Road Security Servers on AWS.
 #[derive(Debug, Parser)]
-#[command(name = "breakglass", version, arg_required_else_help = true)]
+#[command(name = "breakglass", version)]
 #[command(
     after_help = "Exit codes: 0 success, 1 a step or AWS call failed, 2 invalid input, \
                         3 refused, 4 authentication needed. See docs/cli.md."

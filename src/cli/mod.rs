@@ -19,6 +19,7 @@ pub use args::{
 pub use list::render_table;
 pub use playbook::describe as describe_playbook;
 pub use progress::{progress_line, render_plan};
+pub use run::{Performed, check_account, check_incident, perform};
 pub use settings::{Settings, is_region_name};
 
 use clap::Parser;
@@ -95,8 +96,17 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
         Some(Command::Audit(AuditCommand::Verify(args))) => audit::verify(&settings, args),
         Some(Command::Audit(AuditCommand::Show(args))) => audit::show(&settings, args),
         Some(Command::Audit(AuditCommand::Report(args))) => audit::report(&settings, args),
-        // `arg_required_else_help` shows the help before we get here.
-        None => Ok(ExitCode::InvalidInput),
+        None => {
+            use std::io::IsTerminal;
+            if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
+                crate::tui::run(&settings).await
+            } else {
+                // Not a terminal: the usage, as for a missing command.
+                use clap::CommandFactory;
+                let _ = Cli::command().print_help();
+                Ok(ExitCode::InvalidInput)
+            }
+        }
     }
 }
 

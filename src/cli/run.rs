@@ -116,26 +116,8 @@ impl Run<'_> {
         if !plan.dry_run && !self.yes {
             confirm(plan).await?;
         }
-        let log = AuditLog::open(&settings.audit_log_path()?)?;
         let (events, receiver) = tokio::sync::mpsc::unbounded_channel();
         let reporter = tokio::spawn(progress::report(receiver));
-        let region = plan
-            .targets
-            .first()
-            .map_or("us-east-1", |t| t.region.as_str());
-        let sinks = Sinks::from_config(&settings.config.config.audit, ctx, region)
-            .map(|sinks| sinks.spawn(&plan.run_id));
-        let mut recorder = Recorder::new(
-            log,
-            RunMeta {
-                run_id: plan.run_id.clone(),
-                incident: plan.incident.clone(),
-                actor: Some(self.caller.arn.clone()),
-                dry_run: plan.dry_run,
-            },
-            Some(events),
-        )
-        .with_sinks(sinks);
         let cancel = CancellationToken::new();
         let watcher = tokio::spawn(watch_interrupts(cancel.clone(), plan.run_id.clone()));
         let options = ExecOptions {
@@ -145,17 +127,24 @@ impl Run<'_> {
             resumed: self.resumed,
             missing: self.missing,
         };
-        let outcome = execute(plan, self.playbook, &self.caller, ctx, &recorder, &options).await;
+        let performed = perform(
+            settings,
+            ctx,
+            self.playbook,
+            plan,
+            &self.caller,
+            &options,
+            events,
+        )
+        .await;
         watcher.abort();
-        let head = recorder.head();
-        let path = recorder.path();
-        let sinks = recorder.take_sinks();
-        drop(recorder);
         let _ = reporter.await;
-        let sink_report = match sinks {
-            Some(sinks) => Some(sinks.finish().await),
-            None => None,
-        };
+        let Performed {
+            outcome,
+            head,
+            path,
+            sink_report,
+        } = performed?;
         if let Some(report) = &sink_report {
             // Loud, but the run's result stands: the local log is complete.
             let level = if report.is_complete() {
@@ -207,6 +196,61 @@ impl Run<'_> {
             RunStatus::SignInNeeded => ExitCode::AuthRequired,
         })
     }
+}
+
+/// What [`perform`] leaves: the executor's outcome (an error when the audit log failed),
+/// the log's head and path, and how the audit copies went.
+pub struct Performed {
+    pub outcome: std::result::Result<crate::playbook::RunOutcome, crate::audit::AuditError>,
+    pub head: String,
+    pub path: std::path::PathBuf,
+    pub sink_report: Option<SinkReport>,
+}
+
+/// Runs a confirmed plan — the audit log and its copies, the executor with its events sent
+/// to `events` — for the CLI and the TUI alike.
+pub async fn perform(
+    settings: &Settings,
+    ctx: &AwsContext,
+    playbook: &Playbook,
+    plan: &Plan,
+    caller: &CallerIdentity,
+    options: &ExecOptions,
+    events: tokio::sync::mpsc::UnboundedSender<crate::playbook::ExecEvent>,
+) -> Result<Performed> {
+    let log = AuditLog::open(&settings.audit_log_path()?)?;
+    let region = plan
+        .targets
+        .first()
+        .map_or("us-east-1", |t| t.region.as_str());
+    let sinks = Sinks::from_config(&settings.config.config.audit, ctx, region)
+        .map(|sinks| sinks.spawn(&plan.run_id));
+    let mut recorder = Recorder::new(
+        log,
+        RunMeta {
+            run_id: plan.run_id.clone(),
+            incident: plan.incident.clone(),
+            actor: Some(caller.arn.clone()),
+            dry_run: plan.dry_run,
+        },
+        Some(events),
+    )
+    .with_sinks(sinks);
+    let outcome = execute(plan, playbook, caller, ctx, &recorder, options).await;
+    let head = recorder.head();
+    let path = recorder.path();
+    let sinks = recorder.take_sinks();
+    drop(recorder);
+    let sink_report = match sinks {
+        Some(sinks) => Some(sinks.finish().await),
+        None => None,
+    };
+    Ok(Performed {
+        outcome,
+        head,
+        path,
+        sink_report,
+    })
 }
 
 /// Refuses a live run without an incident id, or without `--yes` when nobody can answer.

@@ -1,0 +1,250 @@
+//! Running [`Effect`]s: each is a spawned task with its own copies of what it needs, whose
+//! owned result comes back to the event loop as an [`Action`]. All AWS work of the TUI is
+//! here, through the same library functions as the CLI.
+
+use tokio::sync::mpsc::UnboundedSender;
+use tokio_util::sync::CancellationToken;
+
+use super::action::{Action, AuditRun, AuditSummary, Finished, Identity};
+use super::app::Effect;
+use crate::aws::{AwsContext, StsApi};
+use crate::cli::Settings;
+use crate::inventory::{Selection, discover, resolve_targets};
+use crate::playbook::{ExecOptions, Plan, plan, resolve_parameters};
+
+pub struct Runner {
+    pub settings: Settings,
+    pub ctx: AwsContext,
+    pub regions: Vec<String>,
+    pub actions: UnboundedSender<Action>,
+    /// The running playbook's stop switch.
+    cancel: Option<CancellationToken>,
+}
+
+impl Runner {
+    pub fn new(
+        settings: Settings,
+        ctx: AwsContext,
+        regions: Vec<String>,
+        actions: UnboundedSender<Action>,
+    ) -> Runner {
+        Runner {
+            settings,
+            ctx,
+            regions,
+            actions,
+            cancel: None,
+        }
+    }
+
+    pub fn run(&mut self, effect: Effect) {
+        let tx = self.actions.clone();
+        let settings = self.settings.clone();
+        let ctx = self.ctx.clone();
+        let regions = self.regions.clone();
+        match effect {
+            Effect::LoadInventory => {
+                tokio::spawn(async move {
+                    let selection = settings.selection(false, &[]);
+                    let result = match selection {
+                        Ok(selection) => discover(&ctx, &regions, &selection)
+                            .await
+                            .map_err(|e| message(&e.into())),
+                        Err(e) => Err(message(&e)),
+                    };
+                    let _ = tx.send(Action::InventoryLoaded(result));
+                });
+            }
+            Effect::LoadIdentity => {
+                tokio::spawn(async move {
+                    let _ = tx.send(Action::IdentityLoaded(identity(&ctx, &regions).await));
+                });
+            }
+            Effect::LoadAudit => {
+                let _ = tx.send(Action::AuditLoaded(audit(&settings)));
+            }
+            Effect::Plan {
+                playbook,
+                targets,
+                dry_run,
+                incident,
+            } => {
+                tokio::spawn(async move {
+                    let result = make_plan(
+                        &settings, &ctx, &regions, &playbook, &targets, dry_run, incident,
+                    )
+                    .await
+                    .map(Box::new)
+                    .map_err(|e| message(&e));
+                    let _ = tx.send(Action::Planned(result));
+                });
+            }
+            Effect::Execute(plan) => {
+                let cancel = CancellationToken::new();
+                self.cancel = Some(cancel.clone());
+                // The executor's future borrows across awaits in ways that are not `Send`
+                // for every lifetime; it runs on a blocking thread of its own instead.
+                let handle = tokio::runtime::Handle::current();
+                tokio::task::spawn_blocking(move || {
+                    let result = handle
+                        .block_on(execute(&settings, &ctx, &plan, cancel, tx.clone()))
+                        .map_err(|e| message(&e));
+                    let _ = tx.send(Action::RunFinished(result));
+                });
+            }
+            Effect::Interrupt => {
+                if let Some(cancel) = &self.cancel {
+                    cancel.cancel();
+                }
+            }
+            // The terminal hand-over is the event loop's (it owns the terminal).
+            Effect::Session(_) => {}
+        }
+    }
+}
+
+/// An error as one line with its hint, for a toast.
+fn message(err: &crate::Error) -> String {
+    match err.hint() {
+        Some(hint) => format!("{err} — {hint}"),
+        None => err.to_string(),
+    }
+}
+
+async fn identity(ctx: &AwsContext, regions: &[String]) -> Result<Identity, String> {
+    let region = regions.first().map_or("us-east-1", String::as_str);
+    let caller = ctx
+        .sts(region)
+        .get_caller_identity()
+        .await
+        .map_err(|e| message(&e.into()))?;
+    let credentials_left = match ctx.sdk_config().credentials_provider() {
+        Some(provider) => {
+            use aws_credential_types::provider::ProvideCredentials;
+            provider
+                .provide_credentials()
+                .await
+                .ok()
+                .and_then(|c| c.expiry())
+                .and_then(|at| at.duration_since(std::time::SystemTime::now()).ok())
+                .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        }
+        None => None,
+    };
+    Ok(Identity {
+        account: caller.account,
+        arn: caller.arn,
+        credentials_left,
+    })
+}
+
+async fn make_plan(
+    settings: &Settings,
+    ctx: &AwsContext,
+    regions: &[String],
+    name: &str,
+    targets: &[String],
+    dry_run: bool,
+    incident: Option<String>,
+) -> crate::error::Result<Plan> {
+    let playbook = settings.playbook(name)?;
+    let parameters = resolve_parameters(&playbook, &[])?;
+    // Planned against the estate as it is now, not as it was listed.
+    let inventory = discover(ctx, regions, &Selection::All).await?;
+    let security_servers = settings.selection(false, &[])?;
+    let resolution = resolve_targets(targets, &inventory.servers, &security_servers, false)?;
+    let info = settings.run_info(uuid::Uuid::now_v7().to_string(), incident, dry_run);
+    Ok(plan(&playbook, &parameters, &resolution.servers, &info)?)
+}
+
+async fn execute(
+    settings: &Settings,
+    ctx: &AwsContext,
+    plan: &Plan,
+    cancel: CancellationToken,
+    tx: UnboundedSender<Action>,
+) -> crate::error::Result<Finished> {
+    let playbook = settings.playbook(&plan.playbook.name)?;
+    let region = plan
+        .targets
+        .first()
+        .map_or("us-east-1", |t| t.region.as_str());
+    ctx.check_credentials().await?;
+    let caller = ctx.sts(region).get_caller_identity().await?;
+    crate::cli::check_account(settings, &caller)?;
+    let (events, mut receiver) = tokio::sync::mpsc::unbounded_channel();
+    let forward = tokio::spawn(async move {
+        while let Some(event) = receiver.recv().await {
+            let _ = tx.send(Action::Exec(event));
+        }
+    });
+    let options = ExecOptions {
+        concurrency: settings.concurrency(None)?,
+        done_before: std::collections::HashSet::new(),
+        cancel,
+        resumed: false,
+        missing: Vec::new(),
+    };
+    let performed =
+        crate::cli::perform(settings, ctx, &playbook, plan, &caller, &options, events).await?;
+    let _ = forward.await;
+    let outcome = performed.outcome.map_err(crate::Error::Audit)?;
+    Ok(Finished {
+        status: outcome.status,
+        targets: outcome.targets,
+        audit_head: performed.head,
+    })
+}
+
+/// One record of a run's timeline.
+fn timeline_line(e: &crate::audit::view::Event) -> String {
+    let parts = [
+        e.target.as_deref(),
+        e.step.as_deref(),
+        e.operation.as_deref(),
+        e.result.as_deref(),
+        e.detail.as_deref(),
+    ];
+    let rest: Vec<&str> = parts.into_iter().flatten().collect();
+    format!(
+        "{} {:<13} {}",
+        e.time,
+        e.kind,
+        crate::audit::view::printable(&rest.join("  "))
+    )
+}
+
+/// The audit log, newest run first, each with its timeline.
+fn audit(settings: &Settings) -> Result<AuditSummary, String> {
+    use crate::audit::view::{AuditFile, Event, RunFacts};
+    let path = settings.audit_log_path().map_err(|e| message(&e))?;
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+    };
+    let file = AuditFile::parse(&bytes).map_err(|e| e.to_string())?;
+    let verdict = file.verdict();
+    let mut runs = Vec::new();
+    for listing in file.runs().into_iter().rev() {
+        let Ok(view) = file.select(Some(&listing.run_id)) else {
+            continue;
+        };
+        let facts = RunFacts::of(&view);
+        let events = Event::all(&view).iter().map(timeline_line).collect();
+        runs.push(AuditRun {
+            run_id: listing.run_id.clone(),
+            incident: listing.incident.clone(),
+            started: listing.first_ts.chars().take(19).collect(),
+            status: facts.status_label(),
+            playbook: facts.playbook_label().unwrap_or_else(|| "-".into()),
+            events,
+        });
+    }
+    Ok(AuditSummary {
+        path: path.display().to_string(),
+        verdict: verdict.headline,
+        intact: verdict.intact,
+        runs,
+    })
+}
