@@ -118,6 +118,7 @@ pub struct App {
     pub audit: Option<AuditSummary>,
     pub audit_cursor: usize,
     pub audit_open: bool,
+    pub audit_scroll: u16,
     pub detail_scroll: u16,
     pub tick: u64,
     pub quit: bool,
@@ -148,6 +149,7 @@ impl App {
             audit: None,
             audit_cursor: 0,
             audit_open: false,
+            audit_scroll: 0,
             detail_scroll: 0,
             tick: 0,
             quit: false,
@@ -455,6 +457,8 @@ impl App {
             Command::Open if self.current().is_some() => {
                 self.screen = Screen::Detail;
                 self.detail_scroll = 0;
+                // The server's recent audit events come from the log.
+                return vec![Effect::LoadAudit];
             }
             Command::Playbooks => return self.open_playbooks(),
             Command::Session => return self.session(),
@@ -477,12 +481,28 @@ impl App {
 
     fn audit_key(&mut self, command: Command) -> Vec<Effect> {
         let runs = self.audit.as_ref().map_or(0, |a| a.runs.len());
+        let page = u16::try_from(PAGE).unwrap_or(10);
         match command {
+            Command::Up if self.audit_open => {
+                self.audit_scroll = self.audit_scroll.saturating_sub(1);
+            }
+            Command::Down if self.audit_open => {
+                self.audit_scroll = self.audit_scroll.saturating_add(1);
+            }
+            Command::PageDown if self.audit_open => {
+                self.audit_scroll = self.audit_scroll.saturating_add(page);
+            }
+            Command::PageUp if self.audit_open => {
+                self.audit_scroll = self.audit_scroll.saturating_sub(page);
+            }
             Command::Up => self.audit_cursor = self.audit_cursor.saturating_sub(1),
             Command::Down => {
                 self.audit_cursor = (self.audit_cursor + 1).min(runs.saturating_sub(1))
             }
-            Command::Open => self.audit_open = runs > 0,
+            Command::Open => {
+                self.audit_open = runs > 0;
+                self.audit_scroll = 0;
+            }
             Command::Refresh => return vec![Effect::LoadAudit],
             Command::Back if self.audit_open => self.audit_open = false,
             Command::Back => self.screen = Screen::Servers,

@@ -153,6 +153,8 @@ pub struct Flow {
     /// What is being typed (incident id, confirmation).
     pub typed: String,
     pub step: FlowStep,
+    /// How far the plan is scrolled.
+    pub scroll: u16,
     /// Whether the planned run is a dry run (for re-planning after the incident prompt).
     dry_run: bool,
 }
@@ -164,6 +166,7 @@ impl Flow {
             cursor: 0,
             typed: String::new(),
             step: FlowStep::Pick,
+            scroll: 0,
             dry_run: false,
         }
     }
@@ -234,6 +237,20 @@ impl Flow {
             },
             FlowStep::Planned { plan } => match command {
                 Command::Back => FlowStep::Pick,
+                Command::Up
+                | Command::Down
+                | Command::PageUp
+                | Command::PageDown
+                | Command::Top => {
+                    self.scroll = match command {
+                        Command::Up => self.scroll.saturating_sub(1),
+                        Command::Down => self.scroll.saturating_add(1),
+                        Command::PageUp => self.scroll.saturating_sub(10),
+                        Command::PageDown => self.scroll.saturating_add(10),
+                        _ => 0,
+                    };
+                    FlowStep::Planned { plan }
+                }
                 Command::DryRun => {
                     let playbook = plan.playbook.name.clone();
                     let effect = self.plan_effect(playbook, true, incident, true);
@@ -283,6 +300,7 @@ impl Flow {
         let mut toast = None;
         self.step = match (step, action) {
             (FlowStep::Planning { auto_run, .. }, Action::Planned(Ok(plan))) => {
+                self.scroll = 0;
                 if auto_run {
                     effects.push(Effect::Execute(plan.clone()));
                     FlowStep::Running {

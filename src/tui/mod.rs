@@ -12,6 +12,9 @@ pub mod keymap;
 pub mod theme;
 pub mod view;
 
+#[cfg(test)]
+mod tests;
+
 use std::time::Duration;
 
 use crossterm::event::{Event, EventStream, KeyEventKind};

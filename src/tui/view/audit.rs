@@ -39,10 +39,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         };
         let lines: Vec<Line> = run.events.iter().map(|e| Line::raw(e.clone())).collect();
         frame.render_widget(
-            Paragraph::new(lines).block(Block::new().borders(Borders::TOP).title(Span::styled(
-                format!(" {} · {} · {} ", run.playbook, run.run_id, run.status),
-                theme.title(),
-            ))),
+            Paragraph::new(lines).scroll((app.audit_scroll, 0)).block(
+                Block::new().borders(Borders::TOP).title(Span::styled(
+                    format!(" {} · {} · {} ", run.playbook, run.run_id, run.status),
+                    theme.title(),
+                )),
+            ),
             body,
         );
         return;

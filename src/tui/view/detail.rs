@@ -86,6 +86,25 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         },
     ));
     lines.push(Line::raw(""));
+    lines.push(head("Recent audit events"));
+    let events: Vec<&String> = app
+        .audit
+        .iter()
+        .flat_map(|a| a.runs.iter())
+        .flat_map(|r| r.events.iter())
+        .filter(|e| e.contains(&s.instance_id))
+        .take(8)
+        .collect();
+    if events.is_empty() {
+        lines.push(Line::from(Span::styled(
+            "  none in this audit log",
+            theme.dim(),
+        )));
+    }
+    for event in events {
+        lines.push(Line::raw(format!("  {event}")));
+    }
+    lines.push(Line::raw(""));
     lines.push(head("Tags"));
     for (k, v) in &s.tags {
         lines.push(kv(k, v.clone()));

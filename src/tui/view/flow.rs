@@ -71,6 +71,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             frame.render_widget(
                 Paragraph::new(plan_lines(plan, theme))
                     .wrap(Wrap { trim: false })
+                    .scroll((flow.scroll, 0))
                     .block(block(plan_title(plan), theme)),
                 area,
             );
@@ -202,8 +203,8 @@ fn progress_table(
     let table = Table::new(
         rows,
         [
-            Constraint::Length(12),
-            Constraint::Length(26),
+            Constraint::Length(11),
+            Constraint::Length(20),
             Constraint::Length(14),
             Constraint::Min(10),
         ],

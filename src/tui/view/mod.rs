@@ -56,13 +56,19 @@ pub fn duration(seconds: i64) -> String {
 }
 
 /// The top line: who and where on the left, the banners always visible on the right.
+/// Below 100 columns labels and the product name go, so everything still fits at 80.
 fn status_bar(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
-    let mut spans = vec![Span::styled(" breakglass", theme.title())];
+    let narrow = area.width < 100;
+    let label = |l: &'static str| if narrow { "" } else { l };
+    let mut spans = Vec::new();
     let sep = || Span::styled(" │ ", theme.dim());
-    spans.push(sep());
+    if !narrow {
+        spans.push(Span::styled(" breakglass", theme.title()));
+        spans.push(sep());
+    }
     match &app.identity {
         Some(identity) => {
-            spans.push(Span::raw(format!("acct {}", identity.account)));
+            spans.push(Span::raw(format!("{}{}", label("acct "), identity.account)));
             let role = identity
                 .arn
                 .split(":assumed-role/")
@@ -70,7 +76,7 @@ fn status_bar(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
                 .and_then(|r| r.split('/').next())
                 .unwrap_or("-");
             spans.push(sep());
-            spans.push(Span::raw(format!("role {role}")));
+            spans.push(Span::raw(format!("{}{role}", label("role "))));
             if let Some(left) = identity.credentials_left {
                 spans.push(sep());
                 let style = if left < 600 {
@@ -87,12 +93,17 @@ fn status_bar(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     spans.push(Span::raw(app.regions.join(",")));
     spans.push(sep());
     spans.push(match &app.incident {
-        Some(id) => Span::styled(format!("incident {id}"), theme.warn()),
+        Some(id) => Span::styled(format!("{}{id}", label("incident ")), theme.warn()),
         None => Span::styled("no incident", theme.dim()),
     });
     let mut banners = Vec::new();
     if app.sandbox {
-        banners.push(Span::styled(" GAME DAY / SANDBOX ", theme.banner()));
+        let text = if narrow {
+            " GAME DAY "
+        } else {
+            " GAME DAY / SANDBOX "
+        };
+        banners.push(Span::styled(text, theme.banner()));
     }
     if app.dry_run {
         banners.push(Span::raw(" "));
@@ -130,8 +141,9 @@ fn footer(app: &App, theme: Theme, keys: &Keymap) -> Paragraph<'static> {
             let k = |c: Command| keys.key_for(c);
             let hints = match app.screen {
                 Screen::Servers => format!(
-                    "{} move  {} mark  {} filter  {} details  {} playbooks  {} shell  {} audit  {} dry-run  {} help  {} quit",
-                    format_args!("{}/{}", k(Command::Down), k(Command::Up)),
+                    "{} help  {} quit  {} mark  {} filter  {} details  {} playbooks  {} shell  {} audit  {} dry-run",
+                    k(Command::Help),
+                    k(Command::Quit),
                     k(Command::Mark),
                     k(Command::Filter),
                     k(Command::Open),
@@ -139,8 +151,6 @@ fn footer(app: &App, theme: Theme, keys: &Keymap) -> Paragraph<'static> {
                     k(Command::Session),
                     k(Command::Audit),
                     k(Command::ToggleDryRun),
-                    k(Command::Help),
-                    k(Command::Quit),
                 ),
                 Screen::Detail => format!(
                     "{} back  {} playbooks  {} shell  {} help",

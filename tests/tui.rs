@@ -1,0 +1,102 @@
+//! The TUI end to end in a real terminal: tmux runs the real binary at 80×24 against the
+//! game-day simulator (in front of the emulator), keys are sent, and the screen is polled
+//! until the expected text appears. The list loads, the filter narrows it, a dry run and a
+//! live isolate complete from the keyboard (and really isolate the server), the screen
+//! follows a resize, and quitting restores the terminal.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::time::Duration;
+
+use breakglass::aws::Ec2Api;
+use breakglass::sandbox::{Seeder, Simulator};
+use common::tmux::Tmux;
+use common::{Account, REGION};
+
+const WAIT: Duration = Duration::from_secs(60);
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_responder_filters_dry_runs_and_isolates_from_the_keyboard() {
+    let account = Account::new().await;
+    let sim = Simulator::start(&common::moto().endpoint()).await.unwrap();
+    let ctx = account.context_at(&sim.endpoint()).await;
+    let estate = Seeder::new(&ctx, REGION).xroad_estate().await.unwrap();
+    let (_, target) = estate
+        .servers
+        .iter()
+        .find(|(name, _)| name == "ss-prod-3")
+        .unwrap()
+        .clone();
+    let audit = account.home().join("audit.jsonl");
+    let cmd = account
+        .bg()
+        .env("AWS_ENDPOINT_URL", sim.endpoint())
+        .env("BREAKGLASS_AUDIT_LOG", &audit)
+        .cmd;
+    let tui = Tmux::start_sized(&cmd, 80, 24);
+    // The list loads, with the sandbox banner and who we are.
+    let screen = tui.wait_visible("ss-test-3", WAIT);
+    assert!(screen.contains("GAME DAY"), "{screen}");
+    assert!(screen.contains(&account.id), "{screen}");
+    assert!(tui.alternate_screen());
+
+    // The filter narrows it.
+    tui.keys(&["/"]);
+    tui.type_text("prod-3");
+    tui.keys(&["Enter"]);
+    let screen = tui.wait_visible("Servers 1/6", WAIT);
+    assert!(!screen.contains("ss-prod-1"), "{screen}");
+
+    // A dry run of isolate: no incident, no confirmation, nothing changed.
+    tui.keys(&["p"]);
+    tui.wait_visible("Playbook for ss-prod-3", WAIT);
+    tui.keys(&["j", "j", "j"]);
+    tui.keys(&["d"]);
+    tui.wait_visible("Every step would succeed", WAIT);
+    tui.keys(&["Enter"]);
+    tui.wait_visible("Servers 1/6", WAIT);
+    let isolated = |servers: &[breakglass::aws::Instance]| {
+        servers
+            .iter()
+            .find(|i| i.id == target)
+            .and_then(|i| i.tags.get("breakglass:state").cloned())
+    };
+    let ec2 = ctx.ec2(REGION);
+    assert_eq!(isolated(&ec2.describe_instances(&[]).await.unwrap()), None);
+
+    // Live: the incident id, the plan, the target's name typed, then progress and result.
+    tui.keys(&["p"]);
+    tui.wait_visible("Playbook for ss-prod-3", WAIT);
+    tui.keys(&["j", "j", "j", "Enter"]);
+    tui.wait_visible("Type it:", WAIT);
+    tui.type_text("IR-TUI-1");
+    tui.keys(&["Enter"]);
+    tui.wait_visible("Plan: isolate · LIVE", WAIT);
+    tui.keys(&["Enter"]);
+    tui.wait_visible("Type `ss-prod-3` to run it", WAIT);
+    tui.type_text("ss-prod-3");
+    tui.keys(&["Enter"]);
+    let screen = tui.wait_visible("Run isolate · succeeded", WAIT);
+    assert!(screen.contains("succeeded"), "{screen}");
+    assert_eq!(
+        isolated(&ec2.describe_instances(&[]).await.unwrap()).as_deref(),
+        Some("isolated")
+    );
+    // Back on the list, reloaded: the server shows as isolated.
+    tui.keys(&["Enter"]);
+    tui.wait_visible("isolated", WAIT);
+
+    // The audit screen has both runs and a verified chain.
+    tui.keys(&["a"]);
+    let screen = tui.wait_visible("chain intact", WAIT);
+    assert!(screen.contains("IR-TUI-1"), "{screen}");
+
+    // A resize redraws at the new size; q quits and gives the terminal back.
+    tui.resize(120, 30);
+    tui.keys(&["Escape"]);
+    tui.wait_visible("PRIVATE IP", WAIT);
+    tui.keys(&["q"]);
+    tui.wait_for("[exit 0]", WAIT);
+    assert!(!tui.alternate_screen(), "the terminal is restored");
+}
