@@ -100,3 +100,54 @@ async fn a_responder_filters_dry_runs_and_isolates_from_the_keyboard() {
     tui.wait_for("[exit 0]", WAIT);
     assert!(!tui.alternate_screen(), "the terminal is restored");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_a_sign_in_the_tui_signs_in_and_picks_the_role() {
+    let account = Account::new().await;
+    let sim = Simulator::start(&common::moto().endpoint()).await.unwrap();
+    sim.auto_approve_sign_in(true);
+    // The sandbox's sign-in hands out roles in the emulator's default account: seed there.
+    let seed = breakglass::aws::AwsContext::load(&common::settings("testing", "testing")).await;
+    Seeder::new(&seed, REGION).xroad_estate().await.unwrap();
+    std::fs::create_dir_all(account.home().join(".aws")).unwrap();
+    std::fs::write(
+        account.home().join(".aws/config"),
+        "[sso-session sandbox]\nsso_start_url = https://sandbox.awsapps.com/start\n\
+         sso_region = eu-west-1\n\n[profile picker]\nsso_session = sandbox\nregion = eu-west-1\n",
+    )
+    .unwrap();
+    let cmd = account
+        .bg()
+        .env("AWS_ENDPOINT_URL", sim.endpoint())
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env("AWS_PROFILE", "picker")
+        .cmd;
+    let tui = Tmux::start_sized(&cmd, 80, 24);
+    tui.wait_visible("You are not signed in", WAIT);
+    tui.keys(&["d"]);
+    // Approved at once in the sandbox; two roles to choose from.
+    tui.wait_visible("Choose the role:", WAIT);
+    tui.keys(&["j", "Enter"]);
+    let screen = tui.wait_visible("ss-test-3", WAIT);
+    assert!(screen.contains("ReadOnly"), "{screen}");
+    assert!(screen.contains("123456789012"), "{screen}");
+    tui.keys(&["q"]);
+    tui.wait_for("[exit 0]", WAIT);
+    // The pick is remembered: the CLI now uses the same role.
+    let who = account
+        .bg()
+        .env("AWS_ENDPOINT_URL", sim.endpoint())
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN")
+        .args(["whoami", "--profile", "picker"])
+        .run();
+    who.assert_code(0);
+    assert!(
+        who.stdout.contains("assumed-role/ReadOnly/"),
+        "{}",
+        who.stdout
+    );
+}

@@ -72,12 +72,8 @@ fn show(prompt: Prompt) {
                 "To sign in, open\n\n  {uri_complete}\n\nor {uri} and enter the code\n\n  {user_code}\n"
             );
             if std::io::stderr().is_terminal()
-                && let Ok(code) = qrcode::QrCode::new(uri_complete.as_bytes())
+                && let Some(qr) = signin::qr_code(uri_complete)
             {
-                let qr = code
-                    .render::<qrcode::render::unicode::Dense1x2>()
-                    .quiet_zone(true)
-                    .build();
                 let _ = writeln!(err, "{qr}");
             }
             if *opened {

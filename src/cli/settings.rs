@@ -54,11 +54,27 @@ impl Settings {
     /// Identity Center — role credentials from breakglass's own sign-in, in-process.
     pub async fn aws_context(&self) -> Result<AwsContext> {
         let mut aws = self.aws.clone();
-        let static_keys = std::env::var_os("AWS_ACCESS_KEY_ID").is_some_and(|k| !k.is_empty());
-        if aws.sandbox.is_none() && !static_keys {
+        if self.signs_in() {
             aws.sso = crate::signin::resolve_role(aws.profile.as_deref()).await?;
         }
         Ok(AwsContext::load(&aws).await)
+    }
+
+    /// Whether credentials may come from breakglass's own IAM Identity Center sign-in:
+    /// not in the sandbox, and not when the environment holds keys (they win, as in every
+    /// AWS tool).
+    fn signs_in(&self) -> bool {
+        let static_keys = std::env::var_os("AWS_ACCESS_KEY_ID").is_some_and(|k| !k.is_empty());
+        self.aws.sandbox.is_none() && !static_keys
+    }
+
+    /// The profile's IAM Identity Center settings, when its credentials come from a
+    /// sign-in.
+    pub async fn sso_profile(&self) -> Result<Option<crate::signin::SsoConfig>> {
+        if !self.signs_in() {
+            return Ok(None);
+        }
+        Ok(crate::signin::profile::resolve(self.aws.profile.as_deref(), None).await?)
     }
 
     /// Regions to work in: `--region` flags, else config `regions`, else the SDK's region.

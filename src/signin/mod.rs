@@ -75,6 +75,33 @@ impl SignInError {
     }
 }
 
+/// `text` as a QR code of half-block characters (two rows per line), for a phone to scan.
+pub fn qr_code(text: &str) -> Option<String> {
+    let code = qrcode::QrCode::new(text.as_bytes()).ok()?;
+    Some(
+        code.render::<qrcode::render::unicode::Dense1x2>()
+            .quiet_zone(true)
+            .build(),
+    )
+}
+
+/// Whether `sso` has a cached token that is still valid for a while (or can be refreshed),
+/// and an account and role to use.
+pub fn ready(sso: &SsoConfig) -> bool {
+    let token = cache::token_path(sso.cache_key())
+        .ok()
+        .and_then(|path| cache::read::<cache::CachedToken>(&path).ok().flatten())
+        .filter(|t| t.start_url == sso.start_url);
+    let fresh = token.is_some_and(|t| {
+        t.can_refresh()
+            || t.expiry()
+                .is_some_and(|at| at > chrono::Utc::now() + chrono::Duration::minutes(1))
+    });
+    let role = (sso.account_id.is_some() && sso.role_name.is_some())
+        || selection::get(&selection_key(sso)).ok().flatten().is_some();
+    fresh && role
+}
+
 /// Signs in with `method` (registering a client if none is cached) and writes the token
 /// to the shared cache.
 pub async fn sign_in(

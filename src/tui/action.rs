@@ -92,4 +92,7 @@ pub enum Action {
     Exec(ExecEvent),
     RunFinished(Result<Finished, String>),
     AuditLoaded(Result<AuditSummary, String>),
+    SignIn(super::signin::SignInResult),
+    /// Signed in with a role: the event loop swaps the AWS context it runs effects with.
+    ContextReady(Box<crate::aws::AwsContext>),
 }

@@ -12,6 +12,7 @@ use crate::playbook::Plan;
 /// The main screens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Screen {
+    SignIn,
     Servers,
     Detail,
     Playbooks,
@@ -35,6 +36,18 @@ pub enum Effect {
     Interrupt,
     /// Hand the terminal to a Session Manager shell on this instance.
     Session(String),
+    /// Sign in through IAM Identity Center (browser, or device code).
+    SignIn {
+        device_code: bool,
+    },
+    CancelSignIn,
+    ListAccounts,
+    ListRoles(String),
+    /// Use this account and role for every call from now on.
+    UseRole {
+        account: String,
+        role: String,
+    },
 }
 
 /// Where typed characters go.
@@ -120,6 +133,7 @@ pub struct App {
     pub audit_open: bool,
     pub audit_scroll: u16,
     pub detail_scroll: u16,
+    pub signin: Option<super::signin::SignIn>,
     pub tick: u64,
     pub quit: bool,
 }
@@ -151,6 +165,7 @@ impl App {
             audit_open: false,
             audit_scroll: 0,
             detail_scroll: 0,
+            signin: None,
             tick: 0,
             quit: false,
         }
@@ -294,6 +309,22 @@ impl App {
                 }
                 effects
             }
+            Action::SignIn(result) => {
+                let Some(signin) = self.signin.as_mut() else {
+                    return Vec::new();
+                };
+                let (mut effects, done) = signin.take(result);
+                if done {
+                    self.signin = None;
+                    self.screen = Screen::Servers;
+                    self.loading = true;
+                    self.toast("signed in", false);
+                    effects.extend([Effect::LoadIdentity, Effect::LoadInventory]);
+                }
+                effects
+            }
+            // Handled by the event loop.
+            Action::ContextReady(_) => Vec::new(),
             Action::Char(c) => {
                 self.typed(Some(c));
                 Vec::new()
@@ -393,6 +424,12 @@ impl App {
                 );
                 Vec::new()
             }
+            Command::Audit | Command::Servers | Command::Playbooks
+                if self.screen == Screen::SignIn =>
+            {
+                self.toast("sign in first (Enter)", true);
+                Vec::new()
+            }
             Command::Audit => {
                 self.screen = Screen::Audit;
                 self.audit_open = false;
@@ -405,6 +442,10 @@ impl App {
                 Vec::new()
             }
             _ => match self.screen {
+                Screen::SignIn => match self.signin.as_mut() {
+                    Some(signin) => signin.key(command),
+                    None => Vec::new(),
+                },
                 Screen::Servers => self.servers_key(command),
                 Screen::Detail => self.detail_key(command),
                 Screen::Playbooks => self.flow_key(command),

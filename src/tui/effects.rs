@@ -11,14 +11,21 @@ use crate::aws::{AwsContext, StsApi};
 use crate::cli::Settings;
 use crate::inventory::{Selection, discover, resolve_targets};
 use crate::playbook::{ExecOptions, Plan, plan, resolve_parameters};
+use crate::signin::{Method, Prompt, SsoConfig};
+
+use super::signin::SignInResult;
 
 pub struct Runner {
     pub settings: Settings,
     pub ctx: AwsContext,
     pub regions: Vec<String>,
     pub actions: UnboundedSender<Action>,
+    /// The profile's IAM Identity Center settings, when it signs in that way.
+    pub sso: Option<SsoConfig>,
     /// The running playbook's stop switch.
     cancel: Option<CancellationToken>,
+    /// The sign-in in progress (aborted by Esc).
+    sign_in: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Runner {
@@ -33,7 +40,9 @@ impl Runner {
             ctx,
             regions,
             actions,
+            sso: None,
             cancel: None,
+            sign_in: None,
         }
     }
 
@@ -99,8 +108,123 @@ impl Runner {
             }
             // The terminal hand-over is the event loop's (it owns the terminal).
             Effect::Session(_) => {}
+            Effect::SignIn { device_code } => {
+                let Some(sso) = self.sso.clone() else {
+                    return;
+                };
+                let method = if device_code || !crate::signin::browser_available() {
+                    Method::DeviceCode
+                } else {
+                    Method::AuthorizationCode
+                };
+                self.sign_in = Some(tokio::spawn(async move {
+                    let prompts = tx.clone();
+                    let prompt = move |p: Prompt| {
+                        let _ = prompts.send(Action::SignIn(SignInResult::Prompt(p)));
+                    };
+                    let result =
+                        crate::signin::sign_in(ctx.sdk_config(), &sso, method, true, &prompt)
+                            .await
+                            .map(|_| ())
+                            .map_err(|e| sign_in_message(&e));
+                    let _ = tx.send(Action::SignIn(SignInResult::SignedIn(result)));
+                }));
+            }
+            Effect::CancelSignIn => {
+                if let Some(task) = self.sign_in.take() {
+                    task.abort();
+                }
+            }
+            Effect::ListAccounts => {
+                let Some(sso) = self.sso.clone() else {
+                    return;
+                };
+                tokio::spawn(async move {
+                    let result = portal_call(&ctx, &sso, |portal, token, login| async move {
+                        let accounts = portal.accounts(&token, &login).await?;
+                        Ok(accounts.into_iter().map(|a| (a.id, a.name)).collect())
+                    })
+                    .await;
+                    let _ = tx.send(Action::SignIn(SignInResult::Accounts(result)));
+                });
+            }
+            Effect::ListRoles(account) => {
+                let Some(sso) = self.sso.clone() else {
+                    return;
+                };
+                tokio::spawn(async move {
+                    let result = portal_call(&ctx, &sso, |portal, token, login| async move {
+                        portal.roles(&token, &account, &login).await
+                    })
+                    .await;
+                    let _ = tx.send(Action::SignIn(SignInResult::Roles(result)));
+                });
+            }
+            Effect::UseRole { account, role } => {
+                let Some(sso) = self.sso.clone() else {
+                    return;
+                };
+                tokio::spawn(async move {
+                    match use_role(&settings, sso, account, role).await {
+                        Ok(ctx) => {
+                            let _ = tx.send(Action::ContextReady(Box::new(ctx)));
+                        }
+                        Err(err) => {
+                            let _ = tx.send(Action::SignIn(SignInResult::Ready(Err(err))));
+                        }
+                    }
+                });
+            }
         }
     }
+}
+
+fn sign_in_message(err: &crate::signin::SignInError) -> String {
+    format!("{err} — {}", err.hint())
+}
+
+/// A portal call with a fresh token.
+async fn portal_call<T, F, Fut>(ctx: &AwsContext, sso: &SsoConfig, call: F) -> Result<T, String>
+where
+    F: FnOnce(crate::signin::portal::Portal, String, String) -> Fut,
+    Fut: std::future::Future<Output = Result<T, crate::signin::SignInError>>,
+{
+    let source = crate::signin::TokenSource::new(sso.clone(), ctx.sdk_config().clone());
+    let token = source.token().await.map_err(|e| sign_in_message(&e))?;
+    let portal = crate::signin::portal::Portal::new(ctx.sdk_config(), &sso.region);
+    call(portal, token.access_token, sso.login_command())
+        .await
+        .map_err(|e| sign_in_message(&e))
+}
+
+/// Remembers the pick (unless the profile names it) and loads a context that uses it.
+async fn use_role(
+    settings: &Settings,
+    sso: SsoConfig,
+    account: String,
+    role: String,
+) -> Result<AwsContext, String> {
+    if sso.account_id.as_deref() != Some(&account) || sso.role_name.as_deref() != Some(&role) {
+        crate::signin::selection::set(
+            &crate::signin::selection_key(&sso),
+            &crate::signin::selection::Selection {
+                account_id: account.clone(),
+                role_name: role.clone(),
+            },
+        )
+        .map_err(|e| sign_in_message(&e))?;
+    }
+    let mut aws = settings.aws.clone();
+    aws.sso = Some(crate::aws::SsoRole {
+        config: sso,
+        account_id: account,
+        role_name: role,
+    });
+    let ctx = AwsContext::load(&aws).await;
+    ctx.check_credentials()
+        .await
+        .map_err(|e| message(&e.into()))?;
+    Ok(ctx)
 }
 
 /// An error as one line with its hint, for a toast.

@@ -9,6 +9,7 @@ pub mod app;
 mod effects;
 pub mod flow;
 pub mod keymap;
+pub mod signin;
 pub mod theme;
 pub mod view;
 
@@ -45,7 +46,15 @@ pub async fn run(settings: &Settings) -> Result<ExitCode> {
             hint: "see docs/tui.md for key names and commands".into(),
         }
     })?;
-    let ctx = settings.aws_context().await?;
+    // A profile that signs in through IAM Identity Center without a usable sign-in starts
+    // on the sign-in screen, with a context that has no credentials yet.
+    let sso = settings.sso_profile().await?;
+    let needs_sign_in = sso.as_ref().is_some_and(|s| !crate::signin::ready(s));
+    let ctx = if needs_sign_in {
+        crate::aws::AwsContext::load(&settings.aws).await
+    } else {
+        settings.aws_context().await?
+    };
     let regions = settings.regions(&ctx)?;
     let catalog = crate::playbook::Catalog::load(settings.playbook_dir().as_deref());
     let playbooks = catalog
@@ -56,8 +65,18 @@ pub async fn run(settings: &Settings) -> Result<ExitCode> {
     let mut app = App::new(playbooks, regions.clone(), sandbox_endpoint());
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let mut runner = effects::Runner::new(settings.clone(), ctx, regions, tx);
-    runner.run(Effect::LoadIdentity);
-    runner.run(Effect::LoadInventory);
+    match sso.as_ref().filter(|_| needs_sign_in) {
+        Some(sso) => {
+            app.screen = app::Screen::SignIn;
+            app.signin = Some(signin::SignIn::new(sso));
+            app.loading = false;
+        }
+        None => {
+            runner.run(Effect::LoadIdentity);
+            runner.run(Effect::LoadInventory);
+        }
+    }
+    runner.sso = sso;
 
     // ratatui::init enters the alternate screen and raw mode and installs a panic hook that
     // restores the terminal before the panic message.
@@ -88,7 +107,11 @@ pub async fn run(settings: &Settings) -> Result<ExitCode> {
         while let Ok(action) = rx.try_recv() {
             batch.push(action);
         }
-        for action in batch {
+        for mut action in batch {
+            if let Action::ContextReady(ctx) = action {
+                runner.ctx = *ctx;
+                action = Action::SignIn(signin::SignInResult::Ready(Ok(())));
+            }
             for effect in app.update(action) {
                 match effect {
                     Effect::Session(target) => {

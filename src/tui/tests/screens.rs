@@ -204,3 +204,37 @@ fn the_audit_screen() {
     })));
     insta::assert_snapshot!("audit_tampered_empty", render(&tampered, 80, 5));
 }
+
+#[test]
+fn the_sign_in_screen() {
+    use super::super::app::Screen;
+    use super::super::signin::{SignIn, SignInResult, Stage};
+    let mut app = App::new(Vec::new(), vec!["eu-west-1".into()], false);
+    app.loading = false;
+    app.screen = Screen::SignIn;
+    app.signin = Some(SignIn::new(&crate::signin::SsoConfig {
+        session_name: Some("corp".into()),
+        start_url: "https://corp.awsapps.com/start".into(),
+        region: "eu-west-1".into(),
+        scopes: Vec::new(),
+        account_id: None,
+        role_name: None,
+        profile: Some("ir".into()),
+    }));
+    insta::assert_snapshot!("signin_ready", render(&app, 80, 10));
+    key(&mut app, Command::DryRun);
+    app.update(Action::SignIn(SignInResult::Prompt(
+        crate::signin::Prompt::Device {
+            uri: "https://device.sso.eu-west-1.amazonaws.com/".into(),
+            uri_complete: "https://device.sso.eu-west-1.amazonaws.com/?user_code=ABCD-EFGH".into(),
+            user_code: "ABCD-EFGH".into(),
+            opened: false,
+        },
+    )));
+    insta::assert_snapshot!("signin_device_code", render(&app, 80, 10));
+    if let Some(signin) = app.signin.as_mut() {
+        signin.stage = Stage::PickRole;
+        signin.roles = vec!["IncidentResponder".into(), "ReadOnly".into()];
+    }
+    insta::assert_snapshot!("signin_pick_role", render(&app, 80, 8));
+}

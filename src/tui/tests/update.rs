@@ -306,3 +306,100 @@ fn nothing_selected_and_load_errors_are_said() {
     );
     assert!(app.inventory.is_some(), "the last good list stays");
 }
+
+#[test]
+fn signing_in_from_the_tui_picks_the_account_and_role() {
+    use super::super::signin::{SignIn, SignInResult, Stage};
+    use crate::signin::{Prompt, SsoConfig};
+    let mut app = app();
+    app.screen = Screen::SignIn;
+    app.signin = Some(SignIn::new(&SsoConfig {
+        session_name: Some("corp".into()),
+        start_url: "https://corp.awsapps.com/start".into(),
+        region: "eu-west-1".into(),
+        scopes: vec!["sso:account:access".into()],
+        account_id: None,
+        role_name: None,
+        profile: Some("ir".into()),
+    }));
+    assert!(
+        key(&mut app, Command::Audit).is_empty(),
+        "nothing else before signing in"
+    );
+    assert!(matches!(
+        key(&mut app, Command::DryRun).as_slice(),
+        [Effect::SignIn { device_code: true }]
+    ));
+    let prompt = Prompt::Device {
+        uri: "https://device.sso".into(),
+        uri_complete: "https://device.sso/?user_code=ABCD-EFGH".into(),
+        user_code: "ABCD-EFGH".into(),
+        opened: false,
+    };
+    app.update(Action::SignIn(SignInResult::Prompt(prompt.clone())));
+    assert_eq!(
+        app.signin.as_ref().unwrap().stage,
+        Stage::Waiting(Some(prompt))
+    );
+    let effects = app.update(Action::SignIn(SignInResult::SignedIn(Ok(()))));
+    assert!(matches!(effects.as_slice(), [Effect::ListAccounts]));
+    let effects = app.update(Action::SignIn(SignInResult::Accounts(Ok(vec![
+        ("111122223333".into(), "prod".into()),
+        ("444455556666".into(), "test".into()),
+    ]))));
+    assert!(effects.is_empty(), "two accounts: a choice");
+    key(&mut app, Command::Down);
+    let effects = key(&mut app, Command::Open);
+    assert!(matches!(effects.as_slice(), [Effect::ListRoles(a)] if a == "444455556666"));
+    let effects = app.update(Action::SignIn(SignInResult::Roles(Ok(vec![
+        "ReadOnly".into(),
+    ]))));
+    assert!(
+        matches!(effects.as_slice(), [Effect::UseRole { account, role }] if account == "444455556666" && role == "ReadOnly"),
+        "a single role is taken"
+    );
+    let effects = app.update(Action::SignIn(SignInResult::Ready(Ok(()))));
+    assert!(matches!(
+        effects.as_slice(),
+        [Effect::LoadIdentity, Effect::LoadInventory]
+    ));
+    assert_eq!(app.screen, Screen::Servers);
+    assert!(app.signin.is_none());
+}
+
+#[test]
+fn a_failed_or_cancelled_sign_in_can_be_tried_again() {
+    use super::super::signin::{SignIn, SignInResult, Stage};
+    let mut app = app();
+    app.screen = Screen::SignIn;
+    let mut signin = SignIn::new(&crate::signin::SsoConfig {
+        session_name: None,
+        start_url: "https://corp.awsapps.com/start".into(),
+        region: "eu-west-1".into(),
+        scopes: Vec::new(),
+        account_id: Some("111122223333".into()),
+        role_name: Some("IR".into()),
+        profile: Some("ir".into()),
+    });
+    signin.stage = Stage::Ready;
+    app.signin = Some(signin);
+    assert!(matches!(
+        key(&mut app, Command::Open).as_slice(),
+        [Effect::SignIn { device_code: false }]
+    ));
+    assert!(matches!(
+        key(&mut app, Command::Back).as_slice(),
+        [Effect::CancelSignIn]
+    ));
+    key(&mut app, Command::Open);
+    app.update(Action::SignIn(SignInResult::SignedIn(Err(
+        "the sign-in was denied".into(),
+    ))));
+    assert!(
+        matches!(&app.signin.as_ref().unwrap().stage, Stage::Failed(e) if e.contains("denied"))
+    );
+    key(&mut app, Command::Open);
+    // The profile names account and role: no choice after signing in.
+    let effects = app.update(Action::SignIn(SignInResult::SignedIn(Ok(()))));
+    assert!(matches!(effects.as_slice(), [Effect::UseRole { .. }]));
+}

@@ -7,6 +7,7 @@ mod detail;
 mod flow;
 mod help;
 mod servers;
+mod signin;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -31,6 +32,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, keys: &Keymap) {
         Screen::Detail => detail::draw(frame, body, app, theme),
         Screen::Playbooks => flow::draw(frame, body, app, theme),
         Screen::Audit => audit::draw(frame, body, app, theme),
+        Screen::SignIn => signin::draw(frame, body, app, theme),
     }
     frame.render_widget(footer(app, theme, keys), bottom);
     if app.screen == Screen::Playbooks {
@@ -160,6 +162,9 @@ fn footer(app: &App, theme: Theme, keys: &Keymap) -> Paragraph<'static> {
                     k(Command::Help)
                 ),
                 Screen::Playbooks => flow::hints(app, keys),
+                Screen::SignIn => {
+                    "Enter sign in (browser)  d device code  Esc cancel  q quit".to_owned()
+                }
                 Screen::Audit => format!(
                     "{} open  {} back  {} reload  {} help",
                     k(Command::Open),
