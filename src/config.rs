@@ -440,6 +440,17 @@ connect_timeout_secs = 2
     }
 
     #[test]
+    fn tui_keys_name_commands_and_unknown_commands_are_errors() {
+        let config = parse("[tui.keys]\n\"ctrl-r\" = \"refresh\"\nx = \"quit\"\n").unwrap();
+        assert_eq!(
+            config.tui.keys.get("x"),
+            Some(&crate::tui::action::Command::Quit)
+        );
+        let err = parse("[tui.keys]\nx = \"launch-missiles\"\n").unwrap_err();
+        assert!(err.contains("launch-missiles"), "{err}");
+    }
+
+    #[test]
     fn audit_sinks_parse_with_defaults_next_to_the_audit_log_key() {
         let config = parse(
             r#"

@@ -71,6 +71,13 @@ impl Home {
         serde_json::from_slice(&std::fs::read(self.token_file()).unwrap()).unwrap()
     }
 
+    /// Replaces the cached token the way the cache is written: whole, by a rename.
+    fn replace_token(&self, token: &serde_json::Value) {
+        let temp = self.token_file().with_extension("tmp-test");
+        std::fs::write(&temp, token.to_string()).unwrap();
+        std::fs::rename(&temp, self.token_file()).unwrap();
+    }
+
     fn login(&self, profile: &str) -> Run {
         self.bg()
             .args(["login", "--profile", profile, "--use-device-code"])
@@ -363,7 +370,7 @@ async fn a_token_near_expiry_is_refreshed_and_an_expired_one_asks_to_sign_in_aga
     });
     let mut token = home.token();
     token["expiresAt"] = "2020-01-01T00:00:00Z".into();
-    std::fs::write(home.token_file(), token.to_string()).unwrap();
+    home.replace_token(&token);
     let run = home.bg().args(["whoami", "--profile", "responder"]).run();
     run.assert_code(4);
     assert!(
@@ -620,7 +627,7 @@ async fn credentials_expiring_mid_run_stop_it_between_calls_and_resume_finishes_
     });
     let mut token = home.token();
     token["expiresAt"] = "2020-01-01T00:00:00Z".into();
-    std::fs::write(home.token_file(), token.to_string()).unwrap();
+    home.replace_token(&token);
     let run = common::wait(child);
     run.assert_code(4);
     assert!(

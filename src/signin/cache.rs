@@ -147,7 +147,20 @@ pub fn registration_path(
 
 /// Reads a cache file; `None` when it does not exist. A file that is not valid JSON of the
 /// expected shape is an error naming the file (it may have been tampered with).
+///
+/// Other tools (botocore) rewrite the file in place, so a reader can catch it half-written:
+/// a file that does not parse is read once more before it counts as damaged.
 pub fn read<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>, SignInError> {
+    match read_once(path) {
+        Err(SignInError::Cache(_)) if path.exists() => {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            read_once(path)
+        }
+        other => other,
+    }
+}
+
+fn read_once<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>, SignInError> {
     refuse_symlink(path)?;
     match std::fs::read(path) {
         Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
