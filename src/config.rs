@@ -38,6 +38,37 @@ pub struct Config {
     pub evidence: EvidenceConfig,
     #[serde(default)]
     pub tui: TuiConfig,
+    #[serde(default)]
+    pub sessions: SessionsConfig,
+}
+
+/// `[sessions]`: Session Manager shells.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SessionsConfig {
+    /// Record every shell as an asciicast transcript (hashed into the audit trail). Turning
+    /// it off is itself recorded in the audit trail of each session.
+    #[serde(default = "yes")]
+    pub record: bool,
+    /// Where transcripts go (default `$XDG_STATE_HOME/breakglass/transcripts`).
+    pub transcripts: Option<PathBuf>,
+    /// Use the AWS `session-manager-plugin` instead of the native client by default.
+    #[serde(default)]
+    pub plugin: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for SessionsConfig {
+    fn default() -> Self {
+        SessionsConfig {
+            record: true,
+            transcripts: None,
+            plugin: false,
+        }
+    }
 }
 
 /// `[tui]`: the terminal UI.

@@ -17,6 +17,7 @@ pub mod output;
 pub mod paths;
 pub mod playbook;
 pub mod sandbox;
+pub mod shell;
 pub mod signin;
 pub mod tui;
 

@@ -169,6 +169,22 @@ impl AwsError {
 
     /// How to fix it, in one line.
     pub fn hint(&self) -> Option<String> {
+        // Session Manager's answers that say exactly what to check.
+        let by_code = match self.code.as_deref() {
+            Some("TargetNotConnected") => Some(
+                "the instance's SSM agent is offline, or SSM does not manage it: check the SSM \
+                 column of `breakglass list`, the instance role (AmazonSSMManagedInstanceCore) \
+                 and the route to the ssm/ssmmessages endpoints",
+            ),
+            Some("InvalidDocument") => Some(
+                "the session document does not exist in this account and region (Session \
+                 Manager preferences create SSM-SessionManagerRunShell); see docs/sessions.md",
+            ),
+            _ => None,
+        };
+        if let Some(hint) = by_code {
+            return Some(hint.to_owned());
+        }
         let hint = match self.kind {
             AwsErrorKind::NoCredentials => {
                 "sign in (`breakglass login --profile NAME`, then `--profile NAME`) or set \

@@ -70,6 +70,11 @@ pub enum Command {
     Whoami,
     /// List the Security Servers (EC2 + SSM agent + Auto Scaling + target groups).
     List(ListArgs),
+    /// Open a Session Manager shell on a server (recorded, audited).
+    Session(SessionArgs),
+    /// Forward a local port to a port of a server through Session Manager (needs the
+    /// AWS session-manager-plugin).
+    Forward(ForwardArgs),
     /// Start the local game-day sandbox (emulated AWS with a seeded X-Road estate).
     Demo(DemoArgs),
     /// Run a playbook against targets (plan, confirm, execute, audit).
@@ -270,6 +275,36 @@ pub struct LoginArgs {
     /// The role to use (else the profile's `sso_role_name`, else a choice).
     #[arg(long, value_name = "NAME")]
     pub role: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SessionArgs {
+    /// The server: an instance id or its exact Name.
+    pub target: String,
+
+    /// Hand the session to the AWS session-manager-plugin (on a terminal breakglass records).
+    #[arg(long)]
+    pub plugin: bool,
+
+    /// Incident id recorded with the session in the audit trail.
+    #[arg(long, value_name = "ID")]
+    pub incident: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ForwardArgs {
+    /// The server: an instance id or its exact Name.
+    pub target: String,
+
+    /// The port on the server (the X-Road admin UI listens on 4000).
+    pub remote_port: u16,
+
+    /// The local port on 127.0.0.1 (default: the same as the remote one).
+    pub local_port: Option<u16>,
+
+    /// Incident id recorded with the session in the audit trail.
+    #[arg(long, value_name = "ID")]
+    pub incident: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -9,12 +9,13 @@ mod playbook;
 mod progress;
 mod resume;
 mod run;
+mod session;
 mod settings;
 
 pub use args::{
     AuditCommand, AuditReportArgs, AuditShowArgs, AuditVerifyArgs, Cli, Command, DemoArgs,
-    GlobalArgs, ListArgs, LoginArgs, LogoutArgs, PlaybookCommand, ReportFormat, ResumeArgs,
-    RunArgs, RunOptions,
+    ForwardArgs, GlobalArgs, ListArgs, LoginArgs, LogoutArgs, PlaybookCommand, ReportFormat,
+    ResumeArgs, RunArgs, RunOptions, SessionArgs,
 };
 pub use list::render_table;
 pub use playbook::describe as describe_playbook;
@@ -89,6 +90,8 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
         Some(Command::Logout(args)) => login::logout(&settings, args).await,
         Some(Command::Whoami) => login::whoami(&settings).await,
         Some(Command::List(args)) => list::run(&settings, args).await,
+        Some(Command::Session(args)) => session::session(&settings, args).await,
+        Some(Command::Forward(args)) => session::forward(&settings, args).await,
         Some(Command::Demo(args)) => demo::run(&settings, args).await,
         Some(Command::Run(args)) => run::run(&settings, &args.playbook, &args.options).await,
         Some(Command::Resume(args)) => resume::run(&settings, args).await,

@@ -1,0 +1,380 @@
+//! `breakglass session TARGET` (a shell) and `breakglass forward TARGET PORT [LOCAL]` (port
+//! forwarding through the plugin): the target resolved to one server, StartSession audited
+//! before and after, the shell recorded, session_started / session_ended records with the
+//! transcript's SHA-256, and TerminateSession on every way out.
+
+use std::time::Instant;
+
+use serde_json::{Value, json};
+
+use super::args::{ForwardArgs, SessionArgs};
+use super::settings::Settings;
+use crate::audit::{AuditLog, RecordKind};
+use crate::aws::{
+    AwsContext, CallerIdentity, SessionApi, SessionResumer, Ssm, SsmApi, StreamAccess, StsApi,
+};
+use crate::datachannel::client::{Channel, Endpoint};
+use crate::datachannel::payload::Size;
+use crate::error::{Error, ExitCode, Result};
+use crate::inventory::{Selection, Server, discover, resolve_targets};
+use crate::playbook::{Recorder, RunMeta};
+use crate::shell::plugin::{self, Launch, Plugin};
+use crate::shell::{End, Transcript, attach, native::Native, terminal};
+
+const SHELL_DOCUMENT: &str = "SSM-SessionManagerRunShell";
+const PORT_DOCUMENT: &str = "AWS-StartPortForwardingSession";
+
+/// One session's audit trail and AWS side.
+struct Audited {
+    recorder: Recorder,
+    ssm: Ssm,
+    server: Server,
+}
+
+impl Audited {
+    fn record(&self, kind: RecordKind, body: Value) -> Result<()> {
+        self.recorder.record(kind, body).map_err(Error::Audit)
+    }
+
+    fn call_body(&self, operation: &str) -> Value {
+        json!({ "target": self.server.instance_id, "service": "ssm", "operation": operation })
+    }
+
+    /// StartSession, announced before and answered after.
+    async fn start(
+        &self,
+        document: &str,
+        parameters: &[(String, Vec<String>)],
+    ) -> Result<StreamAccess> {
+        let mut intent = self.call_body("StartSession");
+        intent["params"] = json!({
+            "Target": self.server.instance_id, "DocumentName": document,
+            "Parameters": parameters.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
+        });
+        self.record(RecordKind::Intent, intent)?;
+        let started = self
+            .ssm
+            .start_session(&self.server.instance_id, Some(document), parameters)
+            .await;
+        let mut outcome = self.call_body("StartSession");
+        match &started {
+            Ok(access) => {
+                outcome["result"] = json!("ok");
+                outcome["request_id"] = json!(access.request_id);
+                outcome["session_id"] = json!(access.session_id);
+            }
+            Err(err) => {
+                outcome["result"] = json!("error");
+                outcome["request_id"] = json!(err.request_id);
+                outcome["error"] = json!({ "code": err.code, "message": err.message });
+            }
+        }
+        self.record(RecordKind::Outcome, outcome)?;
+        Ok(started?)
+    }
+
+    /// TerminateSession, announced and answered; failures are reported, not fatal.
+    async fn terminate(&self, session_id: &str) -> Result<()> {
+        let mut intent = self.call_body("TerminateSession");
+        intent["params"] = json!({ "SessionId": session_id });
+        self.record(RecordKind::Intent, intent)?;
+        let ended = self.ssm.terminate_session(session_id).await;
+        let mut outcome = self.call_body("TerminateSession");
+        match &ended {
+            Ok(applied) => {
+                outcome["result"] = json!("ok");
+                outcome["request_id"] = json!(applied.request_id());
+            }
+            Err(err) => {
+                eprintln!("warning: could not terminate session {session_id}: {err}");
+                outcome["result"] = json!("error");
+                outcome["error"] = json!({ "code": err.code, "message": err.message });
+            }
+        }
+        self.record(RecordKind::Outcome, outcome)
+    }
+}
+
+/// The one server a session goes to, who we are, and an audit recorder for it.
+async fn prepare(
+    settings: &Settings,
+    target: &str,
+    incident: Option<&str>,
+) -> Result<(AwsContext, Audited, CallerIdentity)> {
+    let incident = incident.map(super::check_incident).transpose()?;
+    let ctx = settings.aws_context().await?;
+    let regions = settings.regions(&ctx)?;
+    ctx.check_credentials().await?;
+    let inventory = discover(&ctx, &regions, &Selection::All).await?;
+    let security_servers = settings.selection(false, &[])?;
+    let resolution = resolve_targets(
+        &[target.to_owned()],
+        &inventory.servers,
+        &security_servers,
+        true,
+    )?;
+    let server = match (resolution.servers.as_slice(), resolution.missing.first()) {
+        ([one], None) => one.clone(),
+        (_, Some(missing)) => return Err(Error::Target(missing.clone())),
+        (many, None) => {
+            return Err(Error::InvalidArgument {
+                what: "target",
+                value: target.to_owned(),
+                reason: format!(
+                    "a session goes to one server, and this matches {}",
+                    many.len()
+                ),
+                hint: "name one instance id or Name (see `breakglass list`)".into(),
+            });
+        }
+    };
+    let caller = ctx.sts(&server.region).get_caller_identity().await?;
+    let log = AuditLog::open(&settings.audit_log_path()?)?;
+    let recorder = Recorder::new(
+        log,
+        RunMeta {
+            run_id: uuid::Uuid::now_v7().to_string(),
+            incident,
+            actor: Some(caller.arn.clone()),
+            dry_run: false,
+        },
+        None,
+    );
+    let ssm = ctx.ssm(&server.region);
+    Ok((
+        ctx,
+        Audited {
+            recorder,
+            ssm,
+            server,
+        },
+        caller,
+    ))
+}
+
+fn response_json(access: &StreamAccess) -> String {
+    json!({ "SessionId": access.session_id, "TokenValue": access.token, "StreamUrl": access.stream_url })
+        .to_string()
+}
+
+/// `breakglass session TARGET`.
+pub async fn session(settings: &Settings, args: &SessionArgs) -> Result<ExitCode> {
+    let config = &settings.config.config.sessions;
+    let use_plugin = args.plugin || config.plugin;
+    // Before anything starts: the plugin must be there when asked for.
+    let program = if use_plugin {
+        Some(plugin::find().map_err(|reason| Error::InvalidArgument {
+            what: "session client",
+            value: "--plugin".into(),
+            reason,
+            hint: "install the plugin, or run without --plugin for the native client".into(),
+        })?)
+    } else {
+        None
+    };
+    let (_ctx, audited, caller) = prepare(settings, &args.target, args.incident.as_deref()).await?;
+    let transcripts = config
+        .transcripts
+        .clone()
+        .or_else(|| crate::paths::state_dir().map(|d| d.join("transcripts")));
+    let access = audited.start(SHELL_DOCUMENT, &[]).await?;
+    let started = Instant::now();
+    let (cols, rows) = terminal::size();
+    let title = format!(
+        "breakglass session {} to {} ({})",
+        access.session_id,
+        audited.server.instance_id,
+        audited.server.name.clone().unwrap_or_default()
+    );
+    let mut transcript = match (config.record, &transcripts) {
+        (true, Some(dir)) => {
+            match Transcript::create(dir, &access.session_id, cols, rows, &title) {
+                Ok(t) => Some(t),
+                Err(err) => {
+                    // No record, no shell: end the session that was just started.
+                    let _ = audited.terminate(&access.session_id).await;
+                    return Err(Error::InvalidArgument {
+                        what: "transcript directory",
+                        value: dir.display().to_string(),
+                        reason: format!("cannot write the session transcript: {err}"),
+                        hint: "fix the directory (or `[sessions] transcripts`), then start again"
+                            .into(),
+                    });
+                }
+            }
+        }
+        _ => None,
+    };
+    audited.record(
+        RecordKind::SessionStarted,
+        json!({
+            "target": audited.server.instance_id, "session_id": access.session_id,
+            "client": if use_plugin { "plugin" } else { "native" },
+            "responder": caller.arn,
+            "transcript": transcript.as_ref().map(|t| t.path().display().to_string()),
+            "recording": if config.record { "on" } else { "off (config [sessions] record = false)" },
+        }),
+    )?;
+    eprintln!(
+        "Session {} to {} — {}. Type `exit` to end it.\r",
+        access.session_id,
+        title.rsplit(" to ").next().unwrap_or_default(),
+        if transcript.is_some() {
+            "recorded"
+        } else {
+            "NOT recorded"
+        }
+    );
+    let (end, record_error) = match &program {
+        Some(program) => {
+            let launch = Launch {
+                program: program.clone(),
+                response: response_json(&access),
+                region: audited.server.region.clone(),
+                profile: settings.aws.profile.clone().unwrap_or_default(),
+                request:
+                    json!({ "Target": audited.server.instance_id, "DocumentName": SHELL_DOCUMENT })
+                        .to_string(),
+                endpoint: plugin::ssm_endpoint(&audited.server.region),
+            };
+            match Plugin::start(&launch, cols, rows) {
+                Ok(mut remote) => attach(&mut remote, transcript.as_mut()).await,
+                Err(err) => (End::Failed(format!("cannot start the plugin: {err}")), None),
+            }
+        }
+        None => {
+            let endpoint = Endpoint {
+                session_id: access.session_id.clone(),
+                stream_url: access.stream_url.clone(),
+                token: access.token.clone(),
+                size: Some(Size {
+                    cols: u32::from(cols),
+                    rows: u32::from(rows),
+                }),
+            };
+            let resumer = SessionResumer {
+                ssm: audited.ssm.clone(),
+                session_id: access.session_id.clone(),
+            };
+            match Channel::open(endpoint, resumer).await {
+                Ok(channel) => attach(&mut Native(channel), transcript.as_mut()).await,
+                Err(err) => (End::Failed(err), None),
+            }
+        }
+    };
+    finish(
+        &audited,
+        &access.session_id,
+        started,
+        end,
+        transcript,
+        record_error,
+    )
+    .await
+}
+
+/// TerminateSession, the transcript sealed, `session_ended`, and the exit code.
+async fn finish(
+    audited: &Audited,
+    session_id: &str,
+    started: Instant,
+    end: End,
+    transcript: Option<Transcript>,
+    record_error: Option<String>,
+) -> Result<ExitCode> {
+    let terminated = audited.terminate(session_id).await;
+    let sealed = transcript.map(Transcript::seal).transpose();
+    let (sealed, seal_error) = match sealed {
+        Ok(sealed) => (sealed, None),
+        Err(err) => (None, Some(err.to_string())),
+    };
+    audited.record(
+        RecordKind::SessionEnded,
+        json!({
+            "target": audited.server.instance_id, "session_id": session_id,
+            "end": end.describe(),
+            "duration_seconds": started.elapsed().as_secs(),
+            "transcript": sealed.as_ref().map(|s| s.path.display().to_string()),
+            "transcript_sha256": sealed.as_ref().map(|s| s.sha256.clone()),
+            "transcript_bytes": sealed.as_ref().map(|s| s.bytes),
+            "recording_error": record_error.or(seal_error),
+        }),
+    )?;
+    terminated?;
+    eprintln!("\r\nSession {session_id} {}.", end.describe());
+    if let Some(sealed) = &sealed {
+        eprintln!(
+            "Transcript: {} (sha256 {})",
+            sealed.path.display(),
+            sealed.sha256
+        );
+    }
+    Ok(match end {
+        End::Failed(_) => ExitCode::Failed,
+        End::Closed(_) | End::Hangup => ExitCode::Success,
+    })
+}
+
+/// `breakglass forward TARGET REMOTE_PORT [LOCAL_PORT]`: through the plugin, which listens
+/// on the local port until Ctrl-C.
+pub async fn forward(settings: &Settings, args: &ForwardArgs) -> Result<ExitCode> {
+    let program = plugin::find().map_err(|reason| Error::InvalidArgument {
+        what: "port forwarding",
+        value: args.target.clone(),
+        reason,
+        hint: "port forwarding needs the AWS session-manager-plugin; see docs/sessions.md".into(),
+    })?;
+    let (_ctx, audited, caller) = prepare(settings, &args.target, args.incident.as_deref()).await?;
+    let local = args.local_port.unwrap_or(args.remote_port);
+    let parameters = vec![
+        ("portNumber".to_owned(), vec![args.remote_port.to_string()]),
+        ("localPortNumber".to_owned(), vec![local.to_string()]),
+    ];
+    let access = audited.start(PORT_DOCUMENT, &parameters).await?;
+    let started = Instant::now();
+    audited.record(
+        RecordKind::SessionStarted,
+        json!({
+            "target": audited.server.instance_id, "session_id": access.session_id,
+            "client": "plugin", "responder": caller.arn,
+            "forward": { "remote_port": args.remote_port, "local_port": local },
+            "transcript": null, "recording": "port forwarding: the bytes are not recorded",
+        }),
+    )?;
+    eprintln!(
+        "Forwarding 127.0.0.1:{local} to port {} of {} (session {}). Ctrl-C stops.",
+        args.remote_port, audited.server.instance_id, access.session_id
+    );
+    let request = json!({
+        "Target": audited.server.instance_id, "DocumentName": PORT_DOCUMENT,
+        "Parameters": { "portNumber": [args.remote_port.to_string()], "localPortNumber": [local.to_string()] },
+    });
+    let launch = Launch {
+        program,
+        response: response_json(&access),
+        region: audited.server.region.clone(),
+        profile: settings.aws.profile.clone().unwrap_or_default(),
+        request: request.to_string(),
+        endpoint: plugin::ssm_endpoint(&audited.server.region),
+    };
+    let child = tokio::process::Command::new(&launch.program)
+        .args(launch.args())
+        .env(plugin::RESPONSE_VAR, &launch.response)
+        .kill_on_drop(true)
+        .spawn();
+    let end = match child {
+        Err(err) => End::Failed(format!("cannot start the plugin: {err}")),
+        Ok(mut child) => loop {
+            // Ctrl-C reaches the plugin too (same process group); we wait for it to stop.
+            tokio::select! {
+                status = child.wait() => break match status {
+                    Ok(s) if s.success() => End::Closed(String::new()),
+                    Ok(s) => End::Failed(format!("the session-manager-plugin exited with {s}")),
+                    Err(err) => End::Failed(err.to_string()),
+                },
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        },
+    };
+    finish(&audited, &access.session_id, started, end, None, None).await
+}
