@@ -36,6 +36,27 @@ fn sandbox_endpoint() -> bool {
         .is_ok_and(|url| url.starts_with("http://127.0.0.1") || url.starts_with("http://localhost"))
 }
 
+/// `breakglass session` with this TUI's settings.
+fn session_args(settings: &Settings, app: &App, target: &str) -> Vec<String> {
+    let mut args = vec!["session".to_owned(), target.to_owned()];
+    for region in &app.regions {
+        args.extend(["--region".to_owned(), region.clone()]);
+    }
+    if let Some(profile) = &settings.aws.profile {
+        args.extend(["--profile".to_owned(), profile.clone()]);
+    }
+    if let Some(path) = &settings.config.path {
+        args.extend(["--config".to_owned(), path.display().to_string()]);
+    }
+    if let Ok(path) = settings.audit_log_path() {
+        args.extend(["--audit-log".to_owned(), path.display().to_string()]);
+    }
+    if let Some(incident) = &app.incident {
+        args.extend(["--incident".to_owned(), incident.to_owned()]);
+    }
+    args
+}
+
 /// Runs the TUI until the responder quits.
 pub async fn run(settings: &Settings) -> Result<ExitCode> {
     let keys = Keymap::with(&settings.config.config.tui.keys).map_err(|reason| {
@@ -115,13 +136,26 @@ pub async fn run(settings: &Settings) -> Result<ExitCode> {
             for effect in app.update(action) {
                 match effect {
                     Effect::Session(target) => {
-                        app.toast(
-                            format!(
-                                "no shell to {target} yet: Session Manager shells arrive with the \
-                                 sessions work (docs/sessions.md)"
-                            ),
-                            true,
-                        );
+                        // Hand the terminal over: our key reader stops, the screen and mode
+                        // are restored, `breakglass session` runs, then the TUI comes back.
+                        drop(events);
+                        ratatui::restore();
+                        let status = tokio::process::Command::new(
+                            std::env::current_exe().unwrap_or_else(|_| "breakglass".into()),
+                        )
+                        .args(session_args(settings, &app, &target))
+                        .status()
+                        .await;
+                        terminal = ratatui::init();
+                        let _ = terminal.clear();
+                        events = EventStream::new();
+                        match status {
+                            Ok(s) if s.success() => {
+                                app.toast(format!("session to {target} ended"), false);
+                            }
+                            Ok(s) => app.toast(format!("session to {target}: {s}"), true),
+                            Err(err) => app.toast(format!("cannot start the session: {err}"), true),
+                        }
                     }
                     other => runner.run(other),
                 }

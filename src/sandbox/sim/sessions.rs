@@ -9,8 +9,11 @@ use serde_json::{Value, json};
 use super::agent;
 use super::state::{LiveSession, Session, SimState};
 
-/// The shell document, the one the sandbox's sessions run.
+/// The shell document, the one the sandbox's agents run.
 pub const SHELL_DOCUMENT: &str = "SSM-SessionManagerRunShell";
+/// Port forwarding: accepted and listed (for the plugin hand-off), but the sandbox has no
+/// agent behind it — its data channel does not open.
+pub const PORT_DOCUMENT: &str = "AWS-StartPortForwardingSession";
 /// Who owns sessions started in the sandbox.
 pub const OWNER: &str = "arn:aws:sts::123456789012:assumed-role/IncidentResponder/responder";
 
@@ -40,11 +43,12 @@ pub fn handle(
         "StartSession" => {
             let target = body["Target"].as_str().unwrap_or_default().to_owned();
             let document = body["DocumentName"].as_str().unwrap_or(SHELL_DOCUMENT);
-            if document != SHELL_DOCUMENT {
+            if document != SHELL_DOCUMENT && document != PORT_DOCUMENT {
                 return Some(error(
                     "InvalidDocument",
                     format!(
-                        "the sandbox's agents run {SHELL_DOCUMENT} sessions only, not {document}"
+                        "the sandbox runs {SHELL_DOCUMENT} and {PORT_DOCUMENT} sessions only, \
+                         not {document}"
                     ),
                 ));
             }
@@ -63,19 +67,21 @@ pub fn handle(
                 &hex::encode(rand::random::<[u8; 9]>())[..17]
             );
             let token = token();
-            let agent = agent::spawn(
-                state.clone(),
-                session_id.clone(),
-                target.clone(),
-                s.sandbox_dir.clone(),
-            );
-            s.live.insert(
-                session_id.clone(),
-                LiveSession {
-                    token: token.clone(),
-                    agent,
-                },
-            );
+            if document == SHELL_DOCUMENT {
+                let agent = agent::spawn(
+                    state.clone(),
+                    session_id.clone(),
+                    target.clone(),
+                    s.sandbox_dir.clone(),
+                );
+                s.live.insert(
+                    session_id.clone(),
+                    LiveSession {
+                        token: token.clone(),
+                        agent,
+                    },
+                );
+            }
             s.sessions.insert(
                 session_id.clone(),
                 Session {
