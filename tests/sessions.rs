@@ -2,7 +2,8 @@
 //! data-channel client: StartSession → websocket → handshake → a real shell on a PTY; input,
 //! output and resize; lost, duplicated and reordered frames; a cut connection resumed with
 //! ResumeSession; exit closes the channel; TerminateSession ends a session; errors for
-//! targets that are offline or unknown.
+//! targets that are offline or unknown; KMS-encrypted sessions with a key in the emulator's
+//! KMS (the client generates the data key, the sandbox agent decrypts it and challenges).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -77,6 +78,14 @@ async fn sandbox() -> (Account, Simulator, breakglass::aws::Ssm) {
 }
 
 async fn open(ssm: &breakglass::aws::Ssm, size: Option<Size>) -> (Shell, String) {
+    open_with(ssm, size, None).await
+}
+
+async fn open_with(
+    ssm: &breakglass::aws::Ssm,
+    size: Option<Size>,
+    keys: Option<Box<dyn breakglass::datachannel::client::DataKeys>>,
+) -> (Shell, String) {
     let access = ssm
         .start_session("i-0123456789abcdef0", None, &[])
         .await
@@ -90,9 +99,11 @@ async fn open(ssm: &breakglass::aws::Ssm, size: Option<Size>) -> (Shell, String)
     let channel = Channel::open(
         Endpoint {
             session_id: access.session_id,
+            target: "i-0123456789abcdef0".into(),
             stream_url: access.stream_url,
             token: access.token,
             size,
+            keys,
         },
         SessionResumer {
             ssm: ssm.clone(),
@@ -257,4 +268,38 @@ async fn terminate_session_closes_the_channel_and_bad_targets_are_refused() {
         .await
         .unwrap_err();
     assert_eq!(err.code.as_deref(), Some("InvalidDocument"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kms_encrypted_sessions_work_end_to_end_and_need_kms_access() {
+    let (account, sim, ssm) = sandbox().await;
+    let ctx = account.context_at(&sim.endpoint()).await;
+    let kms = aws_sdk_kms::Client::new(ctx.sdk_config());
+    let key = kms.create_key().send().await.unwrap();
+    let key_id = key.key_metadata().unwrap().key_id().to_owned();
+    sim.require_session_encryption(Some(key_id));
+
+    // Without KMS access the client says why and the session does not start.
+    let (mut refused, _) = open_with(&ssm, None, None).await;
+    let failed = refused.finish().await;
+    assert!(
+        matches!(&failed, ChannelEvent::Failed(m) if m.contains("require KMS encryption")),
+        "{failed:?}"
+    );
+
+    // With it: the data key from KMS, the challenge, then an encrypted shell.
+    let (mut shell, session_id) = open_with(&ssm, None, Some(Box::new(ctx.kms(REGION)))).await;
+    shell.until("sandbox$ ").await;
+    shell.channel.input(b"echo secret-$((40+2))\r");
+    shell.until("secret-42").await;
+    let counts = sim.counts();
+    assert!(
+        counts.get("kms:GenerateDataKey").copied().unwrap_or(0) >= 1,
+        "{counts:?}"
+    );
+    assert!(
+        counts.get("kms:Decrypt").copied().unwrap_or(0) >= 1,
+        "{counts:?}"
+    );
+    ssm.terminate_session(&session_id).await.unwrap();
 }

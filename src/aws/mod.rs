@@ -9,6 +9,7 @@ mod ec2_groups;
 mod elbv2;
 mod error;
 mod iam;
+mod kms;
 mod logs;
 mod mutation;
 mod run_command;
@@ -31,6 +32,7 @@ pub use ec2_groups::{Ec2GroupsApi, Rule, SecurityGroup};
 pub use elbv2::{Elbv2, Elbv2Api, Target, TargetGroup, TargetGroupInfo};
 pub use error::{AwsError, AwsErrorKind};
 pub use iam::{Decision, Iam, IamApi};
+pub use kms::Kms;
 pub use logs::{
     CloudWatchLogs, CloudWatchLogsApi, LogEvent, LogGroupInfo, RejectedEvents, StreamCreated,
 };

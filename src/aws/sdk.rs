@@ -184,6 +184,13 @@ impl AwsContext {
         Iam::new(aws_sdk_iam::Client::from_conf(conf), region)
     }
 
+    pub fn kms(&self, region: &str) -> super::Kms {
+        let conf = aws_sdk_kms::config::Builder::from(&self.sdk)
+            .region(Self::region(region))
+            .build();
+        super::Kms::new(aws_sdk_kms::Client::from_conf(conf), region)
+    }
+
     pub fn sts(&self, region: &str) -> Sts {
         let conf = aws_sdk_sts::config::Builder::from(&self.sdk)
             .region(Self::region(region))

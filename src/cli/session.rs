@@ -172,7 +172,7 @@ pub async fn session(settings: &Settings, args: &SessionArgs) -> Result<ExitCode
     } else {
         None
     };
-    let (_ctx, audited, caller) = prepare(settings, &args.target, args.incident.as_deref()).await?;
+    let (ctx, audited, caller) = prepare(settings, &args.target, args.incident.as_deref()).await?;
     let transcripts = config
         .transcripts
         .clone()
@@ -245,6 +245,8 @@ pub async fn session(settings: &Settings, args: &SessionArgs) -> Result<ExitCode
         None => {
             let endpoint = Endpoint {
                 session_id: access.session_id.clone(),
+                target: audited.server.instance_id.clone(),
+                keys: Some(Box::new(ctx.kms(&audited.server.region))),
                 stream_url: access.stream_url.clone(),
                 token: access.token.clone(),
                 size: Some(Size {

@@ -13,9 +13,15 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::frame::{Frame, MessageType, PayloadType};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::crypto::{Cipher, Side};
 use super::payload::{
-    ACTION_SUCCESS, ACTION_UNSUPPORTED, ChannelClosed, HandshakeComplete, HandshakeRequest,
-    HandshakeResponse, OpenDataChannel, ProcessedClientAction, Size,
+    ACTION_FAILED, ACTION_SUCCESS, ACTION_UNSUPPORTED, ChannelClosed, HandshakeComplete,
+    HandshakeRequest, HandshakeResponse, OpenDataChannel, ProcessedClientAction, Size,
 };
 use super::stream::Stream;
 
@@ -75,13 +81,29 @@ pub struct Channel {
     events: mpsc::UnboundedReceiver<ChannelEvent>,
 }
 
+/// A data key: `(plaintext, ciphertext blob)`.
+pub type DataKey = (Vec<u8>, Vec<u8>);
+
+/// A boxed future of a [`DataKey`].
+pub type DataKeyFuture<'a> = Pin<Box<dyn Future<Output = Result<DataKey, String>> + Send + 'a>>;
+
+/// Asks KMS for a session data key (`kms:GenerateDataKey`, 64 bytes, with the encryption
+/// context).
+pub trait DataKeys: Send + Sync + 'static {
+    fn generate(&self, key_id: &str, context: Vec<(String, String)>) -> DataKeyFuture<'_>;
+}
+
 /// Where and how to connect.
 pub struct Endpoint {
     pub session_id: String,
+    /// The instance (for the KMS encryption context).
+    pub target: String,
     pub stream_url: String,
     pub token: String,
     /// The terminal size to announce when the session is ready.
     pub size: Option<Size>,
+    /// KMS, for accounts whose Session Manager preferences require encryption.
+    pub keys: Option<Box<dyn DataKeys>>,
 }
 
 impl Channel {
@@ -99,6 +121,7 @@ impl Channel {
             paused: false,
             queued: Vec::new(),
             pending_agent: None,
+            cipher: None,
         };
         tokio::spawn(task.run(socket, command_rx));
         Ok(Channel { commands, events })
@@ -170,6 +193,8 @@ struct Task {
     queued: Vec<Command>,
     /// The agent's version, from its handshake request.
     pending_agent: Option<String>,
+    /// Set when the handshake agreed on KMS encryption.
+    cipher: Option<Cipher>,
 }
 
 impl Task {
@@ -246,7 +271,7 @@ impl Task {
             tokio::select! {
                 message = socket.next() => match message {
                     Some(Ok(Message::Binary(bytes))) => {
-                        match self.frame(&bytes, &mut out) {
+                        match self.frame(&bytes, &mut out).await {
                             Ok(true) => {}
                             Ok(false) => {
                                 flush(socket, out).await;
@@ -294,7 +319,14 @@ impl Task {
         }
         for command in std::mem::take(&mut self.queued) {
             let (payload_type, payload) = match command {
-                Command::Input(bytes) => (PayloadType::Output, lone_newline(bytes)),
+                Command::Input(bytes) => {
+                    let bytes = lone_newline(bytes);
+                    let bytes = match &self.cipher {
+                        Some(cipher) => cipher.seal(&bytes),
+                        None => bytes,
+                    };
+                    (PayloadType::Output, bytes)
+                }
                 Command::Resize(size) => (
                     PayloadType::Size,
                     serde_json::to_vec(&size).unwrap_or_default(),
@@ -306,7 +338,7 @@ impl Task {
     }
 
     /// Handles one binary frame; `Ok(false)` when the channel closed.
-    fn frame(&mut self, bytes: &[u8], out: &mut Vec<Vec<u8>>) -> Result<bool, String> {
+    async fn frame(&mut self, bytes: &[u8], out: &mut Vec<Vec<u8>>) -> Result<bool, String> {
         let frame = match Frame::decode(bytes) {
             Ok(frame) => frame,
             // A corrupt frame is treated as lost: the agent resends it.
@@ -315,7 +347,7 @@ impl Task {
         let received = self.stream.receive(frame, Instant::now());
         out.extend(received.replies);
         for data in received.delivered {
-            self.data(data, out)?;
+            self.data(data, out).await?;
         }
         match received.control {
             Some(frame) if frame.message_type == MessageType::ChannelClosed => {
@@ -339,12 +371,12 @@ impl Task {
     }
 
     /// One in-order stream-data frame from the agent.
-    fn data(&mut self, frame: Frame, out: &mut Vec<Vec<u8>>) -> Result<(), String> {
+    async fn data(&mut self, frame: Frame, out: &mut Vec<Vec<u8>>) -> Result<(), String> {
         match frame.payload_type {
             PayloadType::HandshakeRequest => {
                 let request: HandshakeRequest = serde_json::from_slice(&frame.payload)
                     .map_err(|e| format!("the agent's handshake request is malformed: {e}"))?;
-                let response = handshake_response(&request);
+                let response = self.handshake(&request).await;
                 if let Some(action) = response
                     .processed_client_actions
                     .iter()
@@ -376,53 +408,130 @@ impl Task {
                 }
                 self.publish(out);
             }
+            PayloadType::EncChallengeRequest => {
+                let cipher = self
+                    .cipher
+                    .as_ref()
+                    .ok_or("the agent sent an encryption challenge without encryption")?;
+                let request: Challenge = serde_json::from_slice(&frame.payload)
+                    .map_err(|e| format!("the agent's encryption challenge is malformed: {e}"))?;
+                let challenge = BASE64
+                    .decode(request.challenge)
+                    .map_err(|e| format!("the encryption challenge is not base64: {e}"))?;
+                let plain = cipher.open(&challenge)?;
+                let answer = Challenge {
+                    challenge: BASE64.encode(cipher.seal(&plain)),
+                };
+                let payload = serde_json::to_vec(&answer).unwrap_or_default();
+                out.push(self.stream.send(
+                    PayloadType::EncChallengeResponse,
+                    payload,
+                    Instant::now(),
+                ));
+            }
             PayloadType::Output | PayloadType::StdErr => {
-                self.emit(ChannelEvent::Output(frame.payload));
+                let payload = match &self.cipher {
+                    Some(cipher) => cipher.open(&frame.payload)?,
+                    None => frame.payload,
+                };
+                self.emit(ChannelEvent::Output(payload));
             }
             _ => {}
         }
         Ok(())
     }
-}
 
-/// The answer to the agent's requested actions: a shell session is supported; anything else
-/// (KMS encryption, port sessions) is reported as unsupported with a reason.
-fn handshake_response(request: &HandshakeRequest) -> HandshakeResponse {
-    let processed = request
-        .requested_client_actions
-        .iter()
-        .map(|action| {
-            let session_type = action.action_parameters["SessionType"].as_str();
-            let (status, error) = match (action.action_type.as_str(), session_type) {
-                ("SessionType", Some("Standard_Stream" | "InteractiveCommands")) => {
-                    (ACTION_SUCCESS, String::new())
-                }
-                ("SessionType", other) => (
+    /// The answers to the agent's requested actions: a shell session, and KMS encryption
+    /// when a key provider is there; anything else is unsupported, with a reason.
+    async fn handshake(&mut self, request: &HandshakeRequest) -> HandshakeResponse {
+        let mut processed = Vec::new();
+        for action in &request.requested_client_actions {
+            let (status, result, error) = match action.action_type.as_str() {
+                "SessionType" => session_type(&action.action_parameters),
+                "KMSEncryption" => self.kms(&action.action_parameters).await,
+                other => (
                     ACTION_UNSUPPORTED,
+                    Value::Null,
                     format!(
-                        "session type {} is not supported by the native client; use --plugin",
-                        other.unwrap_or("(none)")
-                    ),
-                ),
-                (other, _) => (
-                    ACTION_UNSUPPORTED,
-                    format!(
-                        "the agent asked for {other}, which the native client does not support yet; use --plugin"
+                        "the agent asked for {other}, which the native client does not support; \
+                         use --plugin"
                     ),
                 ),
             };
-            ProcessedClientAction {
+            processed.push(ProcessedClientAction {
                 action_type: action.action_type.clone(),
                 action_status: status,
-                action_result: serde_json::Value::Null,
+                action_result: result,
                 error,
-            }
-        })
-        .collect();
-    HandshakeResponse {
-        client_version: CLIENT_VERSION.into(),
-        processed_client_actions: processed,
-        errors: Vec::new(),
+            });
+        }
+        HandshakeResponse {
+            client_version: CLIENT_VERSION.into(),
+            processed_client_actions: processed,
+            errors: Vec::new(),
+        }
+    }
+
+    /// KMSEncryption: a data key from KMS, its ciphertext for the agent.
+    async fn kms(&mut self, parameters: &Value) -> (u32, Value, String) {
+        let Some(keys) = &self.endpoint.keys else {
+            return (
+                ACTION_UNSUPPORTED,
+                Value::Null,
+                "the account's Session Manager preferences require KMS encryption, and no KMS \
+                 access was given"
+                    .into(),
+            );
+        };
+        let key_id = parameters["KMSKeyId"].as_str().unwrap_or_default();
+        let context = vec![
+            (
+                "aws:ssm:SessionId".to_owned(),
+                self.endpoint.session_id.clone(),
+            ),
+            ("aws:ssm:TargetId".to_owned(), self.endpoint.target.clone()),
+        ];
+        match keys.generate(key_id, context).await {
+            Ok((plaintext, blob)) => match Cipher::new(&plaintext, Side::Client) {
+                Ok(cipher) => {
+                    self.cipher = Some(cipher);
+                    let result = serde_json::json!({
+                        "KMSCipherTextKey": BASE64.encode(&blob),
+                        "KMSCipherTextHash": BASE64.encode(Sha256::digest(&blob)),
+                    });
+                    (ACTION_SUCCESS, result, String::new())
+                }
+                Err(err) => (ACTION_FAILED, Value::Null, err),
+            },
+            Err(err) => (
+                ACTION_FAILED,
+                Value::Null,
+                format!("the session's KMS key {key_id} is not usable: {err}"),
+            ),
+        }
+    }
+}
+
+/// The encryption challenge, both ways.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Challenge {
+    #[serde(rename = "Challenge")]
+    challenge: String,
+}
+
+fn session_type(parameters: &Value) -> (u32, Value, String) {
+    match parameters["SessionType"].as_str() {
+        Some("Standard_Stream" | "InteractiveCommands") => {
+            (ACTION_SUCCESS, Value::Null, String::new())
+        }
+        other => (
+            ACTION_UNSUPPORTED,
+            Value::Null,
+            format!(
+                "session type {} is not supported by the native client; use --plugin",
+                other.unwrap_or("(none)")
+            ),
+        ),
     }
 }
 

@@ -11,11 +11,15 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
+use crate::datachannel::crypto::{Cipher, Side};
 use crate::datachannel::payload::{
     ChannelClosed, HandshakeComplete, HandshakeRequest, RequestedClientAction, Size,
 };
 use crate::datachannel::{Frame, MessageType, PayloadType, Stream};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
 
+use super::agent_kms::{self, AgentKms};
 use super::faults::{self, FaultKind, Verdict};
 use super::state::SimState;
 
@@ -33,6 +37,8 @@ pub enum Event {
     Detach { generation: u64 },
     /// TerminateSession.
     Terminate,
+    /// The client's data key, decrypted (or why not).
+    DataKey(Result<Vec<u8>, String>),
 }
 
 /// What the agent asks the websocket to do.
@@ -59,9 +65,14 @@ pub fn spawn(
     session_id: String,
     target: String,
     dir: PathBuf,
+    kms: Option<AgentKms>,
 ) -> mpsc::UnboundedSender<Event> {
     let (events, receiver) = mpsc::unbounded_channel();
     let agent = Agent {
+        me: events.clone(),
+        kms,
+        cipher: None,
+        challenge: None,
         state,
         session_id,
         target,
@@ -91,6 +102,13 @@ enum ShellInput {
 }
 
 struct Agent {
+    /// Its own mailbox (for results of work it spawns).
+    me: mpsc::UnboundedSender<Event>,
+    /// Set when the sandbox requires KMS encryption.
+    kms: Option<AgentKms>,
+    cipher: Option<Cipher>,
+    /// The plaintext of the encryption challenge sent.
+    challenge: Option<Vec<u8>>,
     state: Arc<Mutex<SimState>>,
     session_id: String,
     target: String,
@@ -115,6 +133,7 @@ impl Agent {
             tokio::select! {
                 event = events.recv() => match event {
                     None | Some(Event::Terminate) => break,
+                    Some(Event::DataKey(key)) => self.data_key(key),
                     Some(Event::Attach { generation, socket }) => self.attach(generation, socket),
                     Some(Event::Detach { generation }) => {
                         if self.socket.as_ref().is_some_and(|(g, _)| *g == generation) {
@@ -154,11 +173,13 @@ impl Agent {
             self.handshake_sent = true;
             let request = HandshakeRequest {
                 agent_version: "3.3.1142.0".into(),
-                requested_client_actions: vec![RequestedClientAction {
+                requested_client_actions: std::iter::once(RequestedClientAction {
                     action_type: "SessionType".into(),
                     action_parameters: serde_json::json!({
                         "SessionType": "Standard_Stream", "Properties": null }),
-                }],
+                })
+                .chain(self.kms.as_ref().map(agent_kms::requested_action))
+                .collect(),
             };
             let payload = serde_json::to_vec(&request).unwrap_or_default();
             self.send_stream(PayloadType::HandshakeRequest, payload);
@@ -200,14 +221,37 @@ impl Agent {
     fn input(&mut self, frame: Frame) -> bool {
         match frame.payload_type {
             PayloadType::HandshakeResponse => {
-                let complete = HandshakeComplete {
-                    handshake_time_to_complete: 1_000_000,
-                    customer_message: String::new(),
+                let Some(kms) = self.kms.clone() else {
+                    return self.complete_handshake();
                 };
-                let payload = serde_json::to_vec(&complete).unwrap_or_default();
-                self.send_stream(PayloadType::HandshakeComplete, payload);
-                self.send_stream(PayloadType::Output, banner(&self.target).into_bytes());
-                return true;
+                let response: serde_json::Value =
+                    serde_json::from_slice(&frame.payload).unwrap_or_default();
+                match agent_kms::cipher_text_key(&response) {
+                    Ok(blob) => {
+                        let me = self.me.clone();
+                        let (session, target) = (self.session_id.clone(), self.target.clone());
+                        self.count("kms:Decrypt");
+                        tokio::spawn(async move {
+                            let key = agent_kms::decrypt(&kms, &blob, &session, &target).await;
+                            let _ = me.send(Event::DataKey(key));
+                        });
+                    }
+                    Err(err) => self.refuse(&err),
+                }
+            }
+            PayloadType::EncChallengeResponse => {
+                let answer = serde_json::from_slice::<serde_json::Value>(&frame.payload)
+                    .ok()
+                    .and_then(|v| v["Challenge"].as_str().map(str::to_owned))
+                    .and_then(|c| BASE64.decode(c).ok());
+                let opened = match (&self.cipher, answer) {
+                    (Some(cipher), Some(sealed)) => cipher.open(&sealed).ok(),
+                    _ => None,
+                };
+                if opened.is_some() && opened == self.challenge {
+                    return self.complete_handshake();
+                }
+                self.refuse("the encryption challenge was not answered with the session key");
             }
             PayloadType::Size => {
                 if let Ok(size) = serde_json::from_slice::<Size>(&frame.payload) {
@@ -218,8 +262,15 @@ impl Agent {
                 }
             }
             PayloadType::Output => {
+                let payload = match &self.cipher {
+                    Some(cipher) => match cipher.open(&frame.payload) {
+                        Ok(plain) => plain,
+                        Err(_) => return false,
+                    },
+                    None => frame.payload,
+                };
                 if let Some(shell) = &self.shell {
-                    let _ = shell.input.send(ShellInput::Bytes(frame.payload));
+                    let _ = shell.input.send(ShellInput::Bytes(payload));
                 }
             }
             _ => {}
@@ -278,7 +329,56 @@ impl Agent {
         }
     }
 
+    fn complete_handshake(&mut self) -> bool {
+        let complete = HandshakeComplete {
+            handshake_time_to_complete: 1_000_000,
+            customer_message: String::new(),
+        };
+        let payload = serde_json::to_vec(&complete).unwrap_or_default();
+        self.send_stream(PayloadType::HandshakeComplete, payload);
+        self.send_stream(PayloadType::Output, banner(&self.target).into_bytes());
+        true
+    }
+
+    /// The decrypted data key: encrypt from now on and challenge the client with it.
+    fn data_key(&mut self, key: Result<Vec<u8>, String>) {
+        let cipher = key.and_then(|k| Cipher::new(&k, Side::Agent));
+        match cipher {
+            Ok(cipher) => {
+                let challenge: [u8; 32] = rand::random();
+                let sealed = cipher.seal(&challenge);
+                self.challenge = Some(challenge.to_vec());
+                self.cipher = Some(cipher);
+                let payload = serde_json::json!({ "Challenge": BASE64.encode(sealed) });
+                self.send_stream(
+                    PayloadType::EncChallengeRequest,
+                    serde_json::to_vec(&payload).unwrap_or_default(),
+                );
+            }
+            Err(err) => self.refuse(&err),
+        }
+    }
+
+    /// Ends the session during the handshake, telling the client why.
+    fn refuse(&mut self, reason: &str) {
+        self.cipher = None;
+        let message = format!("the sandbox agent refused the session: {reason}\r\n");
+        self.send_stream(PayloadType::Output, message.into_bytes());
+        self.closing = Some(Instant::now());
+    }
+
+    fn count(&self, name: &str) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        *s.counts.entry(name.to_owned()).or_default() += 1;
+    }
+
     fn send_stream(&mut self, payload_type: PayloadType, payload: Vec<u8>) {
+        let payload = match (&self.cipher, payload_type) {
+            (Some(cipher), PayloadType::Output | PayloadType::StdErr | PayloadType::ExitCode) => {
+                cipher.seal(&payload)
+            }
+            _ => payload,
+        };
         let bytes = self.stream.send(payload_type, payload, Instant::now());
         self.emit(MessageType::OutputStreamData, bytes);
     }

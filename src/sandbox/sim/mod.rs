@@ -5,6 +5,7 @@
 //! `AWS_ENDPOINT_URL` serves the SDK. See docs/game-days.md.
 
 mod agent;
+mod agent_kms;
 mod agent_ws;
 mod faults;
 mod request;
@@ -116,6 +117,14 @@ impl Simulator {
             .unwrap_or_else(|p| p.into_inner())
             .sso
             .auto_approve = on;
+    }
+
+    /// Requires KMS encryption of new sessions with `key_id` (or no longer, with `None`).
+    pub fn require_session_encryption(&self, key_id: Option<String>) {
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .session_kms_key = key_id;
     }
 
     /// The fault rules not yet used up.

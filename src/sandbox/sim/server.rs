@@ -102,7 +102,7 @@ pub async fn dispatch(State(app): State<App>, request: Request) -> Response<Body
         let answer = if ssm::HANDLED.contains(&call.operation.as_str()) {
             ssm::handle(&app.state, &call.operation, &request)
         } else {
-            sessions::handle(&app.state, &app.endpoint, &call.operation, &request)
+            sessions::handle(&app, header("authorization"), &call.operation, &request)
         };
         if let Some((status, answer)) = answer {
             return reply(status, "application/x-amz-json-1.1", answer.to_string());

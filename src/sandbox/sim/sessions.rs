@@ -2,12 +2,12 @@
 //! a `ws://` stream URL on the simulator with a one-time token, ResumeSession issues a new
 //! token for the same session, TerminateSession ends it, DescribeSessions lists them.
 
-use std::sync::{Arc, Mutex};
-
 use serde_json::{Value, json};
 
 use super::agent;
-use super::state::{LiveSession, Session, SimState};
+use super::agent_kms::AgentKms;
+use super::server::App;
+use super::state::{LiveSession, Session};
 
 /// The shell document, the one the sandbox's agents run.
 pub const SHELL_DOCUMENT: &str = "SSM-SessionManagerRunShell";
@@ -26,6 +26,17 @@ fn token() -> String {
     hex::encode(rand::random::<[u8; 32]>())
 }
 
+/// The access key id and region of a SigV4 `Authorization` header.
+fn caller_of(authorization: Option<&str>) -> (String, String) {
+    let scope: Vec<&str> = authorization
+        .and_then(|a| a.split("Credential=").nth(1))
+        .and_then(|c| c.split(',').next())
+        .map(|c| c.split('/').collect())
+        .unwrap_or_default();
+    let part = |i: usize| scope.get(i).map_or(String::new(), |s| (*s).to_owned());
+    (part(0), part(2))
+}
+
 fn stream_url(endpoint: &str, session_id: &str) -> String {
     let ws = endpoint.replacen("http://", "ws://", 1);
     format!("{ws}/v1/data-channel/{session_id}?role=publish_subscribe&cell-number=sandbox")
@@ -33,11 +44,12 @@ fn stream_url(endpoint: &str, session_id: &str) -> String {
 
 /// Answers `operation`, or `None` when it is not a session operation.
 pub fn handle(
-    state: &Arc<Mutex<SimState>>,
-    endpoint: &str,
+    app: &App,
+    authorization: Option<&str>,
     operation: &str,
     body: &Value,
 ) -> Option<(u16, Value)> {
+    let (state, endpoint) = (&app.state, app.endpoint.as_str());
     let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
     Some(match operation {
         "StartSession" => {
@@ -68,11 +80,22 @@ pub fn handle(
             );
             let token = token();
             if document == SHELL_DOCUMENT {
+                let kms = s.session_kms_key.clone().map(|key_id| {
+                    let (access_key, region) = caller_of(authorization);
+                    AgentKms {
+                        key_id,
+                        access_key,
+                        region,
+                        moto: app.moto.clone(),
+                        client: app.client.clone(),
+                    }
+                });
                 let agent = agent::spawn(
                     state.clone(),
                     session_id.clone(),
                     target.clone(),
                     s.sandbox_dir.clone(),
+                    kms,
                 );
                 s.live.insert(
                     session_id.clone(),

@@ -70,6 +70,9 @@ pub struct SimState {
     pub live: BTreeMap<String, LiveSession>,
     /// Counts websocket attachments, so a stale one cannot detach a newer one.
     pub attachments: u64,
+    /// When set, sessions require KMS encryption with this key (as Session Manager
+    /// preferences can).
+    pub session_kms_key: Option<String>,
     pub faults: Vec<Fault>,
     /// Where commands run: a throwaway directory.
     pub sandbox_dir: PathBuf,
