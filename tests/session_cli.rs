@@ -133,6 +133,14 @@ async fn a_recorded_shell_in_a_real_terminal_with_its_hash_in_the_audit_trail() 
     tmux.keys(&["Enter"]);
     tmux.wait_for("typed-42", WAIT);
     tmux.wait_for("30 100", WAIT);
+    // Ctrl-C goes to the remote shell (it stops `sleep`), not to breakglass.
+    tmux.type_text("sleep 30");
+    tmux.keys(&["Enter"]);
+    std::thread::sleep(Duration::from_millis(500));
+    tmux.keys(&["C-c"]);
+    tmux.type_text("echo after-$((1+1))-interrupt");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("after-2-interrupt", Duration::from_secs(10));
     assert_eq!(sandbox.active_sessions(&target).await, 1);
     tmux.type_text("exit");
     tmux.keys(&["Enter"]);

@@ -303,3 +303,150 @@ async fn kms_encrypted_sessions_work_end_to_end_and_need_kms_access() {
     );
     ssm.terminate_session(&session_id).await.unwrap();
 }
+
+/// A test agent (a websocket server speaking the agent's side by hand) that pauses the
+/// client's publication: input typed while paused arrives only after start_publication.
+#[tokio::test(flavor = "multi_thread")]
+async fn input_waits_while_the_agent_pauses_publication() {
+    use breakglass::datachannel::payload::{Acknowledge, HandshakeComplete, HandshakeRequest};
+    use breakglass::datachannel::{Frame, MessageType, PayloadType};
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+
+    struct NoResume;
+    impl breakglass::datachannel::client::Resumer for NoResume {
+        fn resume(
+            &self,
+        ) -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = Result<Option<String>, String>> + Send + '_>,
+        > {
+            Box::pin(async { Ok(None) })
+        }
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "ws://{}/v1/data-channel/test",
+        listener.local_addr().unwrap()
+    );
+    let agent = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+        let open = ws.next().await.unwrap().unwrap();
+        assert!(open.to_text().unwrap().contains("\"TokenValue\":\"t0ken\""));
+        let send = |seq: i64, payload_type: PayloadType, payload: Vec<u8>| {
+            Message::Binary(
+                Frame::new(MessageType::OutputStreamData, seq, 0, payload_type, payload)
+                    .encode()
+                    .into(),
+            )
+        };
+        let control = |kind: MessageType| {
+            Message::Binary(
+                Frame::new(kind, 0, 0, PayloadType::None, Vec::new())
+                    .encode()
+                    .into(),
+            )
+        };
+        let request = HandshakeRequest {
+            agent_version: "3.3.0.0".into(),
+            requested_client_actions: vec![
+                breakglass::datachannel::payload::RequestedClientAction {
+                    action_type: "SessionType".into(),
+                    action_parameters: serde_json::json!({ "SessionType": "Standard_Stream" }),
+                },
+            ],
+        };
+        ws.send(send(
+            0,
+            PayloadType::HandshakeRequest,
+            serde_json::to_vec(&request).unwrap(),
+        ))
+        .await
+        .unwrap();
+        let mut paused_at = None;
+        let mut got_input = None;
+        let mut resumed = false;
+        while let Some(Ok(Message::Binary(bytes))) = ws.next().await {
+            let frame = Frame::decode(&bytes).unwrap();
+            if frame.message_type != MessageType::InputStreamData {
+                continue;
+            }
+            ws.send(Message::Binary(
+                Acknowledge::frame_for(&frame).encode().into(),
+            ))
+            .await
+            .unwrap();
+            match frame.payload_type {
+                PayloadType::HandshakeResponse if paused_at.is_none() => {
+                    let complete = HandshakeComplete {
+                        handshake_time_to_complete: 0,
+                        customer_message: String::new(),
+                    };
+                    ws.send(control(MessageType::PausePublication))
+                        .await
+                        .unwrap();
+                    ws.send(send(
+                        1,
+                        PayloadType::HandshakeComplete,
+                        serde_json::to_vec(&complete).unwrap(),
+                    ))
+                    .await
+                    .unwrap();
+                    paused_at = Some(std::time::Instant::now());
+                    // Hold the pause for 800 ms: nothing typed may arrive meanwhile.
+                    let until = tokio::time::Instant::now() + Duration::from_millis(800);
+                    while let Ok(Some(Ok(Message::Binary(b)))) =
+                        tokio::time::timeout_at(until, ws.next()).await
+                    {
+                        let f = Frame::decode(&b).unwrap();
+                        assert_ne!(f.payload_type, PayloadType::Output, "input while paused");
+                        if f.message_type == MessageType::InputStreamData {
+                            let ack = Acknowledge::frame_for(&f).encode();
+                            ws.send(Message::Binary(ack.into())).await.unwrap();
+                        }
+                    }
+                    ws.send(control(MessageType::StartPublication))
+                        .await
+                        .unwrap();
+                    resumed = true;
+                }
+                PayloadType::Output => {
+                    got_input = Some((frame.payload, paused_at.unwrap().elapsed()));
+                    break;
+                }
+                _ => {}
+            }
+        }
+        assert!(resumed);
+        got_input.unwrap()
+    });
+    let mut channel = Channel::open(
+        Endpoint {
+            session_id: "test".into(),
+            target: "i-test".into(),
+            stream_url: url,
+            token: "t0ken".into(),
+            size: None,
+            keys: None,
+        },
+        NoResume,
+    )
+    .await
+    .unwrap();
+    // Ready, then type at once: the agent has paused publication.
+    loop {
+        if let Some(ChannelEvent::Ready { .. }) = channel.next().await {
+            break;
+        }
+    }
+    channel.input(b"typed-while-paused");
+    let (payload, after) = tokio::time::timeout(Duration::from_secs(10), agent)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(payload, b"typed-while-paused");
+    assert!(
+        after >= Duration::from_millis(700),
+        "held for the pause: {after:?}"
+    );
+}

@@ -227,6 +227,13 @@ async fn admin(app: &App, request: Request) -> Response<Body> {
             }
             Err(e) => bad(e),
         },
+        ("POST", "/sim-api/session-encryption") => match serde_json::from_slice::<Value>(&bytes) {
+            Ok(v) => {
+                s.session_kms_key = v["kms_key_id"].as_str().map(str::to_owned);
+                reply(200, "application/json", "{}".into())
+            }
+            Err(e) => bad(e),
+        },
         ("GET", "/sim-api/counts") => reply(
             200,
             "application/json",
