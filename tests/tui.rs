@@ -40,6 +40,7 @@ async fn a_responder_filters_dry_runs_and_isolates_from_the_keyboard() {
     assert!(screen.contains("GAME DAY"), "{screen}");
     assert!(screen.contains(&account.id), "{screen}");
     assert!(tui.alternate_screen());
+    assert!(has_colour(&tui.visible_styled()), "states are coloured");
 
     // The filter narrows it.
     tui.keys(&["/"]);
@@ -99,6 +100,43 @@ async fn a_responder_filters_dry_runs_and_isolates_from_the_keyboard() {
     tui.keys(&["q"]);
     tui.wait_for("[exit 0]", WAIT);
     assert!(!tui.alternate_screen(), "the terminal is restored");
+}
+
+/// Whether the screen uses a foreground or background colour (SGR 30-37, 40-47, 90-97,
+/// 38;…, 48;…).
+fn has_colour(styled: &str) -> bool {
+    styled.split("\x1b[").skip(1).any(|seq| {
+        let params = seq.split('m').next().unwrap_or_default();
+        params.split(';').any(|p| {
+            matches!(
+                p.parse::<u16>(),
+                Ok(30..=37 | 40..=47 | 90..=97 | 100..=107 | 38 | 48)
+            )
+        })
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_color_turns_colours_off_and_keeps_the_banner_visible() {
+    let account = Account::new().await;
+    let sim = Simulator::start(&common::moto().endpoint()).await.unwrap();
+    let ctx = account.context_at(&sim.endpoint()).await;
+    Seeder::new(&ctx, REGION).xroad_estate().await.unwrap();
+    let cmd = account
+        .bg()
+        .env("AWS_ENDPOINT_URL", sim.endpoint())
+        .env("NO_COLOR", "1")
+        .cmd;
+    let tui = Tmux::start_sized(&cmd, 80, 24);
+    tui.wait_visible("ss-test-3", WAIT);
+    let styled = tui.visible_styled();
+    assert!(!has_colour(&styled), "{styled:?}");
+    assert!(
+        styled.contains("\x1b[7m") || styled.contains(";7m"),
+        "reverse video stays: {styled:?}"
+    );
+    tui.keys(&["q"]);
+    tui.wait_for("[exit 0]", WAIT);
 }
 
 #[tokio::test(flavor = "multi_thread")]

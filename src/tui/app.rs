@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use super::action::{Action, AuditSummary, Command, Identity};
 use super::flow::{Flow, FlowStep};
-use crate::inventory::{Inventory, Server};
+use crate::inventory::Inventory;
 use crate::playbook::Plan;
 
 /// The main screens.
@@ -73,7 +73,7 @@ pub enum SortKey {
 }
 
 impl SortKey {
-    fn next(self) -> SortKey {
+    pub(super) fn next(self) -> SortKey {
         match self {
             SortKey::Name => SortKey::Id,
             SortKey::Id => SortKey::State,
@@ -104,7 +104,7 @@ pub struct Toast {
 }
 
 const TOAST_TICKS: u16 = 16;
-const PAGE: usize = 10;
+pub(super) const PAGE: usize = 10;
 
 pub struct App {
     pub screen: Screen,
@@ -180,61 +180,6 @@ impl App {
         if self.toasts.len() > 3 {
             self.toasts.remove(0);
         }
-    }
-
-    /// The servers shown: filtered by the text after `/`, in the chosen order.
-    pub fn visible(&self) -> Vec<&Server> {
-        let Some(inventory) = &self.inventory else {
-            return Vec::new();
-        };
-        let needle = self.filter.to_lowercase();
-        let mut list: Vec<&Server> = inventory
-            .servers
-            .iter()
-            .filter(|s| needle.is_empty() || haystack(s).contains(&needle))
-            .collect();
-        let name = |s: &Server| s.name.clone().unwrap_or_default();
-        match self.sort {
-            SortKey::Name => list.sort_by_key(|s| (name(s), s.instance_id.clone())),
-            SortKey::Id => list.sort_by_key(|s| s.instance_id.clone()),
-            SortKey::State => list.sort_by_key(|s| (s.state.clone(), name(s))),
-            SortKey::Ssm => list.sort_by_key(|s| (s.ssm.ping_status.clone(), name(s))),
-            SortKey::Isolation => list.sort_by_key(|s| (s.isolation.label(), name(s))),
-        }
-        list
-    }
-
-    /// The server under the cursor.
-    pub fn current(&self) -> Option<&Server> {
-        self.visible().get(self.cursor).copied()
-    }
-
-    /// The servers a playbook acts on: the marked ones, else the one under the cursor.
-    pub fn targets(&self) -> Vec<&Server> {
-        let visible = self.visible();
-        if self.marked.is_empty() {
-            return visible.get(self.cursor).copied().into_iter().collect();
-        }
-        self.inventory
-            .iter()
-            .flat_map(|i| i.servers.iter())
-            .filter(|s| self.marked.contains(&s.instance_id))
-            .collect()
-    }
-
-    fn clamp_cursor(&mut self) {
-        let len = self.visible().len();
-        self.cursor = self.cursor.min(len.saturating_sub(1));
-    }
-
-    fn move_cursor(&mut self, delta: isize) {
-        let len = self.visible().len();
-        if len == 0 {
-            self.cursor = 0;
-            return;
-        }
-        let next = self.cursor.saturating_add_signed(delta);
-        self.cursor = next.min(len - 1);
     }
 
     pub fn running(&self) -> bool {
@@ -359,7 +304,7 @@ impl App {
         }
     }
 
-    fn command(&mut self, command: Command) -> Vec<Effect> {
+    pub(super) fn command(&mut self, command: Command) -> Vec<Effect> {
         if command == Command::Interrupt {
             return self.interrupt();
         }
@@ -454,60 +399,6 @@ impl App {
         }
     }
 
-    fn servers_key(&mut self, command: Command) -> Vec<Effect> {
-        match command {
-            Command::Up => self.move_cursor(-1),
-            Command::Down => self.move_cursor(1),
-            Command::PageUp => self.move_cursor(-(PAGE as isize)),
-            Command::PageDown => self.move_cursor(PAGE as isize),
-            Command::Top => self.cursor = 0,
-            Command::Bottom => self.cursor = self.visible().len().saturating_sub(1),
-            Command::Filter => self.input = Input::Filter,
-            Command::Sort => {
-                self.sort = self.sort.next();
-                self.toast(format!("sorted by {}", self.sort.label()), false);
-            }
-            Command::Mark => {
-                if let Some(id) = self.current().map(|s| s.instance_id.clone()) {
-                    if !self.marked.remove(&id) {
-                        self.marked.insert(id);
-                    }
-                    self.move_cursor(1);
-                }
-            }
-            Command::MarkAll => {
-                let ids: Vec<String> = self
-                    .visible()
-                    .iter()
-                    .map(|s| s.instance_id.clone())
-                    .collect();
-                if ids.iter().all(|id| self.marked.contains(id)) {
-                    self.marked.clear();
-                } else {
-                    self.marked.extend(ids);
-                }
-            }
-            Command::Back => {
-                self.marked.clear();
-                self.filter.clear();
-            }
-            Command::Refresh => {
-                self.loading = true;
-                return vec![Effect::LoadInventory, Effect::LoadIdentity];
-            }
-            Command::Open if self.current().is_some() => {
-                self.screen = Screen::Detail;
-                self.detail_scroll = 0;
-                // The server's recent audit events come from the log.
-                return vec![Effect::LoadAudit];
-            }
-            Command::Playbooks => return self.open_playbooks(),
-            Command::Session => return self.session(),
-            _ => {}
-        }
-        Vec::new()
-    }
-
     fn detail_key(&mut self, command: Command) -> Vec<Effect> {
         match command {
             Command::Back => self.screen = Screen::Servers,
@@ -552,14 +443,14 @@ impl App {
         Vec::new()
     }
 
-    fn session(&mut self) -> Vec<Effect> {
+    pub(super) fn session(&mut self) -> Vec<Effect> {
         match self.current() {
             Some(server) => vec![Effect::Session(server.instance_id.clone())],
             None => Vec::new(),
         }
     }
 
-    fn open_playbooks(&mut self) -> Vec<Effect> {
+    pub(super) fn open_playbooks(&mut self) -> Vec<Effect> {
         if self.targets().is_empty() {
             self.toast(
                 "no server selected: move to one or mark some with Space",
@@ -579,7 +470,7 @@ impl App {
         Vec::new()
     }
 
-    fn flow_key(&mut self, command: Command) -> Vec<Effect> {
+    pub(super) fn flow_key(&mut self, command: Command) -> Vec<Effect> {
         let dry_run = self.dry_run;
         let incident = self.incident.clone();
         let Some(flow) = self.flow.as_mut() else {
@@ -653,84 +544,4 @@ impl App {
         self.quit = true;
         Vec::new()
     }
-
-    /// `:` commands.
-    fn palette_command(&mut self, line: &str) -> Vec<Effect> {
-        let (word, rest) = line.split_once(' ').unwrap_or((line, ""));
-        let rest = rest.trim();
-        match word {
-            "" => Vec::new(),
-            "q" | "quit" => self.command(Command::Quit),
-            "servers" | "s" => self.command(Command::Servers),
-            "audit" => self.command(Command::Audit),
-            "refresh" => {
-                self.screen = Screen::Servers;
-                self.servers_key(Command::Refresh)
-            }
-            "dry-run" | "dryrun" => {
-                self.dry_run = match rest {
-                    "on" => true,
-                    "off" => false,
-                    _ => !self.dry_run,
-                };
-                self.toast(
-                    format!("DRY RUN {}", if self.dry_run { "on" } else { "off" }),
-                    false,
-                );
-                Vec::new()
-            }
-            "incident" => match crate::cli::check_incident(rest) {
-                Ok(id) => {
-                    self.toast(format!("incident {id}"), false);
-                    self.incident = Some(id);
-                    Vec::new()
-                }
-                Err(err) => {
-                    self.toast(err.to_string(), true);
-                    Vec::new()
-                }
-            },
-            "run" | "playbook" => {
-                let mut effects = self.open_playbooks();
-                if let Some(flow) = self.flow.as_mut()
-                    && !rest.is_empty()
-                {
-                    match self.playbooks.iter().position(|(n, _)| n == rest) {
-                        Some(i) => {
-                            flow.cursor = i;
-                            effects.extend(self.flow_key(Command::Open));
-                        }
-                        None => self.toast(format!("no playbook named `{rest}`"), true),
-                    }
-                }
-                effects
-            }
-            "help" => self.command(Command::Help),
-            other => {
-                self.toast(
-                    format!(
-                        "unknown command `{other}`: try servers, audit, refresh, run NAME, \
-                         dry-run on|off, incident ID, quit"
-                    ),
-                    true,
-                );
-                Vec::new()
-            }
-        }
-    }
-}
-
-/// What the filter matches against.
-fn haystack(server: &Server) -> String {
-    format!(
-        "{} {} {} {} {} {} {}",
-        server.instance_id,
-        server.name.as_deref().unwrap_or_default(),
-        server.state,
-        server.ssm.ping_status,
-        server.isolation.label(),
-        server.private_ip.as_deref().unwrap_or_default(),
-        server.incident.as_deref().unwrap_or_default()
-    )
-    .to_lowercase()
 }

@@ -9,6 +9,8 @@ pub mod app;
 mod effects;
 pub mod flow;
 pub mod keymap;
+mod palette;
+mod servers;
 pub mod signin;
 pub mod theme;
 pub mod view;

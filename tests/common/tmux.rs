@@ -130,6 +130,15 @@ impl Tmux {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// The visible screen with its escape sequences (colours and attributes).
+    pub fn visible_styled(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["capture-pane", "-p", "-e", "-t", &self.name])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// Waits until the visible screen shows `text`.
     pub fn wait_visible(&self, text: &str, timeout: Duration) -> String {
         let start = Instant::now();
