@@ -58,13 +58,33 @@ pub fn duration(seconds: i64) -> String {
 }
 
 /// The top line: who and where on the left, the banners always visible on the right.
-/// Below 100 columns labels and the product name go, so everything still fits at 80.
+/// The top line: who and where on the left, the banners always visible on the right. The
+/// labelled form is used when it fits; otherwise labels and the product name go, so
+/// everything still fits at 80 columns.
 fn status_bar(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
-    let narrow = area.width < 100;
-    let label = |l: &'static str| if narrow { "" } else { l };
+    let wide_banners = banners(app, theme, false);
+    let wide = identity_spans(app, theme, true);
+    let width = |spans: &[Span]| spans.iter().map(Span::width).sum::<usize>();
+    let (spans, banners) = if width(&wide) + width(&wide_banners) <= usize::from(area.width) {
+        (wide, wide_banners)
+    } else {
+        (identity_spans(app, theme, false), banners(app, theme, true))
+    };
+    let banner_width = width(&banners);
+    let [left, right] = Layout::horizontal([
+        Constraint::Min(0),
+        Constraint::Length(u16::try_from(banner_width).unwrap_or(0)),
+    ])
+    .areas(area);
+    frame.render_widget(Paragraph::new(Line::from(spans)), left);
+    frame.render_widget(Paragraph::new(Line::from(banners)), right);
+}
+
+fn identity_spans(app: &App, theme: Theme, labelled: bool) -> Vec<Span<'static>> {
+    let label = |l: &'static str| if labelled { l } else { "" };
     let mut spans = Vec::new();
     let sep = || Span::styled(" │ ", theme.dim());
-    if !narrow {
+    if labelled {
         spans.push(Span::styled(" breakglass", theme.title()));
         spans.push(sep());
     }
@@ -98,9 +118,13 @@ fn status_bar(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         Some(id) => Span::styled(format!("{}{id}", label("incident ")), theme.warn()),
         None => Span::styled("no incident", theme.dim()),
     });
+    spans
+}
+
+fn banners(app: &App, theme: Theme, short: bool) -> Vec<Span<'static>> {
     let mut banners = Vec::new();
     if app.sandbox {
-        let text = if narrow {
+        let text = if short {
             " GAME DAY "
         } else {
             " GAME DAY / SANDBOX "
@@ -111,14 +135,7 @@ fn status_bar(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         banners.push(Span::raw(" "));
         banners.push(Span::styled(" DRY RUN ", theme.banner()));
     }
-    let banner_width: usize = banners.iter().map(Span::width).sum();
-    let [left, right] = Layout::horizontal([
-        Constraint::Min(0),
-        Constraint::Length(u16::try_from(banner_width).unwrap_or(0)),
-    ])
-    .areas(area);
-    frame.render_widget(Paragraph::new(Line::from(spans)), left);
-    frame.render_widget(Paragraph::new(Line::from(banners)), right);
+    banners
 }
 
 fn footer(app: &App, theme: Theme, keys: &Keymap) -> Paragraph<'static> {
