@@ -69,6 +69,7 @@ pub fn join(data: RegionData) -> Vec<Server> {
                 target_groups,
                 security_groups: all_groups(i),
                 network_interfaces: i.network_interfaces.clone(),
+                volumes: i.volumes.clone(),
                 ssm,
                 isolation: Isolation::from_tag(i.tags.get(STATE_TAG).map(String::as_str)),
                 incident: i.tags.get(INCIDENT_TAG).cloned(),

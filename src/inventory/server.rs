@@ -29,6 +29,8 @@ pub struct Server {
     pub target_groups: Vec<String>,
     pub security_groups: Vec<GroupRef>,
     pub network_interfaces: Vec<NetworkInterface>,
+    /// Attached EBS volumes (device, id).
+    pub volumes: Vec<crate::aws::EbsVolume>,
     pub ssm: SsmStatus,
     pub isolation: Isolation,
     pub incident: Option<String>,

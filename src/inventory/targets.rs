@@ -210,6 +210,7 @@ mod tests {
             target_groups: Vec::new(),
             security_groups: Vec::new(),
             network_interfaces: Vec::new(),
+            volumes: Vec::new(),
             ssm: SsmStatus::unknown(),
             isolation: Isolation::None,
             incident: None,

@@ -30,6 +30,7 @@ pub(crate) fn server(id: &str, name: &str, extra_tags: &[(&str, &str)]) -> Serve
         target_groups: Vec::new(),
         security_groups: Vec::new(),
         network_interfaces: Vec::new(),
+        volumes: Vec::new(),
         ssm: SsmStatus::unknown(),
         isolation: Isolation::None,
         incident: None,

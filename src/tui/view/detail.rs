@@ -60,6 +60,22 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         ));
     }
     lines.push(Line::raw(""));
+    lines.push(head("Volumes"));
+    for volume in &s.volumes {
+        lines.push(kv(
+            &volume.device,
+            format!(
+                "{}{}",
+                volume.volume_id,
+                if volume.delete_on_termination {
+                    "  (deleted on termination)"
+                } else {
+                    ""
+                }
+            ),
+        ));
+    }
+    lines.push(Line::raw(""));
     lines.push(head("Auto Scaling and load balancing"));
     match &s.auto_scaling_group {
         Some(asg) => lines.push(kv(
