@@ -314,3 +314,41 @@ fn a_segment_verifies_from_where_it_continues_and_still_catches_tampering() {
     let report = verify_segment(text(&gap).as_bytes(), None).unwrap();
     assert_eq!(report.problem.unwrap().line, 3);
 }
+
+#[test]
+fn the_verifier_hashes_what_the_writer_hashed_and_a_reformatted_body_is_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_log(dir.path(), 4);
+    let mut all = lines(&path);
+    // What the verifier hashes (the body as written) is what the writer sealed.
+    for line in &all {
+        let record: AuditRecord = serde_json::from_str(line).unwrap();
+        assert_eq!(record.compute_hash(), record.hash);
+    }
+    assert!(verify_lines(&all).problem.is_none());
+    // Same values, other bytes: the record is no longer the one that was sealed.
+    all[1] = all[1].replacen("\"n\":1", "\"n\": 1", 1);
+    let report = verify_lines(&all);
+    let problem = report.problem.unwrap();
+    assert_eq!(problem.line, 2);
+    assert!(problem.reason.contains("modified"), "{}", problem.reason);
+    // Escaped strings are hashed as written too.
+    let mut log = AuditLog::open(&dir.path().join("escapes.jsonl")).unwrap();
+    log.append(Entry {
+        run_id: "run \"q\" é".into(),
+        incident: None,
+        actor: None,
+        dry_run: true,
+        kind: RecordKind::Note,
+        body: serde_json::json!({"message": "tab\tnew\nline \u{1f512}"}),
+    })
+    .unwrap();
+    let report = verify(
+        std::fs::read(dir.path().join("escapes.jsonl"))
+            .unwrap()
+            .as_slice(),
+        None,
+    )
+    .unwrap();
+    assert!(report.problem.is_none(), "{:?}", report.problem);
+}

@@ -4,9 +4,75 @@
 use std::collections::BTreeSet;
 use std::io::BufRead;
 
-use serde::Serialize;
+use std::borrow::Cow;
 
-use super::record::{AuditRecord, FORMAT_VERSION, GENESIS, RecordKind};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use sha2::{Digest, Sha256};
+
+use super::record::{FORMAT_VERSION, GENESIS, RecordKind};
+
+/// One line as read for verification: borrowed, with the body kept as its raw JSON text,
+/// so a record is parsed once and hashed without being rebuilt (the hashed form — every
+/// field but `hash`, in order — is what `AuditRecord::compute_hash` produces for the
+/// records breakglass writes; a body re-formatted after writing no longer verifies).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Line<'a> {
+    v: u32,
+    seq: u64,
+    #[serde(borrow)]
+    ts: Cow<'a, str>,
+    #[serde(borrow)]
+    run_id: Cow<'a, str>,
+    #[serde(borrow)]
+    incident: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    actor: Option<Cow<'a, str>>,
+    dry_run: bool,
+    #[serde(borrow)]
+    kind: Cow<'a, str>,
+    #[serde(borrow)]
+    body: &'a RawValue,
+    #[serde(borrow)]
+    prev: Cow<'a, str>,
+    #[serde(borrow)]
+    hash: Cow<'a, str>,
+}
+
+/// The hashed part of a [`Line`].
+#[derive(Serialize)]
+struct Unsigned<'a> {
+    v: u32,
+    seq: u64,
+    ts: &'a str,
+    run_id: &'a str,
+    incident: Option<&'a str>,
+    actor: Option<&'a str>,
+    dry_run: bool,
+    kind: &'a str,
+    body: &'a RawValue,
+    prev: &'a str,
+}
+
+impl Line<'_> {
+    fn compute_hash(&self) -> String {
+        let unsigned = Unsigned {
+            v: self.v,
+            seq: self.seq,
+            ts: &self.ts,
+            run_id: &self.run_id,
+            incident: self.incident.as_deref(),
+            actor: self.actor.as_deref(),
+            dry_run: self.dry_run,
+            kind: &self.kind,
+            body: self.body,
+            prev: &self.prev,
+        };
+        let bytes = serde_json::to_vec(&unsigned).unwrap_or_default();
+        hex::encode(Sha256::digest(&bytes))
+    }
+}
 
 /// The first problem found, with the 1-based line it is on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -87,7 +153,7 @@ fn verify_from(
             ));
             break;
         }
-        let record: AuditRecord = match serde_json::from_slice(&buf[..buf.len() - 1]) {
+        let record: Line = match serde_json::from_slice(&buf[..buf.len() - 1]) {
             Ok(record) => record,
             Err(err) => {
                 report.problem = Some(fail(format!("not a valid audit record ({err})")));
@@ -95,25 +161,27 @@ fn verify_from(
             }
         };
         if segment && report.records == 0 {
-            prev.clone_from(&record.prev);
+            prev = record.prev.to_string();
             report.first_seq = Some(record.seq);
-            report.continues_from = Some(record.prev.clone());
+            report.continues_from = Some(record.prev.to_string());
         }
         let expected_seq = report.first_seq.unwrap_or(0) + report.records;
         if let Some(problem) = check(&record, line_no, expected_seq, &prev) {
             report.problem = Some(problem);
             break;
         }
-        if Some(record.hash.as_str()) == anchor {
+        if Some(record.hash.as_ref()) == anchor {
             report.anchor_found = Some(true);
         }
         if record.kind == RecordKind::RunStarted.as_str() {
-            started.insert(record.run_id.clone());
+            started.insert(record.run_id.to_string());
         } else if record.kind == RecordKind::RunFinished.as_str() {
-            finished.insert(record.run_id.clone());
+            finished.insert(record.run_id.to_string());
         }
         report.records += 1;
-        prev = record.hash;
+        prev = record.hash.to_string();
+    }
+    if report.records > 0 {
         report.head = Some(prev.clone());
     }
     report.runs = started.len() as u64;
@@ -121,7 +189,7 @@ fn verify_from(
     Ok(report)
 }
 
-fn check(record: &AuditRecord, line: u64, expected_seq: u64, prev: &str) -> Option<Problem> {
+fn check(record: &Line, line: u64, expected_seq: u64, prev: &str) -> Option<Problem> {
     let reason = if record.v > FORMAT_VERSION {
         format!(
             "written in audit format {} by a newer breakglass; this one reads up to {FORMAT_VERSION}",

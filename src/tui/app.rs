@@ -116,6 +116,8 @@ pub struct App {
     pub sort: SortKey,
     pub cursor: usize,
     pub marked: BTreeSet<String>,
+    /// Indices into the inventory of the servers shown, filtered and sorted.
+    pub shown: Vec<usize>,
     pub identity: Option<Identity>,
     pub regions: Vec<String>,
     pub incident: Option<String>,
@@ -150,6 +152,7 @@ impl App {
             sort: SortKey::Name,
             cursor: 0,
             marked: BTreeSet::new(),
+            shown: Vec::new(),
             identity: None,
             regions,
             incident: None,
@@ -224,7 +227,7 @@ impl App {
                         self.marked.retain(|id| known.contains(id));
                         self.inventory = Some(inventory);
                         self.load_error = None;
-                        self.clamp_cursor();
+                        self.refresh_shown();
                     }
                     Err(err) => {
                         self.load_error = Some(err.clone());
@@ -301,6 +304,7 @@ impl App {
         }
         if self.input == Input::Filter {
             self.cursor = 0;
+            self.refresh_shown();
         }
     }
 
@@ -318,6 +322,7 @@ impl App {
                 // Enter keeps the filter, Esc clears it.
                 if command == Command::Back {
                     self.filter.clear();
+                    self.refresh_shown();
                 }
                 if matches!(command, Command::Back | Command::Open) {
                     self.input = Input::None;

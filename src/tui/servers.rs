@@ -6,37 +6,56 @@ use super::app::{App, Effect, Input, PAGE, Screen, SortKey};
 use crate::inventory::Server;
 
 impl App {
-    /// The servers shown: filtered by the text after `/`, in the chosen order.
+    /// The servers shown: filtered by the text after `/`, in the chosen order (kept by
+    /// [`App::refresh_shown`], so drawing a frame does no filtering or sorting).
     pub fn visible(&self) -> Vec<&Server> {
         let Some(inventory) = &self.inventory else {
             return Vec::new();
         };
+        self.shown
+            .iter()
+            .filter_map(|&i| inventory.servers.get(i))
+            .collect()
+    }
+
+    /// Recomputes which servers are shown, after the inventory, the filter or the order
+    /// changed.
+    pub(super) fn refresh_shown(&mut self) {
+        self.shown = self.compute_shown();
+        self.clamp_cursor();
+    }
+
+    fn compute_shown(&self) -> Vec<usize> {
+        let Some(inventory) = &self.inventory else {
+            return Vec::new();
+        };
         let needle = self.filter.to_lowercase();
-        let mut list: Vec<&Server> = inventory
+        let mut list: Vec<(usize, &Server)> = inventory
             .servers
             .iter()
-            .filter(|s| needle.is_empty() || haystack(s).contains(&needle))
+            .enumerate()
+            .filter(|(_, s)| needle.is_empty() || haystack(s).contains(&needle))
             .collect();
         // Compared by reference: no allocation per comparison, for lists of thousands.
         fn name(s: &Server) -> &str {
             s.name.as_deref().unwrap_or("")
         }
         match self.sort {
-            SortKey::Name => list.sort_by(|a, b| {
+            SortKey::Name => list.sort_by(|(_, a), (_, b)| {
                 (name(a), a.instance_id.as_str()).cmp(&(name(b), b.instance_id.as_str()))
             }),
-            SortKey::Id => list.sort_by(|a, b| a.instance_id.cmp(&b.instance_id)),
-            SortKey::State => {
-                list.sort_by(|a, b| (a.state.as_str(), name(a)).cmp(&(b.state.as_str(), name(b))))
-            }
-            SortKey::Ssm => list.sort_by(|a, b| {
+            SortKey::Id => list.sort_by(|(_, a), (_, b)| a.instance_id.cmp(&b.instance_id)),
+            SortKey::State => list.sort_by(|(_, a), (_, b)| {
+                (a.state.as_str(), name(a)).cmp(&(b.state.as_str(), name(b)))
+            }),
+            SortKey::Ssm => list.sort_by(|(_, a), (_, b)| {
                 (a.ssm.ping_status.as_str(), name(a)).cmp(&(b.ssm.ping_status.as_str(), name(b)))
             }),
-            SortKey::Isolation => list.sort_by(|a, b| {
+            SortKey::Isolation => list.sort_by(|(_, a), (_, b)| {
                 (a.isolation.label(), name(a)).cmp(&(b.isolation.label(), name(b)))
             }),
         }
-        list
+        list.into_iter().map(|(i, _)| i).collect()
     }
 
     /// The server under the cursor.
@@ -83,6 +102,7 @@ impl App {
             Command::Filter => self.input = Input::Filter,
             Command::Sort => {
                 self.sort = self.sort.next();
+                self.refresh_shown();
                 self.toast(format!("sorted by {}", self.sort.label()), false);
             }
             Command::Mark => {
@@ -108,6 +128,7 @@ impl App {
             Command::Back => {
                 self.marked.clear();
                 self.filter.clear();
+                self.refresh_shown();
             }
             Command::Refresh => {
                 self.loading = true;

@@ -46,7 +46,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         return;
     }
     let wide = area.width >= 110;
-    let rows = visible.iter().map(|s| {
+    // Only the rows that fit are built: a frame costs the same for 50 servers or 5,000.
+    let height = usize::from(area.height.saturating_sub(2)).max(1);
+    let offset = app.cursor.saturating_sub(height - 1);
+    let rows = visible.iter().skip(offset).take(height).map(|s| {
         let mark = if app.marked.contains(&s.instance_id) {
             "●"
         } else {
@@ -94,6 +97,6 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         .header(Row::new(header).style(theme.dim()))
         .row_highlight_style(theme.cursor())
         .block(block);
-    let mut state = TableState::default().with_selected(Some(app.cursor));
+    let mut state = TableState::default().with_selected(Some(app.cursor - offset));
     frame.render_stateful_widget(table, area, &mut state);
 }
