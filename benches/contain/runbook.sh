@@ -45,7 +45,11 @@ for id in "$@"; do
   fi
   for tg in $(aws elbv2 describe-target-groups \
     --query "TargetGroups[?VpcId=='$vpc'].TargetGroupArn" --output text); do
-    aws elbv2 deregister-targets --target-group-arn "$tg" --targets "Id=$id"
+    registered=$(aws elbv2 describe-target-health --target-group-arn "$tg" \
+      --query "TargetHealthDescriptions[?Target.Id=='$id'].Target.Id" --output text)
+    if [ -n "$registered" ]; then
+      aws elbv2 deregister-targets --target-group-arn "$tg" --targets "Id=$id"
+    fi
   done
   for eni in ${enis//,/ }; do
     aws ec2 modify-network-interface-attribute --network-interface-id "$eni" --groups "$untrack"
