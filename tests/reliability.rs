@@ -1,6 +1,7 @@
 //! Reliability through the game-day simulator's fault injection: a throttled call in the
 //! middle of `isolate` fails the step with the reason; `resume` finishes the job without
-//! repeating a side effect that was already made; the audit chain verifies throughout.
+//! repeating a side effect that was already made; the audit chain verifies throughout; and
+//! throttling across many concurrent targets is absorbed by the SDK's adaptive retry.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -93,4 +94,75 @@ async fn a_throttled_isolation_resumes_without_repeating_done_changes() {
     assert!(intents(&path, "ModifyNetworkInterfaceAttribute") >= 4);
     account.bg().args(["audit", "verify"]).run().assert_code(0);
     assert!(sim.counts()["ec2:ModifyNetworkInterfaceAttribute"] >= 5);
+}
+
+/// Many targets at once under throttling: concurrency is bounded by the config, and the
+/// SDK's adaptive retry absorbs the throttling errors without failing a target.
+#[tokio::test(flavor = "multi_thread")]
+async fn throttling_across_thirty_targets_is_absorbed_by_adaptive_retry() {
+    use breakglass::sandbox::InstanceSpec;
+    let account = Account::new().await;
+    let sim = Simulator::start(&common::moto().endpoint()).await.unwrap();
+    let ctx = account.context_at(&sim.endpoint()).await;
+    let seeder = Seeder::new(&ctx, REGION);
+    let network = seeder.network("10.40.0.0/16", &["a", "b"]).await.unwrap();
+    let mut ids = Vec::new();
+    for i in 0..30 {
+        ids.push(
+            seeder
+                .launch(&InstanceSpec {
+                    name: &format!("ss-many-{i}"),
+                    subnet_id: &network.subnets[i % 2].1,
+                    security_group_id: &network.security_group_id,
+                    tags: &[("Role", "xroad-security-server")],
+                    interfaces: 1,
+                })
+                .await
+                .unwrap(),
+        );
+    }
+    account.write_config("[aws]\nmax_attempts = 6\n\n[playbooks]\nconcurrency = 8\n");
+    sim.inject([
+        Fault {
+            operation: "ec2:ModifyNetworkInterfaceAttribute".into(),
+            kind: FaultKind::Throttle,
+            times: Some(12),
+        },
+        Fault {
+            operation: "ec2:CreateTags".into(),
+            kind: FaultKind::Throttle,
+            times: Some(6),
+        },
+    ]);
+    let mut args = vec![
+        "run",
+        "isolate",
+        "--incident",
+        "IR-MANY",
+        "--yes",
+        "--output",
+        "json",
+    ];
+    for id in &ids {
+        args.extend(["-t", id.as_str()]);
+    }
+    let run = account
+        .bg()
+        .env("AWS_ENDPOINT_URL", sim.endpoint())
+        .args(&args)
+        .run();
+    run.assert_code(0);
+    let doc = run.json();
+    let targets = doc["targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 30);
+    assert!(
+        targets
+            .iter()
+            .all(|t| t["steps"][0]["status"] == "succeeded"),
+        "{doc:#}"
+    );
+    assert!(
+        sim.faults().is_empty(),
+        "every throttle was met and absorbed"
+    );
 }
