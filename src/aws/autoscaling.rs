@@ -1,5 +1,6 @@
 //! Auto Scaling: the `AutoScalingApi` trait and its SDK implementation.
 
+use futures::{StreamExt, TryStreamExt};
 use std::future::Future;
 
 use aws_types::request_id::RequestId;
@@ -96,36 +97,51 @@ impl AutoScaling {
 /// The API accepts at most 50 instance ids per call.
 const IDS_PER_CALL: usize = 50;
 
+/// Chunks of instance ids asked for at the same time.
+const CHUNKS_AT_ONCE: usize = 4;
+
+impl AutoScaling {
+    /// DescribeAutoScalingInstances for at most [`IDS_PER_CALL`] instances.
+    async fn memberships_chunk(&self, chunk: Vec<String>) -> Result<Vec<AsgMembership>, AwsError> {
+        let mut found = Vec::new();
+        let mut pages = self
+            .client
+            .describe_auto_scaling_instances()
+            .set_instance_ids(Some(chunk))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| {
+                AwsError::from_sdk(
+                    "autoscaling",
+                    "DescribeAutoScalingInstances",
+                    &self.region,
+                    &e,
+                )
+            })?;
+            found.extend(
+                page.auto_scaling_instances()
+                    .iter()
+                    .filter_map(to_membership),
+            );
+        }
+        Ok(found)
+    }
+}
+
 impl AutoScalingApi for AutoScaling {
     async fn describe_auto_scaling_instances(
         &self,
         instance_ids: &[String],
     ) -> Result<Vec<AsgMembership>, AwsError> {
-        let mut found = Vec::new();
-        for chunk in instance_ids.chunks(IDS_PER_CALL) {
-            let mut pages = self
-                .client
-                .describe_auto_scaling_instances()
-                .set_instance_ids(Some(chunk.to_vec()))
-                .into_paginator()
-                .send();
-            while let Some(page) = pages.next().await {
-                let page = page.map_err(|e| {
-                    AwsError::from_sdk(
-                        "autoscaling",
-                        "DescribeAutoScalingInstances",
-                        &self.region,
-                        &e,
-                    )
-                })?;
-                found.extend(
-                    page.auto_scaling_instances()
-                        .iter()
-                        .filter_map(to_membership),
-                );
-            }
-        }
-        Ok(found)
+        // Chunks are asked for side by side: thousands of instances are tens of calls.
+        let chunks: Vec<Vec<AsgMembership>> =
+            futures::stream::iter(instance_ids.chunks(IDS_PER_CALL).map(<[String]>::to_vec))
+                .map(|chunk| async move { self.memberships_chunk(chunk).await })
+                .buffer_unordered(CHUNKS_AT_ONCE)
+                .try_collect()
+                .await?;
+        Ok(chunks.into_iter().flatten().collect())
     }
 
     async fn describe_membership(

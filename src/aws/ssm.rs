@@ -4,6 +4,7 @@
 use std::future::Future;
 
 use aws_sdk_ssm::types::InstanceInformationStringFilter;
+use futures::{StreamExt, TryStreamExt};
 
 use aws_types::request_id::RequestId;
 
@@ -97,50 +98,64 @@ impl Ssm {
 
 /// The API accepts at most 50 instance ids per filter.
 const IDS_PER_CALL: usize = 50;
+/// Chunks of instance ids asked for at the same time.
+const CHUNKS_AT_ONCE: usize = 4;
+
+impl Ssm {
+    /// DescribeInstanceInformation for at most [`IDS_PER_CALL`] instances.
+    async fn information_chunk(&self, chunk: &[String]) -> Result<Vec<ManagedInstance>, AwsError> {
+        let mut found = Vec::new();
+        let filter = InstanceInformationStringFilter::builder()
+            .key("InstanceIds")
+            .set_values(Some(chunk.to_vec()))
+            .build()
+            .map_err(|e| {
+                AwsError::from_sdk::<aws_sdk_ssm::Error>(
+                    "ssm",
+                    "DescribeInstanceInformation",
+                    &self.region,
+                    &aws_smithy_runtime_api::client::result::SdkError::construction_failure(e),
+                )
+            })?;
+        let mut pages = self
+            .client
+            .describe_instance_information()
+            .filters(filter)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| {
+                AwsError::from_sdk("ssm", "DescribeInstanceInformation", &self.region, &e)
+            })?;
+            found.extend(page.instance_information_list().iter().filter_map(|info| {
+                Some(ManagedInstance {
+                    instance_id: info.instance_id()?.to_owned(),
+                    ping_status: info
+                        .ping_status()
+                        .map_or_else(|| "unknown".to_owned(), |p| p.as_str().to_owned()),
+                    agent_version: info.agent_version().map(str::to_owned),
+                    platform_name: info.platform_name().map(str::to_owned),
+                    platform_type: info.platform_type().map(|p| p.as_str().to_owned()),
+                })
+            }));
+        }
+        Ok(found)
+    }
+}
 
 impl SsmApi for Ssm {
     async fn describe_instance_information(
         &self,
         instance_ids: &[String],
     ) -> Result<Vec<ManagedInstance>, AwsError> {
-        let mut found = Vec::new();
-        for chunk in instance_ids.chunks(IDS_PER_CALL) {
-            let filter = InstanceInformationStringFilter::builder()
-                .key("InstanceIds")
-                .set_values(Some(chunk.to_vec()))
-                .build()
-                .map_err(|e| {
-                    AwsError::from_sdk::<aws_sdk_ssm::Error>(
-                        "ssm",
-                        "DescribeInstanceInformation",
-                        &self.region,
-                        &aws_smithy_runtime_api::client::result::SdkError::construction_failure(e),
-                    )
-                })?;
-            let mut pages = self
-                .client
-                .describe_instance_information()
-                .filters(filter)
-                .into_paginator()
-                .send();
-            while let Some(page) = pages.next().await {
-                let page = page.map_err(|e| {
-                    AwsError::from_sdk("ssm", "DescribeInstanceInformation", &self.region, &e)
-                })?;
-                found.extend(page.instance_information_list().iter().filter_map(|info| {
-                    Some(ManagedInstance {
-                        instance_id: info.instance_id()?.to_owned(),
-                        ping_status: info
-                            .ping_status()
-                            .map_or_else(|| "unknown".to_owned(), |p| p.as_str().to_owned()),
-                        agent_version: info.agent_version().map(str::to_owned),
-                        platform_name: info.platform_name().map(str::to_owned),
-                        platform_type: info.platform_type().map(|p| p.as_str().to_owned()),
-                    })
-                }));
-            }
-        }
-        Ok(found)
+        // Chunks are asked for side by side: thousands of instances are tens of calls.
+        let chunks: Vec<Vec<ManagedInstance>> =
+            futures::stream::iter(instance_ids.chunks(IDS_PER_CALL).map(<[String]>::to_vec))
+                .map(|chunk| async move { self.information_chunk(&chunk).await })
+                .buffer_unordered(CHUNKS_AT_ONCE)
+                .try_collect()
+                .await?;
+        Ok(chunks.into_iter().flatten().collect())
     }
 
     async fn get_parameter(&self, name: &str) -> Result<Answer<Option<String>>, AwsError> {
