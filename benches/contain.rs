@@ -50,20 +50,6 @@ fn awscli() -> PathBuf {
     base.join("bin")
 }
 
-/// CPU seconds the emulator process has used.
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let after = stat.rsplit(')').next().unwrap_or_default();
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    // utime and stime (fields 14 and 15 of stat; 12 and 13 after the name), in ticks of
-    // 1/100 s (USER_HZ on Linux).
-    let ticks: f64 = fields
-        .get(11..13)
-        .map(|f| f.iter().filter_map(|t| t.parse::<f64>().ok()).sum())
-        .unwrap_or(0.0);
-    ticks / 100.0
-}
-
 struct Bench {
     sim: Simulator,
     moto_pid: u32,
@@ -75,9 +61,15 @@ struct Bench {
 }
 
 impl Bench {
-    /// `n` fresh Security Servers in an Auto Scaling group behind a target group.
+    /// `n` fresh Security Servers in an Auto Scaling group behind a target group, in a VPC
+    /// of their own (so neither side meets the groups of earlier trials).
     async fn servers(&mut self, n: usize) -> Vec<String> {
         self.trial += 1;
+        self.network = self
+            .seeder
+            .network(&format!("10.{}.0.0/16", 30 + self.trial % 200), &["a", "b"])
+            .await
+            .unwrap();
         let mut ids = Vec::new();
         for i in 0..n {
             let name = format!("ss-bench-{}-{i}", self.trial);
@@ -138,8 +130,9 @@ impl Bench {
             .env_remove("AWS_PROFILE");
     }
 
-    /// breakglass isolating `ids`: wall time, calls made, emulator CPU seconds.
-    fn breakglass(&self, ids: &[String]) -> (Duration, u64, f64) {
+    /// breakglass isolating `ids`: wall time, calls made, emulator CPU seconds, and the
+    /// process's peak resident memory in MiB (sampled from /proc while it runs).
+    fn breakglass(&self, ids: &[String]) -> (Duration, u64, f64, f64) {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_breakglass"));
         self.env(&mut cmd);
         cmd.args([
@@ -154,16 +147,45 @@ impl Bench {
         for id in ids {
             cmd.args(["--target", id]);
         }
-        let (calls, cpu) = (self.calls(), cpu_seconds(self.moto_pid));
+        let (calls, cpu) = (self.calls(), support::cpu_seconds(self.moto_pid));
         let start = Instant::now();
-        let out = cmd.output().unwrap();
+        // Output to files: the progress of many targets would fill a pipe nobody reads while
+        // this polls.
+        let stdout = tempfile::tempfile().unwrap();
+        let mut stderr = tempfile::tempfile().unwrap();
+        let mut child = cmd
+            .stdout(stdout)
+            .stderr(stderr.try_clone().unwrap())
+            .spawn()
+            .unwrap();
+        let status_file = format!("/proc/{}/status", child.id());
+        let mut peak_kib = 0.0f64;
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            let kib = std::fs::read_to_string(&status_file).ok().and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("VmHWM:"))
+                    .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+            });
+            peak_kib = peak_kib.max(kib.unwrap_or(0.0));
+            std::thread::sleep(Duration::from_millis(5));
+        };
         let took = start.elapsed();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (took, self.calls() - calls, cpu_seconds(self.moto_pid) - cpu)
+        if !status.success() {
+            use std::io::{Read, Seek};
+            let mut text = String::new();
+            stderr.rewind().unwrap();
+            stderr.read_to_string(&mut text).unwrap();
+            panic!("breakglass failed: {text}");
+        }
+        (
+            took,
+            self.calls() - calls,
+            support::cpu_seconds(self.moto_pid) - cpu,
+            peak_kib / 1024.0,
+        )
     }
 
     /// The AWS CLI runbook isolating `ids`: wall time and calls made.
@@ -252,13 +274,14 @@ async fn main() {
     let mut chain = 0;
     for n in sizes {
         let mut ours = Vec::new();
-        let (mut our_calls, mut cpu) = (0, 0.0);
+        let (mut our_calls, mut cpu, mut rss) = (0, 0.0, 0.0f64);
         for _ in 0..runs {
             let ids = bench.servers(n).await;
-            let (took, calls, used) = bench.breakglass(&ids);
+            let (took, calls, used, peak) = bench.breakglass(&ids);
             ours.push(took);
             our_calls = calls;
             cpu = used;
+            rss = rss.max(peak);
         }
         ours.sort();
         let ours = ours[ours.len() / 2];
@@ -269,7 +292,12 @@ async fn main() {
         // One instance's calls run one after another; instances run side by side.
         let lower = Duration::from_secs_f64((rtt.as_secs_f64() * chain as f64).max(cpu));
         // The runbook is slow (a process per call): one run beyond a single instance.
-        let runbook_runs = if n == 1 { runs } else { 1 };
+        // None for 100 (about 17 minutes; the targets compare 1 and 20).
+        let runbook_runs = match n {
+            1 => runs,
+            20 => 1,
+            _ => 0,
+        };
         let mut theirs = Vec::new();
         let mut their_calls = 0;
         for _ in 0..runbook_runs {
@@ -279,12 +307,14 @@ async fn main() {
             their_calls = calls;
         }
         theirs.sort();
-        let theirs = theirs[theirs.len() / 2];
         println!("-- isolate {n} instance(s)");
         support::report("breakglass vs lower bound", ours, lower);
-        support::report("runbook vs breakglass", theirs, ours);
+        if let Some(theirs) = theirs.get(theirs.len() / 2) {
+            support::report("runbook vs breakglass", *theirs, ours);
+        }
         println!(
-            "calls per instance: breakglass {per_instance}, runbook {}; emulator CPU {:.2} s",
+            "calls per instance: breakglass {per_instance}, runbook {}; emulator CPU {:.2} s; \
+             breakglass peak RSS {rss:.1} MiB",
             their_calls / n as u64,
             cpu
         );

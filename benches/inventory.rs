@@ -17,18 +17,6 @@ use breakglass::sandbox::{MotoServer, Seeder};
 const REGIONS: [&str; 2] = ["eu-west-1", "eu-north-1"];
 const PER_REGION: i32 = 500;
 
-/// CPU seconds a process has used (utime + stime, USER_HZ 100).
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let after = stat.rsplit(')').next().unwrap_or_default();
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    fields
-        .get(11..13)
-        .map(|f| f.iter().filter_map(|t| t.parse::<f64>().ok()).sum::<f64>())
-        .unwrap_or(0.0)
-        / 100.0
-}
-
 #[tokio::main]
 async fn main() {
     let moto = MotoServer::start(&|m| eprintln!("{m}")).unwrap();
@@ -92,11 +80,11 @@ async fn main() {
     let mut cpus = Vec::new();
     let mut count = 0;
     for _ in 0..3 {
-        let cpu = cpu_seconds(moto.pid());
+        let cpu = support::cpu_seconds(moto.pid());
         let start = Instant::now();
         let out = list().output().unwrap();
         walls.push(start.elapsed());
-        cpus.push(cpu_seconds(moto.pid()) - cpu);
+        cpus.push(support::cpu_seconds(moto.pid()) - cpu);
         assert!(
             out.status.success(),
             "{}",

@@ -51,3 +51,16 @@ pub fn peak_rss_mib() -> Option<f64> {
         .ok()?;
     Some(kb / 1024.0)
 }
+
+/// CPU seconds a process has used (utime + stime from /proc, in USER_HZ = 1/100 s).
+pub fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name: utime and stime are the 12th and 13th.
+    let after = stat.rsplit(')').next().unwrap_or_default();
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    fields
+        .get(11..13)
+        .map(|f| f.iter().filter_map(|t| t.parse::<f64>().ok()).sum::<f64>())
+        .unwrap_or(0.0)
+        / 100.0
+}
