@@ -61,15 +61,11 @@ struct Bench {
 }
 
 impl Bench {
-    /// `n` fresh Security Servers in an Auto Scaling group behind a target group, in a VPC
-    /// of their own (so neither side meets the groups of earlier trials).
+    /// `n` fresh Security Servers in an Auto Scaling group behind a target group. Trials
+    /// share one VPC: each adds a target group that both sides then scan (a VPC per trial
+    /// made the emulator's Auto Scaling terminate instances mid-run; see performance.md).
     async fn servers(&mut self, n: usize) -> Vec<String> {
         self.trial += 1;
-        self.network = self
-            .seeder
-            .network(&format!("10.{}.0.0/16", 30 + self.trial % 200), &["a", "b"])
-            .await
-            .unwrap();
         let mut ids = Vec::new();
         for i in 0..n {
             let name = format!("ss-bench-{}-{i}", self.trial);
