@@ -70,7 +70,10 @@ impl Runner {
                 });
             }
             Effect::LoadAudit => {
-                let _ = tx.send(Action::AuditLoaded(audit(&settings)));
+                // The log can be large: read and verify it off the event loop.
+                tokio::task::spawn_blocking(move || {
+                    let _ = tx.send(Action::AuditLoaded(audit(&settings)));
+                });
             }
             Effect::Plan {
                 playbook,

@@ -20,22 +20,34 @@ impl Classified {
     }
 }
 
-/// The signing name from an `Authorization` header, or from a presigned URL's query.
-pub fn service_of(authorization: Option<&str>, query: Option<&str>) -> Option<String> {
-    let credential = authorization
+/// The credential scope of an `Authorization` header: `AKID/date/region/service/aws4_request`.
+fn header_credential(authorization: Option<&str>) -> Option<String> {
+    authorization
         .and_then(|a| a.split("Credential=").nth(1))
         .map(|c| c.split(',').next().unwrap_or(c).to_owned())
-        .or_else(|| {
-            let query = query?;
-            let value = query
-                .split('&')
-                .find_map(|kv| kv.strip_prefix("X-Amz-Credential="))?;
-            Some(
-                percent_encoding::percent_decode_str(value)
-                    .decode_utf8_lossy()
-                    .into_owned(),
-            )
-        })?;
+}
+
+/// The access key id and region of a SigV4 `Authorization` header (empty when absent).
+pub fn caller_of(authorization: Option<&str>) -> (String, String) {
+    let credential = header_credential(authorization).unwrap_or_default();
+    let scope: Vec<&str> = credential.split('/').collect();
+    let part = |i: usize| scope.get(i).map_or(String::new(), |s| (*s).to_owned());
+    (part(0), part(2))
+}
+
+/// The signing name from an `Authorization` header, or from a presigned URL's query.
+pub fn service_of(authorization: Option<&str>, query: Option<&str>) -> Option<String> {
+    let credential = header_credential(authorization).or_else(|| {
+        let query = query?;
+        let value = query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("X-Amz-Credential="))?;
+        Some(
+            percent_encoding::percent_decode_str(value)
+                .decode_utf8_lossy()
+                .into_owned(),
+        )
+    })?;
     credential.split('/').nth(3).map(str::to_owned)
 }
 
@@ -92,6 +104,8 @@ mod tests {
         let auth = "AWS4-HMAC-SHA256 Credential=AKID/20261128/eu-west-1/ssm/aws4_request, \
                     SignedHeaders=host, Signature=abc";
         assert_eq!(service_of(Some(auth), None).as_deref(), Some("ssm"));
+        assert_eq!(caller_of(Some(auth)), ("AKID".into(), "eu-west-1".into()));
+        assert_eq!(caller_of(None), (String::new(), String::new()));
         let query = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID%2F20261128%2Feu-west-1%2Fs3%2Faws4_request";
         assert_eq!(service_of(None, Some(query)).as_deref(), Some("s3"));
         let json = classify("ssm", "POST", "/", Some("AmazonSSM.SendCommand"), b"{}");

@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use super::agent;
 use super::agent_kms::AgentKms;
+use super::request::caller_of;
 use super::server::App;
 use super::state::{LiveSession, Session};
 
@@ -24,17 +25,6 @@ fn error(code: &str, message: String) -> (u16, Value) {
 /// A fresh random stream token.
 fn token() -> String {
     hex::encode(rand::random::<[u8; 32]>())
-}
-
-/// The access key id and region of a SigV4 `Authorization` header.
-fn caller_of(authorization: Option<&str>) -> (String, String) {
-    let scope: Vec<&str> = authorization
-        .and_then(|a| a.split("Credential=").nth(1))
-        .and_then(|c| c.split(',').next())
-        .map(|c| c.split('/').collect())
-        .unwrap_or_default();
-    let part = |i: usize| scope.get(i).map_or(String::new(), |s| (*s).to_owned());
-    (part(0), part(2))
 }
 
 fn stream_url(endpoint: &str, session_id: &str) -> String {
