@@ -12,6 +12,7 @@ pub mod cli;
 pub mod config;
 pub mod datachannel;
 pub mod error;
+pub mod files;
 pub mod inventory;
 pub mod output;
 pub mod paths;

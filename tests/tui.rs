@@ -189,3 +189,49 @@ async fn without_a_sign_in_the_tui_signs_in_and_picks_the_role() {
         who.stdout
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_start_shows_the_cached_list_while_it_lists_again() {
+    use breakglass::sandbox::{Fault, FaultKind};
+    use std::os::unix::fs::PermissionsExt;
+    let account = Account::new().await;
+    let sim = Simulator::start(&common::moto().endpoint()).await.unwrap();
+    let ctx = account.context_at(&sim.endpoint()).await;
+    Seeder::new(&ctx, REGION).xroad_estate().await.unwrap();
+    let cmd = account.bg().env("AWS_ENDPOINT_URL", sim.endpoint()).cmd;
+    let tui = Tmux::start_sized(&cmd, 80, 24);
+    let screen = tui.wait_visible("ss-test-3", WAIT);
+    assert!(!screen.contains("cached"), "nothing cached yet: {screen}");
+    tui.keys(&["q"]);
+    tui.wait_for("[exit 0]", WAIT);
+    let dir = account.home().join(".cache/breakglass");
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains("inventory-"))
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!((mode(&dir), mode(&files[0])), (0o700, 0o600));
+
+    // The next listing is slow: the cached list is on screen before it answers, then replaced.
+    sim.inject([Fault {
+        operation: "ec2:DescribeInstances".into(),
+        kind: FaultKind::Latency { millis: 4000 },
+        times: Some(1),
+    }]);
+    let tui = Tmux::start_sized(&cmd, 80, 24);
+    let screen = tui.wait_visible("listing…", Duration::from_secs(3));
+    assert!(
+        screen.contains("ss-test-3") && screen.contains("cached"),
+        "{screen}"
+    );
+    let deadline = std::time::Instant::now() + WAIT;
+    while tui.visible().contains("cached") {
+        assert!(std::time::Instant::now() < deadline, "{}", tui.visible());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(tui.visible().contains("ss-test-3"));
+    tui.keys(&["q"]);
+    tui.wait_for("[exit 0]", WAIT);
+}

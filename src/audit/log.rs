@@ -7,7 +7,7 @@
 //! process last wrote, continues from the record another process wrote, so the chain
 //! never forks.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
@@ -84,19 +84,12 @@ impl AuditLog {
                 source,
             }
         };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            create_private_dir(dir).map_err(io("create the directory of"))?;
-        }
-        if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        if crate::files::is_symlink(path) {
             return Err(AuditError::Symlink {
                 path: path.to_path_buf(),
             });
         }
-        let mut options = OpenOptions::new();
-        options.read(true).append(true).create(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let file = options.open(path).map_err(io("open"))?;
+        let file = crate::files::open_append(path).map_err(io("open"))?;
         // Shared: a writer in another process never leaves us half a line to read.
         file.lock_shared().map_err(io("lock"))?;
         let head = read_head(&file);
@@ -247,15 +240,4 @@ fn read_head(mut file: &File) -> Result<(u64, String, u64), HeadError> {
         ));
     }
     Ok((record.seq + 1, record.hash, len))
-}
-
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    if dir.is_dir() {
-        return Ok(());
-    }
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir)
 }

@@ -25,7 +25,7 @@ pub struct GroupRef {
 }
 
 /// One network interface attached to an instance.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct NetworkInterface {
     pub id: String,
     pub device_index: i32,

@@ -11,7 +11,7 @@ use aws_types::request_id::RequestId;
 use serde::Serialize;
 
 use super::ec2::to_group;
-use super::{Answer, Applied, AwsError, Ec2, Ec2Filter, GroupRef, ec2_mutation};
+use super::{Answer, Applied, AwsError, Ec2, GroupRef, ec2_mutation};
 
 /// A network interface attached to an instance, as `DescribeNetworkInterfaces` reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -100,10 +100,12 @@ pub trait Ec2ContainApi: Send + Sync {
         instance_id: &str,
     ) -> impl Future<Output = Result<Answer<Vec<ElasticIp>>, AwsError>> + Send;
 
-    /// `DescribeRouteTables` matching every filter: `(destination, target id)` of each route.
-    fn describe_routes(
+    /// `DescribeRouteTables` of the VPC, one call: `(destination, target id)` of each route
+    /// of the table the subnet uses — its own, else the VPC's main one.
+    fn subnet_routes(
         &self,
-        filters: &[Ec2Filter],
+        vpc_id: &str,
+        subnet_id: &str,
     ) -> impl Future<Output = Result<Answer<Vec<(String, String)>>, AwsError>> + Send;
 
     /// `DescribeIamInstanceProfileAssociations`: every associated instance profile in the
@@ -334,20 +336,34 @@ impl Ec2ContainApi for Ec2 {
         ec2_mutation("StopInstances", self.region(), result)
     }
 
-    async fn describe_routes(
+    async fn subnet_routes(
         &self,
-        filter: &[Ec2Filter],
+        vpc_id: &str,
+        subnet_id: &str,
     ) -> Result<Answer<Vec<(String, String)>>, AwsError> {
         let out = self
             .client()
             .describe_route_tables()
-            .set_filters(Some(super::ec2::sdk_filters(filter)))
+            .filters(Filter::builder().name("vpc-id").values(vpc_id).build())
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("ec2", "DescribeRouteTables", self.region(), &e))?;
-        let routes = out
-            .route_tables()
+        let tables = out.route_tables();
+        let associated = |t: &&aws_sdk_ec2::types::RouteTable, own: bool| {
+            t.associations().iter().any(|a| {
+                if own {
+                    a.subnet_id() == Some(subnet_id)
+                } else {
+                    a.main() == Some(true)
+                }
+            })
+        };
+        let table = tables
             .iter()
+            .find(|t| associated(t, true))
+            .or_else(|| tables.iter().find(|t| associated(t, false)));
+        let routes = table
+            .into_iter()
             .flat_map(|t| t.routes())
             .filter_map(|r| {
                 let destination = r

@@ -9,7 +9,7 @@ use super::settings::Settings;
 use crate::audit::verify;
 use crate::aws::StsApi;
 use crate::error::{Error, ExitCode, Result};
-use crate::inventory::{Selection, discover, resolve_targets};
+use crate::inventory::{Selection, discover_as, resolve_targets};
 use crate::playbook::{Origin, find_run, load, plan};
 
 pub async fn run(settings: &Settings, args: &ResumeArgs) -> Result<ExitCode> {
@@ -91,7 +91,7 @@ pub async fn run(settings: &Settings, args: &ResumeArgs) -> Result<ExitCode> {
             hint: "use a profile for the run's account (`--profile`)".into(),
         });
     }
-    let inventory = discover(&ctx, &regions, &Selection::All).await?;
+    let inventory = discover_as(&ctx, &caller, &regions, &Selection::All).await?;
     let ids: Vec<String> = prior.targets.iter().map(|(id, _)| id.clone()).collect();
     // The targets were checked against the Security Server filter when the run started.
     let resolution = resolve_targets(&ids, &inventory.servers, &Selection::All, true)?;

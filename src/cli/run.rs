@@ -14,7 +14,7 @@ use crate::audit::AuditLog;
 use crate::audit::sink::{SinkReport, Sinks};
 use crate::aws::{AwsContext, CallerIdentity, StsApi};
 use crate::error::{Error, ExitCode, Result};
-use crate::inventory::{Selection, discover, resolve_targets};
+use crate::inventory::{Selection, discover_as, resolve_targets};
 use crate::output::{OutputFormat, print_json, print_stdout};
 use crate::playbook::{
     ExecOptions, Plan, Playbook, Recorder, RunMeta, RunStatus, TargetReport, execute, plan,
@@ -41,7 +41,7 @@ pub async fn run(settings: &Settings, playbook: &str, options: &RunOptions) -> R
     ctx.check_credentials().await?;
     let caller = ctx.sts(&regions[0]).get_caller_identity().await?;
     check_account(settings, &caller)?;
-    let inventory = discover(&ctx, &regions, &Selection::All).await?;
+    let inventory = discover_as(&ctx, &caller, &regions, &Selection::All).await?;
     for warning in &inventory.warnings {
         eprintln!("warning: {warning}");
     }

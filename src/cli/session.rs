@@ -16,7 +16,7 @@ use crate::aws::{
 use crate::datachannel::client::{Channel, Endpoint};
 use crate::datachannel::payload::Size;
 use crate::error::{Error, ExitCode, Result};
-use crate::inventory::{Selection, Server, discover, resolve_targets};
+use crate::inventory::{Selection, Server, discover_as, resolve_targets};
 use crate::playbook::{Recorder, RunMeta};
 use crate::shell::plugin::{self, Launch, Plugin};
 use crate::shell::{End, Transcript, attach, native::Native, terminal};
@@ -105,7 +105,8 @@ async fn prepare(
     let ctx = settings.aws_context().await?;
     let regions = settings.regions(&ctx)?;
     ctx.check_credentials().await?;
-    let inventory = discover(&ctx, &regions, &Selection::All).await?;
+    let caller = ctx.sts(&regions[0]).get_caller_identity().await?;
+    let inventory = discover_as(&ctx, &caller, &regions, &Selection::All).await?;
     let security_servers = settings.selection(false, &[])?;
     let resolution = resolve_targets(
         &[target.to_owned()],
@@ -128,7 +129,6 @@ async fn prepare(
             });
         }
     };
-    let caller = ctx.sts(&server.region).get_caller_identity().await?;
     let log = AuditLog::open(&settings.audit_log_path()?)?;
     let recorder = Recorder::new(
         log,

@@ -78,6 +78,25 @@ impl Settings {
     }
 
     /// Regions to work in: `--region` flags, else config `regions`, else the SDK's region.
+    /// Where the TUI caches the inventory of these regions, for this profile and endpoint.
+    pub fn inventory_cache(&self, regions: &[String]) -> Option<std::path::PathBuf> {
+        let endpoint = match &self.aws.sandbox {
+            Some(sandbox) => Some(sandbox.endpoint_url.clone()),
+            None => std::env::var("AWS_ENDPOINT_URL").ok(),
+        };
+        let profile = self
+            .aws
+            .profile
+            .clone()
+            .or_else(|| std::env::var("AWS_PROFILE").ok());
+        Some(crate::inventory::cache::path(
+            &crate::paths::cache_dir()?,
+            profile.as_deref(),
+            endpoint.as_deref(),
+            regions,
+        ))
+    }
+
     pub fn regions(&self, ctx: &AwsContext) -> Result<Vec<String>> {
         let mut regions = if !self.region_flags.is_empty() {
             self.region_flags.clone()

@@ -7,7 +7,8 @@ use super::filter::TagFilter;
 use super::join::{RegionData, join};
 use super::server::Server;
 use crate::aws::{
-    AutoScalingApi, AwsContext, AwsError, AwsErrorKind, Ec2Api, Ec2Filter, Elbv2Api, SsmApi, StsApi,
+    AutoScalingApi, AwsContext, AwsError, AwsErrorKind, CallerIdentity, Ec2Api, Ec2Filter,
+    Elbv2Api, SsmApi, StsApi,
 };
 
 /// Which instances count as Security Servers.
@@ -42,7 +43,7 @@ impl Selection {
 
 /// The Security Servers found, with what could not be read. Also the JSON document of
 /// `breakglass list --output json` (format version 1).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Inventory {
     pub version: u32,
     pub account: String,
@@ -53,7 +54,8 @@ pub struct Inventory {
     pub warnings: Vec<String>,
 }
 
-/// Discovers the servers of every region concurrently; any region failing fails the whole.
+/// Discovers the servers of every region concurrently, asking STS who the caller is at the
+/// same time; any region failing fails the whole.
 pub async fn discover(
     ctx: &AwsContext,
     regions: &[String],
@@ -62,7 +64,30 @@ pub async fn discover(
     let first = regions.first().map(String::as_str).unwrap_or("us-east-1");
     let sts = ctx.sts(first);
     let identity = sts.get_caller_identity();
-    let per_region = futures::future::try_join_all(regions.iter().map(|region| async move {
+    let (identity, found) =
+        futures::future::try_join(identity, discover_regions(ctx, regions, selection)).await?;
+    Ok(inventory(&identity, regions, selection, found))
+}
+
+/// As `discover`, for a caller already identified (one `GetCallerIdentity` less).
+pub async fn discover_as(
+    ctx: &AwsContext,
+    caller: &CallerIdentity,
+    regions: &[String],
+    selection: &Selection,
+) -> Result<Inventory, AwsError> {
+    let found = discover_regions(ctx, regions, selection).await?;
+    Ok(inventory(caller, regions, selection, found))
+}
+
+type RegionFindings = Vec<(Vec<Server>, Vec<String>)>;
+
+async fn discover_regions(
+    ctx: &AwsContext,
+    regions: &[String],
+    selection: &Selection,
+) -> Result<RegionFindings, AwsError> {
+    futures::future::try_join_all(regions.iter().map(|region| async move {
         discover_region(
             region,
             &ctx.ec2(region),
@@ -72,23 +97,31 @@ pub async fn discover(
             selection,
         )
         .await
-    }));
-    let (identity, per_region) = futures::future::try_join(identity, per_region).await?;
+    }))
+    .await
+}
+
+fn inventory(
+    caller: &CallerIdentity,
+    regions: &[String],
+    selection: &Selection,
+    found: RegionFindings,
+) -> Inventory {
     let mut servers = Vec::new();
     let mut warnings = Vec::new();
-    for (region_servers, region_warnings) in per_region {
+    for (region_servers, region_warnings) in found {
         servers.extend(region_servers);
         warnings.extend(region_warnings);
     }
-    Ok(Inventory {
+    Inventory {
         version: 1,
-        account: identity.account,
-        caller_arn: identity.arn,
+        account: caller.account.clone(),
+        caller_arn: caller.arn.clone(),
         regions: regions.to_vec(),
         selection: selection.describe(),
         servers,
         warnings,
-    })
+    }
 }
 
 /// Discovers one region's servers; enrichment calls that are denied or unavailable become

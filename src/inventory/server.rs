@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::aws::{GroupRef, NetworkInterface};
 
@@ -15,7 +15,7 @@ pub const INCIDENT_TAG: &str = "breakglass:incident";
 pub const RUN_TAG: &str = "breakglass:run";
 
 /// One Security Server.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Server {
     pub region: String,
     pub instance_id: String,
@@ -38,7 +38,7 @@ pub struct Server {
 }
 
 /// Auto Scaling group membership.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AsgInfo {
     pub name: String,
     pub lifecycle_state: String,
@@ -46,7 +46,7 @@ pub struct AsgInfo {
 }
 
 /// The SSM agent's status; `ping_status` is `unknown` when it could not be read.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SsmStatus {
     /// `Online`, `ConnectionLost`, `Inactive`, `NotManaged` or `unknown`.
     pub ping_status: String,
@@ -91,6 +91,16 @@ impl Isolation {
             Isolation::Released => "released",
             Isolation::Other(value) => value,
         }
+    }
+}
+
+impl<'de> Deserialize<'de> for Isolation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = String::deserialize(deserializer)?;
+        Ok(match value.as_str() {
+            "none" => Isolation::None,
+            other => Isolation::from_tag(Some(other)),
+        })
     }
 }
 

@@ -39,12 +39,8 @@ impl Transcript {
         height: u16,
         title: &str,
     ) -> std::io::Result<Transcript> {
-        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)?;
-        if std::fs::symlink_metadata(dir)?.file_type().is_symlink() {
+        crate::files::private_dir(dir)?;
+        if crate::files::is_symlink(dir) {
             return Err(std::io::Error::other(format!(
                 "{} is a symbolic link; transcripts are not written through links",
                 dir.display()
@@ -61,12 +57,8 @@ impl Transcript {
             })
             .collect();
         let path = dir.join(format!("{name}.cast"));
-        // create_new (O_EXCL) never follows a planted symlink and never overwrites.
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path)?;
+        // O_EXCL: never follows a planted symlink and never overwrites.
+        let file = crate::files::create_new(&path)?;
         let mut transcript = Transcript {
             file,
             path,

@@ -4,7 +4,6 @@
 //! `aws sso login` works here and one from `breakglass login` works there.
 
 use std::fs::{File, OpenOptions};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -185,20 +184,11 @@ pub fn write<T: Serialize>(path: &Path, value: &T) -> Result<(), SignInError> {
     let dir = path
         .parent()
         .ok_or_else(|| SignInError::Cache(format!("{} has no directory", path.display())))?;
-    create_private_dir(dir).map_err(|e| io("create the directory of", e))?;
+    crate::files::private_dir(dir).map_err(|e| io("create the directory of", e))?;
     refuse_symlink(path)?;
     let _lock = lock(path).map_err(|e| io("lock", e))?;
-    let mut temp = tempfile::Builder::new()
-        .prefix(".breakglass-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(|e| io("write next to", e))?;
-    // tempfile creates the file 0600.
     let bytes = serde_json::to_vec(value).map_err(|e| SignInError::Cache(e.to_string()))?;
-    temp.write_all(&bytes).map_err(|e| io("write", e))?;
-    temp.as_file().sync_all().map_err(|e| io("flush", e))?;
-    temp.persist(path).map_err(|e| io("replace", e.error))?;
-    Ok(())
+    crate::files::write_atomic(path, &bytes).map_err(|e| io("write", e))
 }
 
 /// Removes a cache file (and its lock file); fine if it is not there.
@@ -229,25 +219,14 @@ fn lock(path: &Path) -> std::io::Result<File> {
     Ok(file)
 }
 
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    if dir.is_dir() {
-        return Ok(());
-    }
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-}
-
 /// A symlink planted where a cache file belongs is refused, never followed.
 fn refuse_symlink(path: &Path) -> Result<(), SignInError> {
-    match std::fs::symlink_metadata(path) {
-        Ok(meta) if meta.file_type().is_symlink() => Err(SignInError::Cache(format!(
+    if crate::files::is_symlink(path) {
+        return Err(SignInError::Cache(format!(
             "{} is a symbolic link; breakglass does not follow links in the token cache — \
              remove it and sign in again",
             path.display()
-        ))),
-        _ => Ok(()),
+        )));
     }
+    Ok(())
 }

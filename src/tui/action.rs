@@ -88,6 +88,8 @@ pub enum Action {
     Tick,
     IdentityLoaded(Result<Identity, String>),
     InventoryLoaded(Result<Inventory, String>),
+    /// The inventory cached by an earlier listing, shown until the new one arrives.
+    InventoryCached(Box<crate::inventory::cache::Cached>),
     Planned(Result<Box<Plan>, String>),
     Exec(ExecEvent),
     RunFinished(Result<Finished, String>),

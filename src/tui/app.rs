@@ -111,6 +111,8 @@ pub struct App {
     pub inventory: Option<Inventory>,
     pub loading: bool,
     pub load_error: Option<String>,
+    /// When the inventory shown was listed, while it is the cached one (not yet re-listed).
+    pub cached_at: Option<chrono::DateTime<chrono::Utc>>,
     pub filter: String,
     pub input: Input,
     pub sort: SortKey,
@@ -147,6 +149,7 @@ impl App {
             inventory: None,
             loading: true,
             load_error: None,
+            cached_at: None,
             filter: String::new(),
             input: Input::None,
             sort: SortKey::Name,
@@ -204,7 +207,25 @@ impl App {
             }
             Action::Resize => Vec::new(),
             Action::IdentityLoaded(Ok(identity)) => {
+                // A cached list from another account (the profile now points elsewhere) goes.
+                let other_account = self
+                    .inventory
+                    .as_ref()
+                    .is_some_and(|i| self.cached_at.is_some() && i.account != identity.account);
+                if other_account {
+                    self.inventory = None;
+                    self.cached_at = None;
+                    self.refresh_shown();
+                }
                 self.identity = Some(identity);
+                Vec::new()
+            }
+            Action::InventoryCached(cached) => {
+                if self.inventory.is_none() {
+                    self.cached_at = Some(cached.listed_at);
+                    self.inventory = Some(cached.inventory);
+                    self.refresh_shown();
+                }
                 Vec::new()
             }
             Action::IdentityLoaded(Err(err)) => {
@@ -226,6 +247,7 @@ impl App {
                             inventory.servers.iter().map(|s| &s.instance_id).collect();
                         self.marked.retain(|id| known.contains(id));
                         self.inventory = Some(inventory);
+                        self.cached_at = None;
                         self.load_error = None;
                         self.refresh_shown();
                     }

@@ -61,6 +61,20 @@ impl Runner {
                             .map_err(|e| message(&e.into())),
                         Err(e) => Err(message(&e)),
                     };
+                    if let (Ok(inventory), Some(path)) =
+                        (&result, settings.inventory_cache(&regions))
+                    {
+                        let inventory = inventory.clone();
+                        // Only a convenience for the next start: a failure is logged, not shown.
+                        drop(tokio::task::spawn_blocking(move || {
+                            if let Err(err) = crate::inventory::cache::save(&path, &inventory) {
+                                tracing::warn!(
+                                    "cannot cache the inventory in {}: {err}",
+                                    path.display()
+                                );
+                            }
+                        }));
+                    }
                     let _ = tx.send(Action::InventoryLoaded(result));
                 });
             }

@@ -16,7 +16,7 @@ pub mod theme;
 pub mod view;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::time::Duration;
 
@@ -95,6 +95,10 @@ pub async fn run(settings: &Settings) -> Result<ExitCode> {
             app.loading = false;
         }
         None => {
+            let cached = settings.inventory_cache(&app.regions);
+            if let Some(cached) = cached.as_deref().and_then(crate::inventory::cache::load) {
+                app.update(Action::InventoryCached(Box::new(cached)));
+            }
             runner.run(Effect::LoadIdentity);
             runner.run(Effect::LoadInventory);
         }

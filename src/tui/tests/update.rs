@@ -403,3 +403,59 @@ fn a_failed_or_cancelled_sign_in_can_be_tried_again() {
     let effects = app.update(Action::SignIn(SignInResult::SignedIn(Ok(()))));
     assert!(matches!(effects.as_slice(), [Effect::UseRole { .. }]));
 }
+
+#[test]
+fn a_cached_list_shows_until_the_listing_answers_and_never_for_another_account() {
+    use super::super::action::Identity;
+    use crate::inventory::cache::Cached;
+    let cached = || {
+        Action::InventoryCached(Box::new(Cached {
+            listed_at: chrono::Utc::now(),
+            inventory: super::inventory(),
+        }))
+    };
+    let identity = |account: &str| {
+        Action::IdentityLoaded(Ok(Identity {
+            account: account.into(),
+            arn: format!("arn:aws:sts::{account}:assumed-role/IncidentResponder/alice"),
+            credentials_left: None,
+        }))
+    };
+    let fresh = || super::super::app::App::new(Vec::new(), vec!["eu-west-1".into()], false);
+
+    let mut app = fresh();
+    app.update(cached());
+    assert_eq!((app.visible().len(), app.loading), (6, true));
+    assert!(app.cached_at.is_some());
+    app.update(identity("123456789012"));
+    assert_eq!(app.visible().len(), 6, "same account: still shown");
+    let mut listed = super::inventory();
+    listed.servers.truncate(4);
+    app.update(Action::InventoryLoaded(Ok(listed.clone())));
+    assert_eq!((app.visible().len(), app.cached_at), (4, None));
+    app.update(cached());
+    assert_eq!(
+        app.visible().len(),
+        4,
+        "a late cache never replaces a listing"
+    );
+
+    let mut app = fresh();
+    app.update(cached());
+    app.update(identity("210987654321"));
+    assert!(
+        app.inventory.is_none(),
+        "another account's servers are not shown"
+    );
+    assert!(app.visible().is_empty());
+
+    let mut app = fresh();
+    app.update(cached());
+    app.update(Action::InventoryLoaded(Err("throttled".into())));
+    assert_eq!(
+        app.visible().len(),
+        6,
+        "a failed listing keeps the cached list"
+    );
+    assert!(app.cached_at.is_some(), "still marked as cached");
+}

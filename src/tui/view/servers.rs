@@ -13,9 +13,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let visible = app.visible();
     let total = app.inventory.as_ref().map_or(0, |i| i.servers.len());
     let title = format!(
-        " Servers {}/{}{}{} · sort {} ",
+        " Servers {}/{}{}{}{} · sort {} ",
         visible.len(),
         total,
+        match app.cached_at {
+            Some(at) if app.loading => format!(" · cached {} UTC, listing…", at.format("%H:%M")),
+            Some(at) => format!(" · cached {} UTC", at.format("%H:%M")),
+            None => String::new(),
+        },
         if app.filter.is_empty() {
             String::new()
         } else {

@@ -8,8 +8,6 @@ use Service::{AutoScaling, Ec2, ElasticLoadBalancing, Ssm};
 pub const DESCRIBE_INSTANCES: ApiCall = ApiCall::new(Ec2, "DescribeInstances", Read, Resource::Any);
 pub const DESCRIBE_INSTANCE_ATTRIBUTE: ApiCall =
     ApiCall::new(Ec2, "DescribeInstanceAttribute", Read, Resource::Any);
-pub const DESCRIBE_NETWORK_INTERFACES: ApiCall =
-    ApiCall::new(Ec2, "DescribeNetworkInterfaces", Read, Resource::Any);
 pub const DESCRIBE_ROUTE_TABLES: ApiCall =
     ApiCall::new(Ec2, "DescribeRouteTables", Read, Resource::Any);
 pub const DESCRIBE_SECURITY_GROUPS: ApiCall =
@@ -116,7 +114,6 @@ pub const PUT_PARAMETER: ApiCall =
 pub const ISOLATE: &[ApiCall] = &[
     DESCRIBE_INSTANCES,
     DESCRIBE_INSTANCE_ATTRIBUTE,
-    DESCRIBE_NETWORK_INTERFACES,
     DESCRIBE_ROUTE_TABLES,
     DESCRIBE_SECURITY_GROUPS,
     MODIFY_INSTANCE_ATTRIBUTE,
@@ -146,7 +143,6 @@ pub const RELEASE: &[ApiCall] = &[
     crate::playbook::actions::revoke::DELETE_ROLE_POLICY,
     DESCRIBE_INSTANCES,
     DESCRIBE_INSTANCE_ATTRIBUTE,
-    DESCRIBE_NETWORK_INTERFACES,
     MODIFY_INSTANCE_ATTRIBUTE,
     MODIFY_NETWORK_INTERFACE_ATTRIBUTE,
     CREATE_TAGS,

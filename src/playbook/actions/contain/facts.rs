@@ -1,5 +1,5 @@
 //! What `isolate` and `release` read about a target before they change anything: one
-//! consistent picture, every read recorded.
+//! consistent picture, every read recorded, no fact read twice.
 
 use serde_json::json;
 
@@ -37,9 +37,48 @@ impl Facts {
     }
 }
 
-/// Reads the instance, its protection attributes, interfaces, Auto Scaling membership and
-/// target-group registrations.
+/// Reads the instance (with its interfaces and their groups), its protection attributes,
+/// Auto Scaling membership and target-group registrations.
 pub async fn read(ctx: &StepCtx<'_>) -> Result<Facts, StepError> {
+    let (instance, termination_protected, shutdown_behavior) = read_instance(ctx).await?;
+    let membership = read_membership(ctx).await?;
+    let registrations = match &instance.vpc_id {
+        Some(vpc) => read_registrations(ctx, vpc).await?,
+        None => Vec::new(),
+    };
+    Ok(Facts {
+        interfaces: interfaces_of(&instance),
+        instance,
+        termination_protected,
+        shutdown_behavior,
+        membership,
+        registrations,
+    })
+}
+
+/// Reads the target again after a step changed it, for verification: everything `read`
+/// reads, except that only the Auto Scaling group and target groups it was in are asked
+/// about (a step never adds it to one).
+pub async fn read_back(ctx: &StepCtx<'_>, before: &Facts) -> Result<Facts, StepError> {
+    let (instance, termination_protected, shutdown_behavior) = read_instance(ctx).await?;
+    let membership = match before.membership {
+        Some(_) => read_membership(ctx).await?,
+        None => None,
+    };
+    let groups = before.registrations.iter().map(|(group, _)| group.clone());
+    let registrations = read_health(ctx, groups).await?;
+    Ok(Facts {
+        interfaces: interfaces_of(&instance),
+        instance,
+        termination_protected,
+        shutdown_behavior,
+        membership,
+        registrations,
+    })
+}
+
+/// The instance, its termination protection and its shutdown behaviour.
+async fn read_instance(ctx: &StepCtx<'_>) -> Result<(Instance, bool, String), StepError> {
     let ec2 = ctx.ec2();
     let id = ctx.instance_id();
     let instance = ctx
@@ -68,30 +107,23 @@ pub async fn read(ctx: &StepCtx<'_>) -> Result<Facts, StepError> {
         InstanceAttribute::InstanceInitiatedShutdownBehavior,
     )
     .await?;
-    let interfaces = read_interfaces(ctx).await?;
-    let membership = read_membership(ctx).await?;
-    let registrations = match &instance.vpc_id {
-        Some(vpc) => read_registrations(ctx, vpc).await?,
-        None => Vec::new(),
-    };
-    Ok(Facts {
-        instance,
-        termination_protected,
-        shutdown_behavior,
-        interfaces,
-        membership,
-        registrations,
-    })
+    Ok((instance, termination_protected, shutdown_behavior))
 }
 
-pub async fn read_interfaces(ctx: &StepCtx<'_>) -> Result<Vec<InterfaceGroups>, StepError> {
-    let id = ctx.instance_id();
-    ctx.read(
-        &DESCRIBE_NETWORK_INTERFACES,
-        json!({ "filters": { "attachment.instance-id": [id] } }),
-        ctx.ec2().describe_instance_interfaces(id),
-    )
-    .await
+/// Every interface and its groups, as `DescribeInstances` reported them (the same data as
+/// `DescribeNetworkInterfaces` for the instance, without a second call).
+fn interfaces_of(instance: &Instance) -> Vec<InterfaceGroups> {
+    let mut interfaces: Vec<InterfaceGroups> = instance
+        .network_interfaces
+        .iter()
+        .map(|eni| InterfaceGroups {
+            id: eni.id.clone(),
+            device_index: eni.device_index,
+            groups: eni.groups.clone(),
+        })
+        .collect();
+    interfaces.sort_by_key(|i| i.device_index);
+    interfaces
 }
 
 pub async fn read_membership(ctx: &StepCtx<'_>) -> Result<Option<AsgMembership>, StepError> {
@@ -109,15 +141,23 @@ pub async fn read_registrations(
     ctx: &StepCtx<'_>,
     vpc: &str,
 ) -> Result<Vec<(TargetGroupInfo, Vec<Target>)>, StepError> {
-    let elb = ctx.elbv2();
-    let id = ctx.instance_id();
     let groups = ctx
         .read(
             &DESCRIBE_TARGET_GROUPS,
             json!({ "vpc_id": vpc }),
-            elb.describe_vpc_target_groups(vpc),
+            ctx.elbv2().describe_vpc_target_groups(vpc),
         )
         .await?;
+    read_health(ctx, groups).await
+}
+
+/// The instance's registrations in each of `groups` (those it is in).
+async fn read_health(
+    ctx: &StepCtx<'_>,
+    groups: impl IntoIterator<Item = TargetGroupInfo>,
+) -> Result<Vec<(TargetGroupInfo, Vec<Target>)>, StepError> {
+    let elb = ctx.elbv2();
+    let id = ctx.instance_id();
     let mut registrations = Vec::new();
     for group in groups {
         let targets = ctx

@@ -49,16 +49,15 @@ pub fn plan(args: IsolateArgs, server: &Server) -> (ResolvedAction, Vec<PlannedC
     let quarantine = format!("<breakglass-quarantine in {vpc}>");
     let untrack = format!("<breakglass-untrack in {vpc}>");
     let mut calls = vec![
-        PlannedCall::new(&DESCRIBE_INSTANCES, id, "read the instance"),
+        PlannedCall::new(
+            &DESCRIBE_INSTANCES,
+            id,
+            "read the instance, its interfaces and their groups",
+        ),
         PlannedCall::new(
             &DESCRIBE_INSTANCE_ATTRIBUTE,
             id,
             "read termination protection and shutdown behaviour",
-        ),
-        PlannedCall::new(
-            &DESCRIBE_NETWORK_INTERFACES,
-            id,
-            "read every interface and its groups",
         ),
         PlannedCall::new(
             &DESCRIBE_AUTO_SCALING_INSTANCES,
@@ -165,7 +164,7 @@ pub fn plan(args: IsolateArgs, server: &Server) -> (ResolvedAction, Vec<PlannedC
     calls.extend([
         PlannedCall::new(&CREATE_TAGS, id, "tag breakglass:state=isolated"),
         PlannedCall::new(
-            &DESCRIBE_NETWORK_INTERFACES,
+            &DESCRIBE_INSTANCES,
             id,
             "verify: every interface only in the quarantine group",
         ),
@@ -264,7 +263,7 @@ pub async fn execute(ctx: &StepCtx<'_>, args: &IsolateArgs) -> Result<StepResult
     };
     state::set(ctx, now, "isolated", &mut out).await?;
     if !out.dry_run() {
-        verify::isolated(ctx, endpoint).await?;
+        verify::isolated(ctx, &facts, endpoint).await?;
     }
     Ok(out.result("isolated"))
 }

@@ -121,11 +121,14 @@ pub async fn describe_group(
     Ok(groups.into_iter().next())
 }
 
+/// The VPC's groups with these roles, in the order asked, found with one call; a group
+/// with a breakglass name but without breakglass's tag is an error.
 async fn find(
     ctx: &StepCtx<'_>,
     vpc: &str,
-    role: Role,
-) -> Result<Option<SecurityGroup>, StepError> {
+    roles: &[Role],
+) -> Result<Vec<Option<SecurityGroup>>, StepError> {
+    let names: Vec<String> = roles.iter().map(|r| r.name().to_owned()).collect();
     let filters = [
         Ec2Filter {
             name: "vpc-id".into(),
@@ -133,10 +136,10 @@ async fn find(
         },
         Ec2Filter {
             name: "group-name".into(),
-            values: vec![role.name().to_owned()],
+            values: names.clone(),
         },
     ];
-    let params = json!({ "filters": { "vpc-id": [vpc], "group-name": [role.name()] } });
+    let params = json!({ "filters": { "vpc-id": [vpc], "group-name": names } });
     let found = ctx
         .read(
             &DESCRIBE_SECURITY_GROUPS,
@@ -144,18 +147,21 @@ async fn find(
             ctx.ec2().describe_security_groups(&filters),
         )
         .await?;
-    match found.into_iter().next() {
-        Some(group) if group.tags.get(ROLE_TAG).map(String::as_str) != Some(role.tag()) => {
-            Err(StepError::Failed(format!(
-                "security group {} in {vpc} is named {} but does not carry {ROLE_TAG}={}: it \
-                 was not made by breakglass; check it, then rename it or add the tag",
-                group.id,
-                role.name(),
-                role.tag()
-            )))
-        }
-        other => Ok(other),
-    }
+    roles
+        .iter()
+        .map(|&role| match found.iter().find(|g| g.name == role.name()) {
+            Some(group) if group.tags.get(ROLE_TAG).map(String::as_str) != Some(role.tag()) => {
+                Err(StepError::Failed(format!(
+                    "security group {} in {vpc} is named {} but does not carry {ROLE_TAG}={}: \
+                     it was not made by breakglass; check it, then rename it or add the tag",
+                    group.id,
+                    role.name(),
+                    role.tag()
+                )))
+            }
+            other => Ok(other.cloned()),
+        })
+        .collect()
 }
 
 /// An error that only means "already so" when another target set the group up meanwhile.
@@ -163,56 +169,84 @@ fn already(err: &StepError, code: &str) -> bool {
     matches!(err, StepError::Aws(AwsError { code: Some(c), .. }) if c == code)
 }
 
-/// Finds or creates the group and makes its rules right. `None` in a dry run when the group
-/// does not exist yet.
-async fn ensure(
+/// The VPC's quarantine and untrack groups, found with one call, created when missing
+/// (then found again, once) and with their rules made right. `None` for a group a dry run
+/// would create.
+async fn ensure_groups(
+    ctx: &StepCtx<'_>,
+    vpc: &str,
+    endpoint: Option<&str>,
+    out: &mut Outcome,
+) -> Result<(Option<String>, Option<String>), StepError> {
+    const ROLES: [Role; 2] = [Role::Quarantine, Role::Untrack];
+    let mut groups = find(ctx, vpc, &ROLES).await?;
+    let mut created = false;
+    for (role, group) in ROLES.iter().zip(&groups) {
+        if group.is_none() {
+            created |= create(ctx, vpc, *role, out).await?;
+        }
+    }
+    if created {
+        groups = find(ctx, vpc, &ROLES).await?;
+    }
+    let mut ids = [None, None];
+    for ((role, group), id) in ROLES.into_iter().zip(groups).zip(&mut ids) {
+        let Some(group) = group else {
+            if ctx.dry_run() {
+                continue;
+            }
+            return Err(StepError::Failed(format!(
+                "{} vanished right after its creation",
+                role.name()
+            )));
+        };
+        match role {
+            Role::Quarantine => fix_quarantine(ctx, &group, endpoint, out).await?,
+            Role::Untrack => fix_untrack(ctx, &group, out).await?,
+        }
+        *id = Some(group.id);
+    }
+    let [quarantine, untrack] = ids;
+    Ok((quarantine, untrack))
+}
+
+/// Creates the group, tagged as breakglass's; `false` when nothing was created (a dry run).
+async fn create(
     ctx: &StepCtx<'_>,
     vpc: &str,
     role: Role,
-    endpoint: Option<&str>,
     out: &mut Outcome,
-) -> Result<Option<String>, StepError> {
-    let ec2 = ctx.ec2();
-    let dry_run = ctx.dry_run();
-    let group = match find(ctx, vpc, role).await? {
-        Some(group) => group,
-        None => {
-            let tags = BTreeMap::from([
-                (ROLE_TAG.to_owned(), role.tag().to_owned()),
-                ("Name".to_owned(), role.name().to_owned()),
-            ]);
-            let params = json!({
-                "vpc_id": vpc, "group_name": role.name(),
-                "description": role.description(), "tags": tags,
-            });
-            let created = ctx
-                .mutate(
-                    &CREATE_SECURITY_GROUP,
-                    params,
-                    ec2.create_security_group(vpc, role.name(), role.description(), &tags, dry_run),
-                )
-                .await;
-            match created {
-                Ok(created) => {
-                    out.changed(format!("{} created in {vpc}", role.name()));
-                    if created.id.is_none() {
-                        return Ok(None);
-                    }
-                }
-                // Another target of this run (or another responder) created it first.
-                Err(err) if already(&err, "InvalidGroup.Duplicate") => {}
-                Err(err) => return Err(err),
-            }
-            find(ctx, vpc, role).await?.ok_or_else(|| {
-                StepError::Failed(format!("{} vanished right after its creation", role.name()))
-            })?
+) -> Result<bool, StepError> {
+    let tags = BTreeMap::from([
+        (ROLE_TAG.to_owned(), role.tag().to_owned()),
+        ("Name".to_owned(), role.name().to_owned()),
+    ]);
+    let params = json!({
+        "vpc_id": vpc, "group_name": role.name(),
+        "description": role.description(), "tags": tags,
+    });
+    let created = ctx
+        .mutate(
+            &CREATE_SECURITY_GROUP,
+            params,
+            ctx.ec2().create_security_group(
+                vpc,
+                role.name(),
+                role.description(),
+                &tags,
+                ctx.dry_run(),
+            ),
+        )
+        .await;
+    match created {
+        Ok(created) => {
+            out.changed(format!("{} created in {vpc}", role.name()));
+            Ok(created.id.is_some())
         }
-    };
-    match role {
-        Role::Quarantine => fix_quarantine(ctx, &group, endpoint, out).await?,
-        Role::Untrack => fix_untrack(ctx, &group, out).await?,
+        // Another target of this run (or another responder) created it first.
+        Err(err) if already(&err, "InvalidGroup.Duplicate") => Ok(true),
+        Err(err) => Err(err),
     }
-    Ok(Some(group.id))
 }
 
 async fn fix_quarantine(
@@ -337,8 +371,7 @@ pub async fn quarantine(
     out: &mut Outcome,
 ) -> Result<(), StepError> {
     let vpc = facts.vpc_id()?;
-    let quarantine = ensure(ctx, vpc, Role::Quarantine, endpoint, out).await?;
-    let untrack = ensure(ctx, vpc, Role::Untrack, None, out).await?;
+    let (quarantine, untrack) = ensure_groups(ctx, vpc, endpoint, out).await?;
     for eni in &facts.interfaces {
         let current: Vec<String> = eni.groups.iter().map(|g| g.id.clone()).collect();
         if quarantine.as_ref().is_some_and(|q| current == [q.clone()]) {
@@ -449,5 +482,5 @@ pub async fn quarantine_group(
     ctx: &StepCtx<'_>,
     vpc: &str,
 ) -> Result<Option<SecurityGroup>, StepError> {
-    find(ctx, vpc, Role::Quarantine).await
+    Ok(find(ctx, vpc, &[Role::Quarantine]).await?.pop().flatten())
 }

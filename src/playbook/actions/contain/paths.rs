@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::calls::DESCRIBE_ROUTE_TABLES;
 use super::facts::Facts;
-use crate::aws::{Ec2ContainApi, Ec2Filter};
+use crate::aws::Ec2ContainApi;
 use crate::playbook::exec::{StepCtx, StepError};
 
 /// What a route target is, when flows through it are always tracked.
@@ -27,29 +27,13 @@ pub async fn warn(ctx: &StepCtx<'_>, facts: &Facts) -> Result<(), StepError> {
     let (Some(subnet), Some(vpc)) = (&facts.instance.subnet_id, &facts.instance.vpc_id) else {
         return Ok(());
     };
-    let ec2 = ctx.ec2();
-    let by = |name: &str, value: &str| Ec2Filter {
-        name: name.into(),
-        values: vec![value.to_owned()],
-    };
-    let own = [by("association.subnet-id", subnet)];
-    let mut routes = ctx
+    let routes = ctx
         .read(
             &DESCRIBE_ROUTE_TABLES,
-            json!({ "filters": { "association.subnet-id": [subnet] } }),
-            ec2.describe_routes(&own),
+            json!({ "filters": { "vpc-id": [vpc] }, "subnet_id": subnet }),
+            ctx.ec2().subnet_routes(vpc, subnet),
         )
         .await?;
-    if routes.is_empty() {
-        let main = [by("vpc-id", vpc), by("association.main", "true")];
-        routes = ctx
-            .read(
-                &DESCRIBE_ROUTE_TABLES,
-                json!({ "filters": { "vpc-id": [vpc], "association.main": ["true"] } }),
-                ec2.describe_routes(&main),
-            )
-            .await?;
-    }
     for (destination, target) in routes {
         if let Some(kind) = always_tracked(&target) {
             ctx.note(

@@ -38,11 +38,10 @@ pub fn plan(args: ReleaseArgs, server: &Server) -> (ResolvedAction, Vec<PlannedC
             parameter_name(id),
             "read the isolation record",
         ),
-        PlannedCall::new(&DESCRIBE_INSTANCES, id, "read the instance"),
         PlannedCall::new(
-            &DESCRIBE_NETWORK_INTERFACES,
+            &DESCRIBE_INSTANCES,
             id,
-            "read every interface and its groups",
+            "read the instance, its interfaces and their groups",
         ),
     ];
     for eni in &server.network_interfaces {
@@ -79,11 +78,7 @@ pub fn plan(args: ReleaseArgs, server: &Server) -> (ResolvedAction, Vec<PlannedC
             "lift revoke-sessions' deny of this instance, if any (the deny of older credentials stays)",
         ),
         PlannedCall::new(&CREATE_TAGS, id, "tag breakglass:state=released"),
-        PlannedCall::new(
-            &DESCRIBE_NETWORK_INTERFACES,
-            id,
-            "verify: groups as recorded",
-        ),
+        PlannedCall::new(&DESCRIBE_INSTANCES, id, "verify: groups as recorded"),
     ]);
     let mut notes = Vec::new();
     match server.isolation {

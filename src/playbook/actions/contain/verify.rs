@@ -15,8 +15,12 @@ fn fail(what: &str, problems: Vec<String>) -> Result<Facts, StepError> {
 }
 
 /// Re-reads the target and checks it is isolated.
-pub async fn isolated(ctx: &StepCtx<'_>, endpoint: Option<&str>) -> Result<Facts, StepError> {
-    let now = facts::read(ctx).await?;
+pub async fn isolated(
+    ctx: &StepCtx<'_>,
+    before: &Facts,
+    endpoint: Option<&str>,
+) -> Result<Facts, StepError> {
+    let now = facts::read_back(ctx, before).await?;
     let mut problems = evidence::isolated_problems(&now);
     problems.extend(targets::isolated_problems(&now));
     if let Some(m) = now
