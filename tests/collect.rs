@@ -120,7 +120,14 @@ impl Lab {
                 "IR-51",
                 "--yes",
             ])
-            .args(["-p", &format!("work_dir={}", self.work.path().display())])
+            .args(if extra.iter().any(|a| a.starts_with("work_dir=")) {
+                Vec::new()
+            } else {
+                vec![
+                    "-p".to_owned(),
+                    format!("work_dir={}", self.work.path().display()),
+                ]
+            })
             .args(extra)
             .args(["--output", "json"])
             .run();
@@ -337,6 +344,39 @@ async fn volatile_data_is_archived_uploaded_and_verified() {
         left,
         vec![std::ffi::OsString::from("volatile.tar.gz")],
         "only the test's copy"
+    );
+}
+
+/// Shell syntax in a value that reaches the host script is data: the host really runs the
+/// script (bash, through the stand-in agent) in a work directory whose name is built to
+/// break out of quoting, and nothing in it executes.
+#[tokio::test(flavor = "multi_thread")]
+async fn shell_syntax_in_parameters_reaches_the_host_as_data() {
+    let lab = lab("10.95.0.0/16", None).await;
+    let canary = lab.work.path().join("pwned");
+    let hostile = lab.work.path().join(format!(
+        "w'\"$(touch {c});`touch {c}`;\\' {{{{ incident }}}}",
+        c = canary.display()
+    ));
+    std::fs::create_dir_all(&hostile).unwrap();
+    let (code, doc, stderr) = lab.run_with(
+        "collect-volatile",
+        &[
+            "-p",
+            "timeout_minutes=2",
+            "-p",
+            &format!("work_dir={}", hostile.display()),
+        ],
+    );
+    let seen = format!("{:?}", lab.agent.state.lock().unwrap().invocations);
+    assert_eq!(code, 0, "{doc:#}\n{stderr}\n{seen}");
+    assert!(!canary.exists(), "nothing in the value was executed");
+    let scripts = lab.agent.state.lock().unwrap().scripts.clone();
+    assert!(
+        scripts
+            .iter()
+            .all(|s| !s.contains(&format!("mktemp -d {}", hostile.display()))),
+        "the value is never pasted unquoted"
     );
 }
 

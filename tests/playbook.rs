@@ -348,15 +348,7 @@ async fn ctrl_c_finishes_the_call_in_flight_records_it_and_stops() {
     let child = account
         .bg()
         .env("AWS_ENDPOINT_URL_EC2", &ec2)
-        .args([
-            "run",
-            "tag-incident",
-            "-t",
-            "ss-1",
-            "--incident",
-            "IR-3",
-            "--yes",
-        ])
+        .args(common::live("tag-incident", "ss-1", "IR-3"))
         .args(["--output", "json"])
         .spawn();
     created

@@ -155,15 +155,7 @@ async fn an_audit_log_that_cannot_be_written_stops_the_run_before_any_change() {
     for log in [Path::new("/dev/full"), under_a_file.as_path()] {
         let run = account
             .bg()
-            .args([
-                "run",
-                "tag-incident",
-                "-t",
-                "ss-1",
-                "--incident",
-                "IR-9",
-                "--yes",
-            ])
+            .args(common::live("tag-incident", "ss-1", "IR-9"))
             .args([Path::new("--audit-log"), log])
             .run();
         run.assert_code(1);

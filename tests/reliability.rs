@@ -34,17 +34,8 @@ async fn a_throttled_isolation_resumes_without_repeating_done_changes() {
     let run = account
         .bg()
         .env("AWS_ENDPOINT_URL", sim.endpoint())
-        .args([
-            "run",
-            "isolate",
-            "-t",
-            "ss-prod-3",
-            "--incident",
-            "IR-61",
-            "--yes",
-            "--output",
-            "json",
-        ])
+        .args(common::live("isolate", "ss-prod-3", "IR-61"))
+        .args(["--output", "json"])
         .run();
     run.assert_code(1);
     let doc = run.json();

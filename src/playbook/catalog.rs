@@ -112,15 +112,42 @@ pub fn load_file(path: &Path) -> Result<Playbook, PlaybookError> {
     read(path).and_then(|text| load(&text, Origin::File(path.to_path_buf())))
 }
 
+/// Reads a playbook file: bounded in size before it is read, and UTF-8.
 fn read(path: &Path) -> Result<String, PlaybookError> {
-    std::fs::read_to_string(path).map_err(|err| PlaybookError {
+    let problem = |message: String, hint: &str| PlaybookError {
         diagnostics: vec![Diagnostic {
             origin: path.display().to_string(),
             line: None,
             column: None,
-            message: format!("cannot read the file: {err}"),
-            hint: "check the path and its permissions".into(),
+            message,
+            hint: hint.into(),
         }],
+    };
+    let unreadable = |err: std::io::Error| {
+        problem(
+            format!("cannot read the file: {err}"),
+            "check the path and its permissions",
+        )
+    };
+    let size = std::fs::metadata(path).map_err(unreadable)?.len();
+    if size > super::MAX_PLAYBOOK_BYTES as u64 {
+        return Err(problem(
+            format!(
+                "the file is {size} bytes; playbooks are limited to {}",
+                super::MAX_PLAYBOOK_BYTES
+            ),
+            "split it, or remove what is not a playbook",
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(unreadable)?;
+    String::from_utf8(bytes).map_err(|err| {
+        problem(
+            format!(
+                "the file is not UTF-8 text (invalid bytes at offset {})",
+                err.utf8_error().valid_up_to()
+            ),
+            "save the playbook as UTF-8",
+        )
     })
 }
 

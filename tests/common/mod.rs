@@ -116,6 +116,19 @@ impl Account {
     }
 }
 
+/// `run PLAYBOOK -t TARGET --incident INCIDENT --yes`: a live, confirmed run.
+pub fn live<'a>(playbook: &'a str, target: &'a str, incident: &'a str) -> [&'a str; 7] {
+    [
+        "run",
+        playbook,
+        "-t",
+        target,
+        "--incident",
+        incident,
+        "--yes",
+    ]
+}
+
 pub fn settings(key: &str, secret: &str) -> AwsSettings {
     AwsSettings {
         profile: None,

@@ -110,15 +110,15 @@ pub fn script(
     max_upload: u64,
 ) -> String {
     let acquire = format!(
-        r##"curl -fsS --retry 3 -o "$work/tool" {tool_url} || fail 4 "cannot fetch the acquisition tool"
-have=$(sha256sum "$work/tool" | cut -d' ' -f1)
+        r##"curl -gfsS --retry 3 -o "$work/tool" {tool_url} || fail 4 "cannot fetch the acquisition tool"
+have=$(sha256sum < "$work/tool" | cut -d' ' -f1)
 [ "$have" = {tool_sha256} ] || fail 5 "acquisition tool hash mismatch: got $have"
 chmod 700 "$work/tool"
 "$work/tool" "$work/memory.lime" || fail 6 "the acquisition tool failed"
 size=$(stat -c %s "$work/memory.lime")
 [ "$size" -gt 0 ] || fail 6 "the memory image is empty"
 if [ "$size" -gt {max_upload} ]; then
-  sum=$(sha256sum "$work/memory.lime" | cut -d' ' -f1)
+  sum=$(sha256sum < "$work/memory.lime" | cut -d' ' -f1)
   kept={work_dir}/breakglass-memory-$sum.lime
   mv "$work/memory.lime" "$kept" || fail 7 "cannot keep the image in the work directory"
   echo "{REPORT_PREFIX} sha256=$sum size=$size kept=$kept"

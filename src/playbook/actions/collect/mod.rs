@@ -141,15 +141,16 @@ trap 'rm -rf "$work"' EXIT
 }
 
 /// The end of every host script: hash and measure `file` (a path in `$work`), upload it by
-/// the presigned `put_url` (with `Content-MD5` when openssl is there, which S3 requires
+/// the presigned `put_url` (`curl -g`: braces and brackets in paths and URLs are data, not
+/// curl's globbing; `sha256sum` reads stdin, as it escapes odd file names in its output) (with `Content-MD5` when openssl is there, which S3 requires
 /// for buckets with default Object Lock retention), and print the report line.
 pub fn script_upload(file: &str, put_url: &str) -> String {
     format!(
         r##"size=$(stat -c %s "$work/{file}")
-sum=$(sha256sum "$work/{file}" | cut -d' ' -f1)
+sum=$(sha256sum < "$work/{file}" | cut -d' ' -f1)
 md5=()
 if command -v openssl >/dev/null; then md5=(-H "Content-MD5: $(openssl dgst -md5 -binary "$work/{file}" | base64)"); fi
-curl -fsS --retry 3 -X PUT -H 'Content-Type: application/octet-stream' "${{md5[@]}}" --upload-file "$work/{file}" {put_url} || fail 8 "the upload failed"
+curl -gfsS --retry 3 -X PUT -H 'Content-Type: application/octet-stream' "${{md5[@]}}" --upload-file "$work/{file}" {put_url} || fail 8 "the upload failed"
 echo "{REPORT_PREFIX} sha256=$sum size=$size"
 "##,
         put_url = shell_quote(put_url),

@@ -137,7 +137,8 @@ pub async fn load(ctx: &StepCtx<'_>) -> Result<Option<IsolationRecord>, StepErro
 
 /// Makes sure a record of the pre-isolation state exists: keeps the one stored when the
 /// instance is already (being) isolated, so the quarantined state is never recorded as the
-/// original; otherwise stores a new one. Returns it.
+/// original, or when this very run stored it before being interrupted; otherwise stores a
+/// new one. Returns it.
 pub async fn ensure(
     ctx: &StepCtx<'_>,
     facts: &Facts,
@@ -149,6 +150,15 @@ pub async fn ensure(
         (Some(record), true) => {
             out.kept(format!(
                 "pre-isolation state recorded by run {} kept",
+                record.run_id
+            ));
+            return Ok(record);
+        }
+        // This run stored it, then stopped before tagging (a crash, a kill): resumed, it
+        // keeps it — nothing has changed since, and the write is not repeated.
+        (Some(record), false) if record.run_id == ctx.run_id() => {
+            out.kept(format!(
+                "pre-isolation state recorded earlier by this run ({}) kept",
                 record.run_id
             ));
             return Ok(record);
