@@ -88,7 +88,8 @@ pub trait Ec2ContainApi: Send + Sync {
         dry_run: bool,
     ) -> impl Future<Output = Result<Applied, AwsError>> + Send;
 
-    /// `DescribeNetworkInterfaces` of the interfaces attached to an instance.
+    /// `DescribeNetworkInterfaces` of the interfaces attached to an instance. The playbooks
+    /// take interfaces from `DescribeInstances`; the tests read them back this other way.
     fn describe_instance_interfaces(
         &self,
         instance_id: &str,

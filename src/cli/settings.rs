@@ -77,7 +77,6 @@ impl Settings {
         Ok(crate::signin::profile::resolve(self.aws.profile.as_deref(), None).await?)
     }
 
-    /// Regions to work in: `--region` flags, else config `regions`, else the SDK's region.
     /// Where the TUI caches the inventory of these regions, for this profile and endpoint.
     pub fn inventory_cache(&self, regions: &[String]) -> Option<std::path::PathBuf> {
         let endpoint = match &self.aws.sandbox {
@@ -97,6 +96,7 @@ impl Settings {
         ))
     }
 
+    /// Regions to work in: `--region` flags, else config `regions`, else the SDK's region.
     pub fn regions(&self, ctx: &AwsContext) -> Result<Vec<String>> {
         let mut regions = if !self.region_flags.is_empty() {
             self.region_flags.clone()

@@ -141,9 +141,10 @@ trap 'rm -rf "$work"' EXIT
 }
 
 /// The end of every host script: hash and measure `file` (a path in `$work`), upload it by
-/// the presigned `put_url` (`curl -g`: braces and brackets in paths and URLs are data, not
-/// curl's globbing; `sha256sum` reads stdin, as it escapes odd file names in its output) (with `Content-MD5` when openssl is there, which S3 requires
-/// for buckets with default Object Lock retention), and print the report line.
+/// the presigned `put_url` (with `Content-MD5` when openssl is there, which S3 requires for
+/// buckets with default Object Lock retention), and print the report line. `sha256sum`
+/// reads stdin (given a name it escapes odd ones in its output) and `curl -g` takes braces
+/// and brackets in paths and URLs as data, not as its globbing.
 pub fn script_upload(file: &str, put_url: &str) -> String {
     format!(
         r##"size=$(stat -c %s "$work/{file}")

@@ -6,7 +6,7 @@ use serde_json::json;
 use super::calls::*;
 use crate::aws::{
     AsgMembership, AutoScalingApi, Ec2Api, Ec2ContainApi, Elbv2Api, Instance, InstanceAttribute,
-    InterfaceGroups, Target, TargetGroupInfo,
+    NetworkInterface, Target, TargetGroupInfo,
 };
 use crate::playbook::exec::{StepCtx, StepError};
 
@@ -16,7 +16,6 @@ pub struct Facts {
     pub instance: Instance,
     pub termination_protected: bool,
     pub shutdown_behavior: String,
-    pub interfaces: Vec<InterfaceGroups>,
     pub membership: Option<AsgMembership>,
     /// Every target group of the VPC the instance is registered in, with its registrations.
     pub registrations: Vec<(TargetGroupInfo, Vec<Target>)>,
@@ -27,6 +26,12 @@ impl Facts {
         self.instance.vpc_id.as_deref().ok_or_else(|| {
             StepError::Failed(format!("instance {} is not in a VPC", self.instance.id))
         })
+    }
+
+    /// Every interface and its groups, by device index, as `DescribeInstances` reports
+    /// them (no `DescribeNetworkInterfaces` needed).
+    pub fn interfaces(&self) -> &[NetworkInterface] {
+        &self.instance.network_interfaces
     }
 
     pub fn state_tag(&self) -> Option<&str> {
@@ -47,7 +52,6 @@ pub async fn read(ctx: &StepCtx<'_>) -> Result<Facts, StepError> {
         None => Vec::new(),
     };
     Ok(Facts {
-        interfaces: interfaces_of(&instance),
         instance,
         termination_protected,
         shutdown_behavior,
@@ -68,7 +72,6 @@ pub async fn read_back(ctx: &StepCtx<'_>, before: &Facts) -> Result<Facts, StepE
     let groups = before.registrations.iter().map(|(group, _)| group.clone());
     let registrations = read_health(ctx, groups).await?;
     Ok(Facts {
-        interfaces: interfaces_of(&instance),
         instance,
         termination_protected,
         shutdown_behavior,
@@ -108,22 +111,6 @@ async fn read_instance(ctx: &StepCtx<'_>) -> Result<(Instance, bool, String), St
     )
     .await?;
     Ok((instance, termination_protected, shutdown_behavior))
-}
-
-/// Every interface and its groups, as `DescribeInstances` reported them (the same data as
-/// `DescribeNetworkInterfaces` for the instance, without a second call).
-fn interfaces_of(instance: &Instance) -> Vec<InterfaceGroups> {
-    let mut interfaces: Vec<InterfaceGroups> = instance
-        .network_interfaces
-        .iter()
-        .map(|eni| InterfaceGroups {
-            id: eni.id.clone(),
-            device_index: eni.device_index,
-            groups: eni.groups.clone(),
-        })
-        .collect();
-    interfaces.sort_by_key(|i| i.device_index);
-    interfaces
 }
 
 pub async fn read_membership(ctx: &StepCtx<'_>) -> Result<Option<AsgMembership>, StepError> {

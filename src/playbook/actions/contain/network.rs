@@ -372,7 +372,7 @@ pub async fn quarantine(
 ) -> Result<(), StepError> {
     let vpc = facts.vpc_id()?;
     let (quarantine, untrack) = ensure_groups(ctx, vpc, endpoint, out).await?;
-    for eni in &facts.interfaces {
+    for eni in facts.interfaces() {
         let current: Vec<String> = eni.groups.iter().map(|g| g.id.clone()).collect();
         if quarantine.as_ref().is_some_and(|q| current == [q.clone()]) {
             out.kept(format!("{} quarantined", eni.id));
@@ -423,7 +423,7 @@ pub async fn restore(
 ) -> Result<(), StepError> {
     for recorded in &record.interfaces {
         let want: Vec<String> = recorded.groups.iter().map(|g| g.id.clone()).collect();
-        let Some(eni) = facts.interfaces.iter().find(|e| e.id == recorded.id) else {
+        let Some(eni) = facts.interfaces().iter().find(|e| e.id == recorded.id) else {
             out.kept(format!("{} is no longer attached", recorded.id));
             continue;
         };
@@ -446,7 +446,7 @@ fn sorted(ids: &[String]) -> Vec<String> {
 /// Interfaces not (only) in the quarantine group.
 pub fn isolated_problems(facts: &Facts, quarantine: &str) -> Vec<String> {
     facts
-        .interfaces
+        .interfaces()
         .iter()
         .filter(|e| e.groups.len() != 1 || e.groups[0].id != quarantine)
         .map(|e| {
@@ -462,7 +462,7 @@ pub fn released_problems(facts: &Facts, record: &IsolationRecord) -> Vec<String>
         .interfaces
         .iter()
         .filter_map(|r| {
-            let eni = facts.interfaces.iter().find(|e| e.id == r.id)?;
+            let eni = facts.interfaces().iter().find(|e| e.id == r.id)?;
             let want: Vec<String> = r.groups.iter().map(|g| g.id.clone()).collect();
             let now: Vec<String> = eni.groups.iter().map(|g| g.id.clone()).collect();
             (sorted(&want) != sorted(&now)).then(|| {

@@ -78,7 +78,7 @@ impl IsolationRecord {
             incident: ctx.incident().map(str::to_owned),
             recorded_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             interfaces: facts
-                .interfaces
+                .interfaces()
                 .iter()
                 .map(|e| RecordedInterface {
                     id: e.id.clone(),

@@ -112,7 +112,7 @@ pub async fn execute(ctx: &StepCtx<'_>, args: &ReleaseArgs) -> Result<StepResult
     };
     let facts = facts::read(ctx).await?;
     let mut recorded: Vec<&str> = record.interfaces.iter().map(|e| e.id.as_str()).collect();
-    let mut now: Vec<&str> = facts.interfaces.iter().map(|e| e.id.as_str()).collect();
+    let mut now: Vec<&str> = facts.interfaces().iter().map(|e| e.id.as_str()).collect();
     recorded.sort_unstable();
     now.sort_unstable();
     if recorded != now && !args.force {
