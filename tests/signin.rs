@@ -11,79 +11,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use breakglass::sandbox::{SANDBOX_ACCOUNT, SignInKnobs, Simulator};
-use common::{Bg, Run};
-use sha1::{Digest, Sha1};
-
-const START_URL: &str = "https://sandbox.awsapps.com/start";
-
-/// A HOME with an AWS config naming the sandbox's IAM Identity Center.
-struct Home {
-    dir: tempfile::TempDir,
-    sim: Simulator,
-}
-
-impl Home {
-    async fn new() -> Home {
-        let sim = Simulator::start(&common::moto().endpoint()).await.unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join(".aws")).unwrap();
-        std::fs::write(
-            dir.path().join(".aws/config"),
-            format!(
-                "[sso-session sandbox]\nsso_start_url = {START_URL}\nsso_region = eu-west-1\n\
-                 sso_registration_scopes = sso:account:access\n\n\
-                 [profile responder]\nsso_session = sandbox\nsso_account_id = {SANDBOX_ACCOUNT}\n\
-                 sso_role_name = IncidentResponder\nregion = eu-west-1\n\n\
-                 [profile picker]\nsso_session = sandbox\nregion = eu-west-1\n"
-            ),
-        )
-        .unwrap();
-        Home { dir, sim }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    /// The binary with no static credentials: every AWS call signs in through the sandbox.
-    fn bg(&self) -> Bg {
-        let home = self.path();
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_breakglass"));
-        cmd.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", home)
-            .env("XDG_CONFIG_HOME", home.join(".config"))
-            .env("XDG_STATE_HOME", home.join(".local/state"))
-            .env("AWS_CONFIG_FILE", home.join(".aws/config"))
-            .env("AWS_SHARED_CREDENTIALS_FILE", home.join(".aws/credentials"))
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("AWS_ENDPOINT_URL", self.sim.endpoint());
-        Bg { cmd }
-    }
-
-    fn token_file(&self) -> PathBuf {
-        let name = hex::encode(Sha1::digest(b"sandbox"));
-        self.path().join(format!(".aws/sso/cache/{name}.json"))
-    }
-
-    fn token(&self) -> serde_json::Value {
-        serde_json::from_slice(&std::fs::read(self.token_file()).unwrap()).unwrap()
-    }
-
-    /// Replaces the cached token the way the cache is written: whole, by a rename.
-    fn replace_token(&self, token: &serde_json::Value) {
-        let temp = self.token_file().with_extension("tmp-test");
-        std::fs::write(&temp, token.to_string()).unwrap();
-        std::fs::rename(&temp, self.token_file()).unwrap();
-    }
-
-    fn login(&self, profile: &str) -> Run {
-        self.bg()
-            .args(["login", "--profile", profile, "--use-device-code"])
-            .run()
-    }
-}
+use breakglass::sandbox::SignInKnobs;
+use common::sso::{START_URL, SsoHome as Home};
 
 fn python() -> PathBuf {
     breakglass::sandbox::venv_dir().unwrap().join("bin/python")

@@ -6,6 +6,7 @@
 pub mod agent;
 pub mod estate;
 pub mod runs;
+pub mod sso;
 pub mod stub;
 pub mod tmux;
 
@@ -86,22 +87,14 @@ impl Account {
             // Fail fast on APIs the emulator lacks instead of retrying them.
             std::fs::write(&config, "[aws]\nmax_attempts = 1\n").unwrap();
         }
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_breakglass"));
-        cmd.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", home)
-            .env("XDG_CONFIG_HOME", home.join(".config"))
-            .env("XDG_STATE_HOME", home.join(".local/state"))
-            .env("XDG_CACHE_HOME", home.join(".cache"))
-            .env("AWS_CONFIG_FILE", home.join(".aws/config"))
-            .env("AWS_SHARED_CREDENTIALS_FILE", home.join(".aws/credentials"))
-            .env("AWS_EC2_METADATA_DISABLED", "true")
+        let mut bg = Bg::in_home(home);
+        bg.cmd
             .env("AWS_ENDPOINT_URL", moto().endpoint())
             .env("AWS_REGION", REGION)
             .env("AWS_ACCESS_KEY_ID", &self.access_key_id)
             .env("AWS_SECRET_ACCESS_KEY", &self.secret_access_key)
             .env("AWS_SESSION_TOKEN", &self.session_token);
-        Bg { cmd }
+        bg
     }
 
     pub fn home(&self) -> &Path {
@@ -152,6 +145,22 @@ pub struct Bg {
 }
 
 impl Bg {
+    /// The binary with nothing inherited but PATH, and every file it reads or writes in
+    /// `home` (AWS config and credentials, XDG config, state and cache).
+    pub fn in_home(home: &Path) -> Bg {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_breakglass"));
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", home)
+            .env("XDG_CONFIG_HOME", home.join(".config"))
+            .env("XDG_STATE_HOME", home.join(".local/state"))
+            .env("XDG_CACHE_HOME", home.join(".cache"))
+            .env("AWS_CONFIG_FILE", home.join(".aws/config"))
+            .env("AWS_SHARED_CREDENTIALS_FILE", home.join(".aws/credentials"))
+            .env("AWS_EC2_METADATA_DISABLED", "true");
+        Bg { cmd }
+    }
+
     pub fn args<I, S>(mut self, args: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -181,23 +190,13 @@ impl Bg {
     }
 
     pub fn run(mut self) -> Run {
-        let output: Output = self.cmd.output().expect("run breakglass");
-        Run {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+        Run::from(self.cmd.output().expect("run breakglass"))
     }
 }
 
 /// Waits for a spawned invocation.
 pub fn wait(child: std::process::Child) -> Run {
-    let output = child.wait_with_output().expect("wait for breakglass");
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    Run::from(child.wait_with_output().expect("wait for breakglass"))
 }
 
 /// What one invocation did.
@@ -206,6 +205,16 @@ pub struct Run {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(output: Output) -> Run {
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
 }
 
 impl Run {

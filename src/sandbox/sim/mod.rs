@@ -170,6 +170,13 @@ impl Simulator {
         s.timing.draining_time = draining;
     }
 
+    /// Every secret the sandbox has handed out: OIDC client secrets, codes and tokens, role
+    /// credentials' secret keys and session tokens, session stream tokens.
+    pub fn issued_secrets(&self) -> Vec<String> {
+        let s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.sso.secrets().chain(&s.issued).cloned().collect()
+    }
+
     /// Requests seen, by `service:Operation`.
     pub fn counts(&self) -> std::collections::BTreeMap<String, u64> {
         self.state

@@ -69,6 +69,7 @@ pub fn handle(
                 &hex::encode(rand::random::<[u8; 9]>())[..17]
             );
             let token = token();
+            s.issued.push(token.clone());
             if document == SHELL_DOCUMENT {
                 let kms = s.session_kms_key.clone().map(|key_id| {
                     let (access_key, region) = caller_of(authorization);
@@ -111,12 +112,15 @@ pub fn handle(
         }
         "ResumeSession" => {
             let id = body["SessionId"].as_str().unwrap_or_default();
+            let fresh = token();
+            let s = &mut *s;
             match s.live.get_mut(id) {
                 Some(live) => {
-                    live.token = token();
+                    live.token.clone_from(&fresh);
+                    s.issued.push(fresh.clone());
                     (
                         200,
-                        json!({ "SessionId": id, "TokenValue": live.token,
+                        json!({ "SessionId": id, "TokenValue": fresh,
                                 "StreamUrl": stream_url(endpoint, id) }),
                     )
                 }

@@ -92,6 +92,17 @@ pub fn challenge_of(verifier: &str) -> String {
 }
 
 impl SsoState {
+    /// Every secret handed out so far (client secrets, device and authorization codes,
+    /// access and refresh tokens), for tests that scan artifacts for leaks.
+    pub fn secrets(&self) -> impl Iterator<Item = &String> {
+        self.clients
+            .values()
+            .chain(self.devices.keys())
+            .chain(self.codes.keys())
+            .chain(self.tokens.keys())
+            .chain(self.refresh.keys())
+    }
+
     /// The OIDC operations; `None` when `path` is not one.
     pub fn oidc(&mut self, path: &str, body: &Value, endpoint: &str) -> Option<Answer> {
         Some(match path {

@@ -232,5 +232,13 @@ async fn mint(app: &App, account: &str, role: &str, user: &str) -> Option<Value>
         .knobs
         .credentials_seconds
         .unwrap_or(3600);
-    sso::role_credentials(&String::from_utf8_lossy(&bytes), lifetime)
+    let credentials = sso::role_credentials(&String::from_utf8_lossy(&bytes), lifetime)?;
+    let secrets = ["secretAccessKey", "sessionToken"].map(|field| {
+        credentials["roleCredentials"][field]
+            .as_str()
+            .map(str::to_owned)
+    });
+    let mut state = app.state.lock().unwrap_or_else(|p| p.into_inner());
+    state.issued.extend(secrets.into_iter().flatten());
+    Some(credentials)
 }

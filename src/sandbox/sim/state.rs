@@ -74,6 +74,9 @@ pub struct SimState {
     /// preferences can).
     pub session_kms_key: Option<String>,
     pub faults: Vec<Fault>,
+    /// Secrets handed out outside sign-in (session stream tokens, role credentials), for
+    /// tests that scan artifacts for leaks.
+    pub issued: Vec<String>,
     /// Where commands run: a throwaway directory.
     pub sandbox_dir: PathBuf,
     /// Requests answered or forwarded, by `service:Operation` (for drills and tests).

@@ -110,7 +110,7 @@ pub fn script(
     max_upload: u64,
 ) -> String {
     let acquire = format!(
-        r##"curl -gfsS --retry 3 -o "$work/tool" {tool_url} || fail 4 "cannot fetch the acquisition tool"
+        r##"presigned {tool_url} -o "$work/tool" || fail 4 "cannot fetch the acquisition tool"
 have=$(sha256sum < "$work/tool" | cut -d' ' -f1)
 [ "$have" = {tool_sha256} ] || fail 5 "acquisition tool hash mismatch: got $have"
 chmod 700 "$work/tool"

@@ -125,13 +125,16 @@ pub fn kept_path(stdout: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// The start of every host script: strict mode, `fail CODE MESSAGE`, the tools it needs,
-/// and a private work directory under `work_dir` removed on exit.
+/// The start of every host script: strict mode, `fail CODE MESSAGE`, `presigned URL
+/// CURL-ARGS…` (curl reads the URL from stdin: a presigned URL carries the caller's session
+/// token, and a command line is visible to every user of the host), the tools it needs, and
+/// a private work directory under `work_dir` removed on exit.
 pub fn script_start(work_dir: &str, needs: &str) -> String {
     format!(
         r##"set -uo pipefail
 umask 077
 fail() {{ echo "breakglass: $2" >&2; exit "$1"; }}
+presigned() {{ printf 'url = "%s"\n' "$1" | curl -gfsS --retry 3 -K - "${{@:2}}"; }}
 for c in curl sha256sum stat mktemp {needs}; do command -v "$c" >/dev/null || fail 3 "$c is missing on the host"; done
 work=$(mktemp -d {work_dir}/breakglass.XXXXXX) || fail 3 "cannot create a work directory"
 trap 'rm -rf "$work"' EXIT
@@ -143,15 +146,16 @@ trap 'rm -rf "$work"' EXIT
 /// The end of every host script: hash and measure `file` (a path in `$work`), upload it by
 /// the presigned `put_url` (with `Content-MD5` when openssl is there, which S3 requires for
 /// buckets with default Object Lock retention), and print the report line. `sha256sum`
-/// reads stdin (given a name it escapes odd ones in its output) and `curl -g` takes braces
-/// and brackets in paths and URLs as data, not as its globbing.
+/// reads stdin (given a name it escapes odd ones in its output); `presigned` (from
+/// [`script_start`]) hands the URL to curl on stdin, so no process list on the host shows
+/// it, and `curl -g` takes braces and brackets in it as data, not as its globbing.
 pub fn script_upload(file: &str, put_url: &str) -> String {
     format!(
         r##"size=$(stat -c %s "$work/{file}")
 sum=$(sha256sum < "$work/{file}" | cut -d' ' -f1)
 md5=()
 if command -v openssl >/dev/null; then md5=(-H "Content-MD5: $(openssl dgst -md5 -binary "$work/{file}" | base64)"); fi
-curl -gfsS --retry 3 -X PUT -H 'Content-Type: application/octet-stream' "${{md5[@]}}" --upload-file "$work/{file}" {put_url} || fail 8 "the upload failed"
+presigned {put_url} -X PUT -H 'Content-Type: application/octet-stream' "${{md5[@]}}" --upload-file "$work/{file}" || fail 8 "the upload failed"
 echo "{REPORT_PREFIX} sha256=$sum size=$size"
 "##,
         put_url = shell_quote(put_url),
