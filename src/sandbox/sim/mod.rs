@@ -9,6 +9,7 @@ mod agent_kms;
 mod agent_ws;
 mod faults;
 mod request;
+mod resign;
 mod runcmd;
 mod server;
 mod sessions;
@@ -168,6 +169,17 @@ impl Simulator {
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
         s.timing.snapshot_time = snapshots;
         s.timing.draining_time = draining;
+    }
+
+    /// Registers access keys (id, secret) whose form-encoded requests are re-signed before
+    /// they reach moto, so moto's IAM enforcement can check them (see `resign.rs`). For
+    /// tests that run moto with IAM enforcement on; the secrets stay in memory.
+    pub fn resign_for_moto(&self, keys: impl IntoIterator<Item = (String, String)>) {
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .resign_keys
+            .extend(keys);
     }
 
     /// Every secret the sandbox has handed out: OIDC client secrets, codes and tokens, role

@@ -35,11 +35,11 @@ pub fn caller_of(authorization: Option<&str>) -> (String, String) {
     (part(0), part(2))
 }
 
-/// The signing name from an `Authorization` header, or from a presigned URL's query.
-pub fn service_of(authorization: Option<&str>, query: Option<&str>) -> Option<String> {
-    let credential = header_credential(authorization).or_else(|| {
-        let query = query?;
-        let value = query
+/// The credential scope of a request (`AKID/date/region/service/aws4_request`), from its
+/// `Authorization` header or a presigned URL's `X-Amz-Credential`.
+pub fn credential_of(authorization: Option<&str>, query: Option<&str>) -> Option<String> {
+    header_credential(authorization).or_else(|| {
+        let value = query?
             .split('&')
             .find_map(|kv| kv.strip_prefix("X-Amz-Credential="))?;
         Some(
@@ -47,8 +47,15 @@ pub fn service_of(authorization: Option<&str>, query: Option<&str>) -> Option<St
                 .decode_utf8_lossy()
                 .into_owned(),
         )
-    })?;
-    credential.split('/').nth(3).map(str::to_owned)
+    })
+}
+
+/// The signing name from an `Authorization` header, or from a presigned URL's query.
+pub fn service_of(authorization: Option<&str>, query: Option<&str>) -> Option<String> {
+    credential_of(authorization, query)?
+        .split('/')
+        .nth(3)
+        .map(str::to_owned)
 }
 
 /// Classifies a request from its parts; `body` is only read for query protocols.

@@ -13,7 +13,8 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 
 use super::faults::{self, Fault, Verdict};
-use super::request::{classify, service_of};
+use super::request::{classify, credential_of, service_of};
+use super::resign::resign;
 use super::state::{ManagedInstance, Session, SimState};
 use super::{sessions, ssm};
 
@@ -68,7 +69,18 @@ pub async fn dispatch(State(app): State<App>, request: Request) -> Response<Body
         return forward(&app, parts, body).await;
     };
     let content_type = header("content-type").unwrap_or_default();
-    let small = content_type.contains("json") || content_type.contains("x-www-form-urlencoded");
+    let scope = credential_of(header("authorization"), parts.uri.query()).unwrap_or_default();
+    let access_key = scope.split('/').next().unwrap_or_default();
+    let resign_secret = app
+        .state
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .resign_keys
+        .get(access_key)
+        .cloned();
+    let small = content_type.contains("json")
+        || content_type.contains("x-www-form-urlencoded")
+        || resign_secret.is_some();
     let (bytes, body) = if small {
         match axum::body::to_bytes(body, BODY_LIMIT).await {
             Ok(bytes) => (bytes.clone(), Body::from(bytes)),
@@ -114,6 +126,13 @@ pub async fn dispatch(State(app): State<App>, request: Request) -> Response<Body
         .unwrap_or_else(|p| p.into_inner())
         .timing
         .wants(&call.name());
+    let (mut parts, mut body) = (parts, body);
+    if let Some(secret) = resign_secret {
+        match resign(&mut parts, &bytes, &scope, &secret) {
+            Ok(resigned) => body = Body::from(resigned),
+            Err(err) => return reply(500, "text/plain", format!("cannot re-sign: {err}")),
+        }
+    }
     let response = forward(&app, parts, body).await;
     if !timed {
         return response;

@@ -77,6 +77,8 @@ pub struct SimState {
     /// Secrets handed out outside sign-in (session stream tokens, role credentials), for
     /// tests that scan artifacts for leaks.
     pub issued: Vec<String>,
+    /// Access key id → secret of the keys whose form requests are re-signed for moto.
+    pub resign_keys: BTreeMap<String, String>,
     /// Where commands run: a throwaway directory.
     pub sandbox_dir: PathBuf,
     /// Requests answered or forwarded, by `service:Operation` (for drills and tests).
