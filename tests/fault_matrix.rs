@@ -1,6 +1,8 @@
 //! The fault matrix's process-kill cells: `breakglass --playbook isolate` is killed with
-//! SIGKILL while each of its changing calls is in flight (held by the simulator's latency
-//! fault, so the kill lands after the intent record and before the outcome), then resumed.
+//! SIGKILL while each of its changing calls is in flight, then resumed — twice per call:
+//! held before it reaches AWS (the simulator's `latency`: the call is never made) and held
+//! after (`slow_answer`: the call is made, its answer never read). Either way the kill
+//! lands after the intent record and before the outcome.
 //! For every cell: the audit chain verifies; the killed call has an intent and no outcome;
 //! `resume` finishes the run; no completed side effect is made twice; and the server ends
 //! fully isolated — never in an unrecorded third state. See docs/reliability.md.
@@ -12,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use breakglass::sandbox::{Fault, FaultKind, Seeder, Simulator};
 use common::estate::{breakglass_groups, state};
+use common::runs::records;
 use common::{Account, REGION};
 use serde_json::Value;
 
@@ -27,14 +30,6 @@ const CHANGES: [&str; 8] = [
     "ec2:ModifyNetworkInterfaceAttribute",
 ];
 
-fn records(path: &std::path::Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
-}
-
 /// Intents and outcomes of `operation` in the log.
 fn calls(records: &[Value], operation: &str) -> (usize, usize) {
     let count = |kind: &str| {
@@ -48,7 +43,14 @@ fn calls(records: &[Value], operation: &str) -> (usize, usize) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_kill_during_any_change_of_isolate_is_finished_by_resume() {
-    for fault in CHANGES {
+    let holds = [
+        FaultKind::Latency { millis: 3_000 },
+        FaultKind::SlowAnswer { millis: 3_000 },
+    ];
+    for (fault, hold) in CHANGES
+        .iter()
+        .flat_map(|f| holds.iter().map(move |h| (*f, h.clone())))
+    {
         let operation = fault.split_once(':').unwrap().1;
         let account = Account::new().await;
         let sim = Simulator::start(&common::moto().endpoint()).await.unwrap();
@@ -57,9 +59,10 @@ async fn a_kill_during_any_change_of_isolate_is_finished_by_resume() {
         let id = common::estate::id(&estate, "ss-prod-3");
         sim.inject([Fault {
             operation: fault.into(),
-            kind: FaultKind::Latency { millis: 3_000 },
+            kind: hold.clone(),
             times: Some(1),
         }]);
+        let fault = format!("{fault} ({hold:?})");
         let mut child = account
             .bg()
             .env("AWS_ENDPOINT_URL", sim.endpoint())
@@ -96,7 +99,7 @@ async fn a_kill_during_any_change_of_isolate_is_finished_by_resume() {
             .map(|op| (op.to_owned(), calls(&before, op).1))
             .collect();
 
-        // Let the held call land (or not) before resuming, as a responder would.
+        // Let a held answer come (to no one) before resuming, as a responder would.
         std::thread::sleep(Duration::from_millis(3_200));
         sim.clear_faults();
         let resumed = account

@@ -32,6 +32,11 @@ impl Invocation {
     }
 }
 
+/// A command's comment as SSM keeps it (at most 100 characters).
+fn command_comment(comment: &str) -> String {
+    comment.chars().take(100).collect()
+}
+
 /// The Run Command calls breakglass makes.
 pub trait RunCommandApi: Send + Sync {
     /// `SendCommand` of `AWS-RunShellScript` with `script` to one instance.
@@ -48,6 +53,14 @@ pub trait RunCommandApi: Send + Sync {
         &self,
         instance_id: &str,
     ) -> impl Future<Output = Result<Answer<Option<super::ManagedInstance>>, AwsError>> + Send;
+
+    /// `ListCommands` of the instance: the newest command whose comment is `comment`, as
+    /// `(command id, status)`.
+    fn find_command(
+        &self,
+        instance_id: &str,
+        comment: &str,
+    ) -> impl Future<Output = Result<Answer<Option<(String, String)>>, AwsError>> + Send;
 
     /// `GetCommandInvocation`; `None` while SSM has not registered it yet.
     fn get_invocation(
@@ -116,7 +129,7 @@ impl RunCommandApi for Ssm {
             .parameters("commands", vec![script.to_owned()])
             .parameters("executionTimeout", vec![timeout.as_secs().to_string()])
             .timeout_seconds(i32::try_from(timeout.as_secs() + 300).unwrap_or(i32::MAX))
-            .comment(comment.chars().take(100).collect::<String>())
+            .comment(command_comment(comment))
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("ssm", "SendCommand", self.region(), &e))?;
@@ -126,6 +139,44 @@ impl RunCommandApi for Ssm {
                 .command()
                 .and_then(|c| c.command_id())
                 .map(str::to_owned),
+        })
+    }
+
+    async fn find_command(
+        &self,
+        instance_id: &str,
+        comment: &str,
+    ) -> Result<Answer<Option<(String, String)>>, AwsError> {
+        let wanted = command_comment(comment);
+        let mut pages = self
+            .client()
+            .list_commands()
+            .instance_id(instance_id)
+            .into_paginator()
+            .send();
+        let mut request_id = None;
+        while let Some(page) = pages.next().await {
+            let page =
+                page.map_err(|e| AwsError::from_sdk("ssm", "ListCommands", self.region(), &e))?;
+            request_id = page.request_id().map(str::to_owned);
+            let found = page.commands().iter().find_map(|c| {
+                (c.comment() == Some(wanted.as_str())).then(|| {
+                    (
+                        c.command_id().unwrap_or_default().to_owned(),
+                        c.status().map_or("", |s| s.as_str()).to_owned(),
+                    )
+                })
+            });
+            if found.is_some() {
+                return Ok(Answer {
+                    value: found,
+                    request_id,
+                });
+            }
+        }
+        Ok(Answer {
+            value: None,
+            request_id,
         })
     }
 

@@ -39,8 +39,7 @@ const TERMINATE_SESSION: ApiCall = ApiCall::new(
     Access::Write,
     Resource::Session,
 );
-const LIST_COMMANDS: ApiCall =
-    ApiCall::new(Service::Ssm, "ListCommands", Access::Read, Resource::Any);
+use super::collect::LIST_COMMANDS;
 const CANCEL_COMMAND: ApiCall =
     ApiCall::new(Service::Ssm, "CancelCommand", Access::Write, Resource::Any);
 pub(crate) const GET_INSTANCE_PROFILE: ApiCall = ApiCall::new(

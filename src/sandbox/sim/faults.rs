@@ -1,7 +1,9 @@
-//! Fault injection: per operation (`service:Operation`, or `*`), throttling errors, server
-//! errors, or added latency on API calls, and dropped, duplicated or reordered frames or a
-//! cut connection on Session Manager data channels (`ssmmessages:<message_type>`), a number
-//! of times or forever — for drills and the reliability tests of every other capability.
+//! Fault injection: per operation (`service:Operation`, `service:*` or `*`), throttling
+//! errors, server errors, added latency before the call or before its answer, or a
+//! connection cut after the call, on API calls; and dropped, duplicated or reordered frames
+//! or a cut connection on Session Manager data channels (`ssmmessages:<message_type>`), a
+//! number of times or forever — for drills and the reliability tests of every other
+//! capability.
 
 use std::time::Duration;
 
@@ -15,8 +17,14 @@ pub enum FaultKind {
     Throttle,
     /// HTTP 503, the service is unavailable.
     Unavailable,
-    /// Answer normally after this delay.
+    /// Answer normally after this delay, the call made after it (a client that gives up
+    /// in between never reaches AWS).
     Latency { millis: u64 },
+    /// The call is made at once; its answer comes after this delay (a client that gives up
+    /// in between has changed AWS without seeing the answer).
+    SlowAnswer { millis: u64 },
+    /// The call is made, then the connection is reset before the answer.
+    Reset,
     /// Data channel: the frame is lost.
     DropFrame,
     /// Data channel: the frame arrives twice.
@@ -53,14 +61,25 @@ pub struct Fault {
 
 impl Fault {
     pub fn matches(&self, operation: &str) -> bool {
-        self.operation == "*" || self.operation.eq_ignore_ascii_case(operation)
+        let service_wide = self.operation.strip_suffix(":*").is_some_and(|service| {
+            operation
+                .split_once(':')
+                .is_some_and(|(s, _)| s.eq_ignore_ascii_case(service))
+        });
+        self.operation == "*" || service_wide || self.operation.eq_ignore_ascii_case(operation)
     }
 }
 
 /// What to do with one request, after the rules.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
-    Pass { delay: Duration },
+    /// Make the call after `before`; hold its answer for `after`; `cut` resets the
+    /// connection instead of answering.
+    Pass {
+        before: Duration,
+        after: Duration,
+        cut: bool,
+    },
     Fail(FaultKind),
 }
 
@@ -68,7 +87,7 @@ pub enum Verdict {
 /// says whether `operation` is a data-channel frame (only frame faults apply to frames and
 /// only the others to API calls).
 pub fn apply(faults: &mut Vec<Fault>, operation: &str, frames: bool) -> Verdict {
-    let mut delay = Duration::ZERO;
+    let (mut before, mut after, mut cut) = (Duration::ZERO, Duration::ZERO, false);
     let mut verdict = None;
     for fault in faults
         .iter_mut()
@@ -81,7 +100,9 @@ pub fn apply(faults: &mut Vec<Fault>, operation: &str, frames: bool) -> Verdict 
             *times -= 1;
         }
         match &fault.kind {
-            FaultKind::Latency { millis } => delay += Duration::from_millis(*millis),
+            FaultKind::Latency { millis } => before += Duration::from_millis(*millis),
+            FaultKind::SlowAnswer { millis } => after += Duration::from_millis(*millis),
+            FaultKind::Reset => cut = true,
             other => {
                 verdict = Some(Verdict::Fail(other.clone()));
                 break;
@@ -89,7 +110,7 @@ pub fn apply(faults: &mut Vec<Fault>, operation: &str, frames: bool) -> Verdict 
         }
     }
     faults.retain(|f| f.times != Some(0));
-    verdict.unwrap_or(Verdict::Pass { delay })
+    verdict.unwrap_or(Verdict::Pass { before, after, cut })
 }
 
 /// The protocol a service speaks, which decides how its errors look.
@@ -177,10 +198,40 @@ mod tests {
         assert_eq!(
             apply(&mut faults, "ec2:CreateTags", false),
             Verdict::Pass {
-                delay: Duration::from_millis(30)
+                before: Duration::from_millis(30),
+                after: Duration::ZERO,
+                cut: false
             }
         );
         assert_eq!(faults.len(), 1, "a spent rule is dropped");
+        faults.push(Fault {
+            operation: "ssm:*".into(),
+            kind: FaultKind::SlowAnswer { millis: 50 },
+            times: Some(1),
+        });
+        faults.push(Fault {
+            operation: "ssm:*".into(),
+            kind: FaultKind::Reset,
+            times: Some(1),
+        });
+        assert_eq!(
+            apply(&mut faults, "ssm:SendCommand", false),
+            Verdict::Pass {
+                before: Duration::from_millis(30),
+                after: Duration::from_millis(50),
+                cut: true
+            },
+            "a service-wide rule; latencies before and after the call add up"
+        );
+        assert_eq!(
+            apply(&mut faults, "ssmmessages:acknowledge", false),
+            Verdict::Pass {
+                before: Duration::from_millis(30),
+                after: Duration::ZERO,
+                cut: false
+            },
+            "`ssm:*` is not `ssmmessages:*`"
+        );
         let (status, _, body) = error_response(&FaultKind::Throttle, Protocol::Json);
         assert_eq!(status, 400);
         assert!(body.contains("ThrottlingException"));

@@ -105,6 +105,14 @@ impl Simulator {
         }
     }
 
+    /// Adds active Session Manager sessions (someone else's shells, for drills).
+    pub fn open_sessions(&self, sessions: impl IntoIterator<Item = Session>) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        for session in sessions {
+            s.sessions.insert(session.session_id.clone(), session);
+        }
+    }
+
     /// Adds fault rules.
     pub fn inject(&self, faults: impl IntoIterator<Item = Fault>) {
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());

@@ -101,20 +101,74 @@ pub async fn dispatch(State(app): State<App>, request: Request) -> Response<Body
         *s.counts.entry(call.name()).or_default() += 1;
         faults::apply(&mut s.faults, &call.name(), false)
     };
-    match verdict {
+    let (before, after, cut) = match verdict {
         Verdict::Fail(kind) => {
             let (status, content_type, body) = faults::error_response(&kind, call.protocol);
             return reply(status, content_type, body);
         }
-        Verdict::Pass { delay } if !delay.is_zero() => tokio::time::sleep(delay).await,
-        Verdict::Pass { .. } => {}
+        Verdict::Pass { before, after, cut } => (before, after, cut),
+    };
+    if !before.is_zero() {
+        tokio::time::sleep(before).await;
     }
+    let request = Call {
+        parts,
+        body,
+        bytes,
+        call,
+        scope,
+        resign_secret,
+    };
+    if after.is_zero() && !cut {
+        return answer(app, request).await;
+    }
+    // The call is made whatever happens to this connection (a client killed while it
+    // waits), as AWS would; then the answer is held, or the connection cut.
+    let made = tokio::spawn(answer(app, request));
+    let response = made
+        .await
+        .unwrap_or_else(|e| reply(500, "text/plain", format!("the call failed: {e}")));
+    tokio::time::sleep(after).await;
+    if cut {
+        return cut_connection();
+    }
+    response
+}
+
+/// A request on its way to its answer.
+struct Call {
+    parts: axum::http::request::Parts,
+    body: Body,
+    /// The body, when it was read (JSON and form requests).
+    bytes: Bytes,
+    call: super::request::Classified,
+    /// The SigV4 credential scope.
+    scope: String,
+    /// Set when the caller's requests are re-signed for moto (`resign.rs`).
+    resign_secret: Option<String>,
+}
+
+/// Answers a call: the SSM operations the simulator plays, otherwise moto's answer (with
+/// the timing's rewrite of describe answers).
+async fn answer(app: App, request: Call) -> Response<Body> {
+    let Call {
+        mut parts,
+        mut body,
+        bytes,
+        call,
+        scope,
+        resign_secret,
+    } = request;
     if call.service == "ssm" {
-        let request: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        let json: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        let authorization = parts
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok());
         let answer = if ssm::HANDLED.contains(&call.operation.as_str()) {
-            ssm::handle(&app.state, &call.operation, &request)
+            ssm::handle(&app.state, &call.operation, &json)
         } else {
-            sessions::handle(&app, header("authorization"), &call.operation, &request)
+            sessions::handle(&app, authorization, &call.operation, &json)
         };
         if let Some((status, answer)) = answer {
             return reply(status, "application/x-amz-json-1.1", answer.to_string());
@@ -126,7 +180,6 @@ pub async fn dispatch(State(app): State<App>, request: Request) -> Response<Body
         .unwrap_or_else(|p| p.into_inner())
         .timing
         .wants(&call.name());
-    let (mut parts, mut body) = (parts, body);
     if let Some(secret) = resign_secret {
         match resign(&mut parts, &bytes, &scope, &secret) {
             Ok(resigned) => body = Body::from(resigned),
@@ -158,6 +211,18 @@ pub async fn dispatch(State(app): State<App>, request: Request) -> Response<Body
         );
     head.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(head, Body::from(rewritten))
+}
+
+/// A response that breaks off: its body fails at once, so the server drops the connection
+/// and the client sees it reset with no answer.
+fn cut_connection() -> Response<Body> {
+    let broken = futures::stream::once(async {
+        Err::<Bytes, std::io::Error>(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "connection reset (injected by the sandbox)",
+        ))
+    });
+    Response::new(Body::from_stream(broken))
 }
 
 /// Sends the request to moto unchanged and streams the answer back.

@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{
-    DESCRIBE_INSTANCE_INFORMATION, GET_COMMAND_INVOCATION, GET_EVIDENCE, PUT_EVIDENCE,
-    REPORT_PREFIX, SEND_COMMAND, agent_ready, evidence_key, parse_report, redact_script,
-    run_script, script_start, script_upload, shell_quote, verify_upload,
+    DESCRIBE_INSTANCE_INFORMATION, GET_COMMAND_INVOCATION, GET_EVIDENCE, LIST_COMMANDS,
+    PUT_EVIDENCE, REPORT_PREFIX, SEND_COMMAND, agent_ready, evidence_key, parse_report,
+    redact_script, run_script, script_start, script_upload, shell_quote, verify_upload,
 };
 use crate::aws::{Ec2Api, EvidenceStoreApi};
 use crate::config::ToolLocation;
@@ -37,6 +37,7 @@ pub static INFO: ActionInfo = ActionInfo {
     calls: &[
         DESCRIBE_INSTANCE_INFORMATION,
         DESCRIBE_INSTANCES,
+        LIST_COMMANDS,
         SEND_COMMAND,
         GET_COMMAND_INVOCATION,
         GET_TOOL,
@@ -76,6 +77,11 @@ pub fn plan(args: MemoryArgs, server: &Server) -> (ResolvedAction, Vec<PlannedCa
             "the SSM agent must be online, the host Linux",
         ),
         PlannedCall::new(&DESCRIBE_INSTANCES, id, "the architecture picks the tool"),
+        PlannedCall::new(
+            &LIST_COMMANDS,
+            id,
+            "look for this run's command (a resumed run follows it)",
+        ),
         PlannedCall::new(
             &SEND_COMMAND,
             id,

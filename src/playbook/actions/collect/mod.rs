@@ -26,6 +26,9 @@ pub(crate) const SEND_COMMAND: ApiCall = ApiCall::new(
     Access::Write,
     Resource::RunShellScript,
 );
+/// Looks for this run's command, sent before an interruption, before sending another.
+pub(crate) const LIST_COMMANDS: ApiCall =
+    ApiCall::new(Service::Ssm, "ListCommands", Access::Read, Resource::Any);
 pub(crate) const GET_COMMAND_INVOCATION: ApiCall = ApiCall::new(
     Service::Ssm,
     "GetCommandInvocation",
@@ -198,16 +201,33 @@ pub async fn run_script(
         "commands": [recorded],
         "execution_timeout": timeout.as_secs(),
     });
-    let sent = ctx
-        .mutate(
-            &SEND_COMMAND,
-            params,
-            ssm.send_shell_script(id, script, timeout, &comment),
+    // A run stopped (killed, interrupted) after sending its command is resumed by following
+    // that command, unless it failed: the host is not made to acquire twice.
+    let earlier = ctx
+        .read(
+            &LIST_COMMANDS,
+            json!({ "instance_id": id, "comment": comment }),
+            ssm.find_command(id, &comment),
         )
-        .await?;
-    let command = sent
-        .id
-        .ok_or_else(|| StepError::Failed("SendCommand returned no command id".into()))?;
+        .await?
+        .filter(|(_, status)| !matches!(status.as_str(), "Failed" | "Cancelled" | "TimedOut"));
+    let command = match earlier {
+        Some((command, status)) => {
+            ctx.progress(format!(
+                "{what}: following command {command} ({status}), sent before this run stopped"
+            ));
+            command
+        }
+        None => ctx
+            .mutate(
+                &SEND_COMMAND,
+                params,
+                ssm.send_shell_script(id, script, timeout, &comment),
+            )
+            .await?
+            .id
+            .ok_or_else(|| StepError::Failed("SendCommand returned no command id".into()))?,
+    };
     let deadline = tokio::time::Instant::now() + timeout + Duration::from_secs(120);
     let mut pause = Duration::from_millis(500);
     loop {

@@ -8,9 +8,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    DESCRIBE_INSTANCE_INFORMATION, GET_COMMAND_INVOCATION, GET_EVIDENCE, PUT_EVIDENCE,
-    SEND_COMMAND, agent_ready, evidence_key, parse_report, redact_script, run_script, script_start,
-    script_upload, verify_upload,
+    DESCRIBE_INSTANCE_INFORMATION, GET_COMMAND_INVOCATION, GET_EVIDENCE, LIST_COMMANDS,
+    PUT_EVIDENCE, SEND_COMMAND, agent_ready, evidence_key, parse_report, redact_script, run_script,
+    script_start, script_upload, verify_upload,
 };
 use crate::aws::EvidenceStoreApi;
 use crate::inventory::Server;
@@ -24,6 +24,7 @@ pub static INFO: ActionInfo = ActionInfo {
               through Run Command into one archive in S3, hash-checked",
     calls: &[
         DESCRIBE_INSTANCE_INFORMATION,
+        LIST_COMMANDS,
         SEND_COMMAND,
         GET_COMMAND_INVOCATION,
         PUT_EVIDENCE,
@@ -80,6 +81,11 @@ pub fn plan(
             &DESCRIBE_INSTANCE_INFORMATION,
             id,
             "the SSM agent must be online, the host Linux",
+        ),
+        PlannedCall::new(
+            &LIST_COMMANDS,
+            id,
+            "look for this run's command (a resumed run follows it)",
         ),
         PlannedCall::new(
             &SEND_COMMAND,
