@@ -101,18 +101,9 @@ async fn each_playbook_works_with_exactly_its_printed_policy() {
     let sim = Simulator::start(&common::moto().endpoint()).await.unwrap();
     let seed = AwsContext::load(&common::settings("testing", "testing")).await;
     let estate = Seeder::new(&seed, REGION).xroad_estate().await.unwrap();
-    let id = |name: &str| {
-        estate
-            .servers
-            .iter()
-            .find(|(n, _)| n == name)
-            .unwrap()
-            .1
-            .clone()
-    };
     let prod: Vec<String> = ["ss-prod-1", "ss-prod-2", "ss-prod-3"]
         .iter()
-        .map(|n| id(n))
+        .map(|n| common::estate::id(&estate, n))
         .collect();
     seed_instance_role(&seed, REGION, &prod).await.unwrap();
     let evidence = seed_evidence(&seed, REGION).await.unwrap();
@@ -222,41 +213,15 @@ async fn each_playbook_works_with_exactly_its_printed_policy() {
     );
 
     for ((playbook, target), keys) in playbooks.iter().zip(&users) {
-        let dry = run(
-            keys,
-            &[
-                "run",
-                playbook,
-                "-t",
-                target,
-                "--incident",
-                "IR-IAM",
-                "--dry-run",
-            ],
-        );
-        assert!(
-            dry.code == 0,
-            "{playbook} --dry-run with its own policy:\n{}\n{}",
-            dry.stdout,
-            dry.stderr
-        );
-        let live = run(
-            keys,
-            &[
-                "run",
-                playbook,
-                "-t",
-                target,
-                "--incident",
-                "IR-IAM",
-                "--yes",
-            ],
-        );
-        assert!(
-            live.code == 0,
-            "{playbook} with its own policy:\n{}\n{}",
-            live.stdout,
-            live.stderr
-        );
+        for mode in ["--dry-run", "--yes"] {
+            let args = ["run", playbook, "-t", target, "--incident", "IR-IAM", mode];
+            let ran = run(keys, &args);
+            assert!(
+                ran.code == 0,
+                "{playbook} {mode} with its own policy:\n{}\n{}",
+                ran.stdout,
+                ran.stderr
+            );
+        }
     }
 }

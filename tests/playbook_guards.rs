@@ -5,6 +5,7 @@
 
 mod common;
 
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
 use common::runs::{all_tags, audit_path, records, seed, tags};
@@ -151,8 +152,29 @@ async fn an_audit_log_that_cannot_be_written_stops_the_run_before_any_change() {
     let not_a_dir = account.home().join("file");
     std::fs::write(&not_a_dir, "x").unwrap();
     let under_a_file = not_a_dir.join("audit.jsonl");
+    // A read-only log: mode 0400, and immutable when the tests run as root (who writes
+    // through modes).
+    let read_only = account.home().join("read-only.jsonl");
+    std::fs::write(&read_only, "").unwrap();
+    std::fs::set_permissions(&read_only, std::fs::Permissions::from_mode(0o400)).unwrap();
+    let immutable = |flag: &str| {
+        std::process::Command::new("chattr")
+            .arg(flag)
+            .arg(&read_only)
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    let root = std::fs::metadata(account.home()).unwrap().uid() == 0;
+    assert!(
+        !root || immutable("+i"),
+        "as root, the read-only cell needs `chattr +i` (e2fsprogs) on this filesystem"
+    );
     // /dev/full: a full disk (every write fails with ENOSPC).
-    for log in [Path::new("/dev/full"), under_a_file.as_path()] {
+    for log in [
+        Path::new("/dev/full"),
+        under_a_file.as_path(),
+        read_only.as_path(),
+    ] {
         let run = account
             .bg()
             .args(common::live("tag-incident", "ss-1", "IR-9"))
@@ -161,6 +183,9 @@ async fn an_audit_log_that_cannot_be_written_stops_the_run_before_any_change() {
         run.assert_code(1);
         assert!(run.stderr.contains("audit log"), "{}", run.stderr);
         assert!(run.stderr.contains("hint:"), "{}", run.stderr);
+    }
+    if root {
+        immutable("-i");
     }
     assert_eq!(all_tags(&ctx, &ids).await, before, "no record, no call");
 }

@@ -15,9 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use breakglass::aws::AwsContext;
-use breakglass::sandbox::{
-    EVIDENCE_BUCKET, ManagedInstance, Seeder, seed_evidence, seed_instance_role,
-};
+use breakglass::sandbox::{EVIDENCE_BUCKET, Seeder, seed_evidence, seed_instance_role};
 use common::sso::SsoHome;
 use common::tmux::Tmux;
 use common::{REGION, Run};
@@ -113,15 +111,7 @@ async fn a_full_drill_leaves_no_secret_in_any_artifact() {
     // the estate, evidence buckets and instance role are seeded there, as `demo` does.
     let seed = AwsContext::load(&common::settings("testing", "testing")).await;
     let estate = Seeder::new(&seed, REGION).xroad_estate().await.unwrap();
-    let id = |name: &str| {
-        estate
-            .servers
-            .iter()
-            .find(|(n, _)| n == name)
-            .unwrap()
-            .1
-            .clone()
-    };
+    let id = |name: &str| common::estate::id(&estate, name);
     let (prod, other) = (id("ss-prod-1"), id("ss-prod-2"));
     seed_instance_role(&seed, REGION, std::slice::from_ref(&prod))
         .await
@@ -143,18 +133,7 @@ async fn a_full_drill_leaves_no_secret_in_any_artifact() {
         ),
     )
     .unwrap();
-    home.sim.manage(estate.servers.iter().map(|(name, id)| {
-        ManagedInstance {
-            instance_id: id.clone(),
-            ping_status: if name == "ss-test-3" {
-                "ConnectionLost"
-            } else {
-                "Online"
-            }
-            .into(),
-            platform_type: "Linux".into(),
-        }
-    }));
+    home.sim.manage(estate.agents());
     home.sim
         .set_timing(Duration::from_secs(1), Duration::from_secs(1));
     home.sim.auto_approve_sign_in(true);

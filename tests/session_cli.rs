@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use breakglass::aws::SsmApi;
-use breakglass::sandbox::{ManagedInstance, Seeder, Simulator};
+use breakglass::sandbox::{Seeder, Simulator};
 use common::tmux::Tmux;
 use common::{Account, REGION};
 use sha2::{Digest, Sha256};
@@ -32,18 +32,7 @@ impl Sandbox {
         let sim = Simulator::start(&common::moto().endpoint()).await.unwrap();
         let ctx = account.context_at(&sim.endpoint()).await;
         let estate = Seeder::new(&ctx, REGION).xroad_estate().await.unwrap();
-        sim.manage(estate.servers.iter().map(|(name, id)| {
-            ManagedInstance {
-                instance_id: id.clone(),
-                ping_status: if name == "ss-test-3" {
-                    "ConnectionLost"
-                } else {
-                    "Online"
-                }
-                .into(),
-                platform_type: "Linux".into(),
-            }
-        }));
+        sim.manage(estate.agents());
         Sandbox {
             account,
             sim,

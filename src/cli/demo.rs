@@ -8,8 +8,7 @@ use crate::error::{Error, ExitCode, Result, error_chain};
 use crate::inventory::{Selection, TagFilter, discover};
 use crate::output::{print_stdout, terminal_width};
 use crate::sandbox::{
-    ManagedInstance, MotoServer, SANDBOX_ACCOUNT, Seeder, Simulator, seed_evidence,
-    seed_instance_role,
+    MotoServer, SANDBOX_ACCOUNT, Seeder, Simulator, seed_evidence, seed_instance_role,
 };
 use crate::signin::{self, Method, Prompt, SsoConfig};
 
@@ -90,19 +89,7 @@ pub async fn run(settings: &Settings, args: &DemoArgs) -> Result<ExitCode> {
     seed_instance_role(&ctx, REGION, &production).await?;
     std::fs::write(&config, text)
         .map_err(|e| Error::Sandbox(format!("cannot write {}: {e}", config.display())))?;
-    // Every server's SSM agent is online but one, so drills meet an unreachable agent too.
-    simulator.manage(estate.servers.iter().map(|(name, id)| {
-        ManagedInstance {
-            instance_id: id.clone(),
-            ping_status: if name == "ss-test-3" {
-                "ConnectionLost"
-            } else {
-                "Online"
-            }
-            .into(),
-            platform_type: "Linux".into(),
-        }
-    }));
+    simulator.manage(estate.agents());
     eprintln!(
         "seeded {} Security Servers in {} (VPC {}), Auto Scaling group {}",
         estate.servers.len(),

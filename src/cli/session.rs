@@ -3,6 +3,7 @@
 //! before and after, the shell recorded, session_started / session_ended records with the
 //! transcript's SHA-256, and TerminateSession on every way out.
 
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde_json::{Value, json};
@@ -152,9 +153,33 @@ async fn prepare(
     ))
 }
 
-fn response_json(access: &StreamAccess) -> String {
-    json!({ "SessionId": access.session_id, "TokenValue": access.token, "StreamUrl": access.stream_url })
-        .to_string()
+/// How the plugin is started for the session `access` on `server`; `request` is the
+/// StartSession request it was opened with.
+fn plugin_launch(
+    program: PathBuf,
+    settings: &Settings,
+    server: &Server,
+    access: &StreamAccess,
+    request: &Value,
+) -> Launch {
+    Launch {
+        program,
+        response: json!({ "SessionId": access.session_id, "TokenValue": access.token, "StreamUrl": access.stream_url })
+            .to_string(),
+        region: server.region.clone(),
+        profile: settings.aws.profile.clone().unwrap_or_default(),
+        request: request.to_string(),
+        endpoint: plugin::ssm_endpoint(&server.region),
+    }
+}
+
+/// Why the plugin could not start, and what to do about it.
+fn plugin_failed(program: &Path, err: &std::io::Error) -> End {
+    End::Failed(format!(
+        "cannot start the plugin {}: {err} (reinstall the AWS session-manager-plugin, or drop \
+         --plugin to use the built-in client)",
+        program.display()
+    ))
 }
 
 /// `breakglass session TARGET`.
@@ -227,19 +252,18 @@ pub async fn session(settings: &Settings, args: &SessionArgs) -> Result<ExitCode
     );
     let (end, record_error) = match &program {
         Some(program) => {
-            let launch = Launch {
-                program: program.clone(),
-                response: response_json(&access),
-                region: audited.server.region.clone(),
-                profile: settings.aws.profile.clone().unwrap_or_default(),
-                request:
-                    json!({ "Target": audited.server.instance_id, "DocumentName": SHELL_DOCUMENT })
-                        .to_string(),
-                endpoint: plugin::ssm_endpoint(&audited.server.region),
-            };
+            let request =
+                json!({ "Target": audited.server.instance_id, "DocumentName": SHELL_DOCUMENT });
+            let launch = plugin_launch(
+                program.clone(),
+                settings,
+                &audited.server,
+                &access,
+                &request,
+            );
             match Plugin::start(&launch, cols, rows) {
                 Ok(mut remote) => attach(&mut remote, transcript.as_mut()).await,
-                Err(err) => (End::Failed(format!("cannot start the plugin: {err}")), None),
+                Err(err) => (plugin_failed(program, &err), None),
             }
         }
         None => {
@@ -351,21 +375,14 @@ pub async fn forward(settings: &Settings, args: &ForwardArgs) -> Result<ExitCode
         "Target": audited.server.instance_id, "DocumentName": PORT_DOCUMENT,
         "Parameters": { "portNumber": [args.remote_port.to_string()], "localPortNumber": [local.to_string()] },
     });
-    let launch = Launch {
-        program,
-        response: response_json(&access),
-        region: audited.server.region.clone(),
-        profile: settings.aws.profile.clone().unwrap_or_default(),
-        request: request.to_string(),
-        endpoint: plugin::ssm_endpoint(&audited.server.region),
-    };
+    let launch = plugin_launch(program, settings, &audited.server, &access, &request);
     let child = tokio::process::Command::new(&launch.program)
         .args(launch.args())
         .env(plugin::RESPONSE_VAR, &launch.response)
         .kill_on_drop(true)
         .spawn();
     let end = match child {
-        Err(err) => End::Failed(format!("cannot start the plugin: {err}")),
+        Err(err) => plugin_failed(&launch.program, &err),
         Ok(mut child) => loop {
             // Ctrl-C reaches the plugin too (same process group); we wait for it to stop.
             tokio::select! {

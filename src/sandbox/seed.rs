@@ -51,6 +51,26 @@ pub struct Estate {
     pub target_group_arn: String,
 }
 
+impl Estate {
+    /// The servers' SSM agents as the simulator plays them: every one online but
+    /// `ss-test-3`'s, so drills meet an unreachable agent too.
+    pub fn agents(&self) -> Vec<crate::sandbox::ManagedInstance> {
+        self.servers
+            .iter()
+            .map(|(name, id)| crate::sandbox::ManagedInstance {
+                instance_id: id.clone(),
+                ping_status: if name == "ss-test-3" {
+                    "ConnectionLost"
+                } else {
+                    "Online"
+                }
+                .into(),
+                platform_type: "Linux".into(),
+            })
+            .collect()
+    }
+}
+
 /// Seeding helpers bound to one region of the emulated account.
 #[derive(Debug, Clone)]
 pub struct Seeder {

@@ -310,6 +310,8 @@ async fn execute(
         .targets
         .first()
         .map_or("us-east-1", |t| t.region.as_str());
+    // Asked again rather than taken from the plan: the confirmation can come minutes
+    // later, after the sign-in expired or the profile's credentials changed.
     ctx.check_credentials().await?;
     let caller = ctx.sts(region).get_caller_identity().await?;
     crate::cli::check_account(settings, &caller)?;

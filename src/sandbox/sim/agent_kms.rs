@@ -68,18 +68,9 @@ pub async fn decrypt(
         "CiphertextBlob": BASE64.encode(blob),
         "EncryptionContext": { "aws:ssm:SessionId": session_id, "aws:ssm:TargetId": target },
     });
-    let date = chrono::Utc::now().format("%Y%m%d");
-    let request = axum::http::Request::post(format!("{}/", kms.moto))
+    let request = super::request::to_moto(&kms.moto, (&kms.access_key, &kms.region, "kms"))
         .header("content-type", "application/x-amz-json-1.1")
         .header("x-amz-target", "TrentService.Decrypt")
-        .header(
-            "authorization",
-            format!(
-                "AWS4-HMAC-SHA256 Credential={}/{date}/{}/kms/aws4_request, \
-                 SignedHeaders=host, Signature=0",
-                kms.access_key, kms.region
-            ),
-        )
         .body(Body::from(body.to_string()))
         .map_err(|e| e.to_string())?;
     let response = kms

@@ -102,6 +102,23 @@ pub fn classify(
     }
 }
 
+/// A POST to moto on behalf of `access_key` in `region` for `service`: the SigV4 scope tells
+/// moto the account; it does not check signatures (unless its IAM enforcement is on, which
+/// the simulator's own calls are not made under).
+pub fn to_moto(
+    moto: &str,
+    (access_key, region, service): (&str, &str, &str),
+) -> axum::http::request::Builder {
+    let date = chrono::Utc::now().format("%Y%m%d");
+    axum::http::Request::post(format!("{moto}/")).header(
+        "authorization",
+        format!(
+            "AWS4-HMAC-SHA256 Credential={access_key}/{date}/{region}/{service}/aws4_request, \
+             SignedHeaders=host, Signature=0"
+        ),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

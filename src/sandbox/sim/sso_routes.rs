@@ -207,16 +207,8 @@ async fn mint(app: &App, account: &str, role: &str, user: &str) -> Option<Value>
         "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A{account}%3Arole%2F{role}\
          &RoleSessionName={user}"
     );
-    let date = chrono::Utc::now().format("%Y%m%d");
-    let request = axum::http::Request::post(format!("{}/", app.moto))
+    let request = super::request::to_moto(&app.moto, ("sandbox", "us-east-1", "sts"))
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .header(
-            header::AUTHORIZATION,
-            format!(
-                "AWS4-HMAC-SHA256 Credential=sandbox/{date}/us-east-1/sts/aws4_request, \
-                 SignedHeaders=host, Signature=0"
-            ),
-        )
         .body(Body::from(body))
         .ok()?;
     let response = app.client.request(request).await.ok()?;

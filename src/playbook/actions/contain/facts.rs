@@ -45,43 +45,30 @@ impl Facts {
 /// Reads the instance (with its interfaces and their groups), its protection attributes,
 /// Auto Scaling membership and target-group registrations.
 pub async fn read(ctx: &StepCtx<'_>) -> Result<Facts, StepError> {
-    let (instance, termination_protected, shutdown_behavior) = read_instance(ctx).await?;
-    let membership = read_membership(ctx).await?;
-    let registrations = match &instance.vpc_id {
-        Some(vpc) => read_registrations(ctx, vpc).await?,
-        None => Vec::new(),
-    };
-    Ok(Facts {
-        instance,
-        termination_protected,
-        shutdown_behavior,
-        membership,
-        registrations,
-    })
+    let mut facts = read_instance(ctx).await?;
+    facts.membership = read_membership(ctx).await?;
+    if let Some(vpc) = facts.instance.vpc_id.clone() {
+        facts.registrations = read_registrations(ctx, &vpc).await?;
+    }
+    Ok(facts)
 }
 
 /// Reads the target again after a step changed it, for verification: everything `read`
 /// reads, except that only the Auto Scaling group and target groups it was in are asked
 /// about (a step never adds it to one).
 pub async fn read_back(ctx: &StepCtx<'_>, before: &Facts) -> Result<Facts, StepError> {
-    let (instance, termination_protected, shutdown_behavior) = read_instance(ctx).await?;
-    let membership = match before.membership {
-        Some(_) => read_membership(ctx).await?,
-        None => None,
-    };
+    let mut facts = read_instance(ctx).await?;
+    if before.membership.is_some() {
+        facts.membership = read_membership(ctx).await?;
+    }
     let groups = before.registrations.iter().map(|(group, _)| group.clone());
-    let registrations = read_health(ctx, groups).await?;
-    Ok(Facts {
-        instance,
-        termination_protected,
-        shutdown_behavior,
-        membership,
-        registrations,
-    })
+    facts.registrations = read_health(ctx, groups).await?;
+    Ok(facts)
 }
 
-/// The instance, its termination protection and its shutdown behaviour.
-async fn read_instance(ctx: &StepCtx<'_>) -> Result<(Instance, bool, String), StepError> {
+/// The instance, its termination protection and its shutdown behaviour (membership and
+/// registrations not read yet).
+async fn read_instance(ctx: &StepCtx<'_>) -> Result<Facts, StepError> {
     let ec2 = ctx.ec2();
     let id = ctx.instance_id();
     let instance = ctx
@@ -110,7 +97,13 @@ async fn read_instance(ctx: &StepCtx<'_>) -> Result<(Instance, bool, String), St
         InstanceAttribute::InstanceInitiatedShutdownBehavior,
     )
     .await?;
-    Ok((instance, termination_protected, shutdown_behavior))
+    Ok(Facts {
+        instance,
+        termination_protected,
+        shutdown_behavior,
+        membership: None,
+        registrations: Vec::new(),
+    })
 }
 
 pub async fn read_membership(ctx: &StepCtx<'_>) -> Result<Option<AsgMembership>, StepError> {
