@@ -197,12 +197,7 @@ fn demo_runs_a_drill_and_leaves_nothing_behind() {
     };
     let (code, doc) = drill(&["run", "contain", "-t", "ss-prod-2"]);
     assert_eq!(code, Some(0), "{doc:#}");
-    let statuses: Vec<&str> = doc["targets"][0]["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["status"].as_str().unwrap())
-        .collect();
+    let statuses = common::runs::step_statuses(&doc);
     // The production servers share the sandbox's instance role: revoked for this one only.
     assert_eq!(
         statuses,

@@ -134,12 +134,7 @@ async fn ctrl_c_during_each_step_of_contain_stops_cleanly_and_resume_finishes() 
             .map(|op| ((*op).to_owned(), lab.done(op)))
             .collect();
         let doc = lab.resume(&run_id);
-        let statuses: Vec<&str> = doc["targets"][0]["steps"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| s["status"].as_str().unwrap())
-            .collect();
+        let statuses = common::runs::step_statuses(&doc);
         assert!(
             statuses
                 .iter()

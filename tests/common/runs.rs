@@ -74,3 +74,13 @@ pub fn records(path: &Path) -> Vec<Value> {
 pub fn of_run<'a>(records: &'a [Value], run_id: &str) -> Vec<&'a Value> {
     records.iter().filter(|r| r["run_id"] == run_id).collect()
 }
+
+/// The statuses of the first target's steps in a run's JSON output.
+pub fn step_statuses(doc: &Value) -> Vec<&str> {
+    doc["targets"][0]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["status"].as_str().unwrap())
+        .collect()
+}
