@@ -102,13 +102,10 @@ async fn a_kill_during_any_change_of_isolate_is_finished_by_resume() {
         // Let a held answer come (to no one) before resuming, as a responder would.
         std::thread::sleep(Duration::from_millis(3_200));
         sim.clear_faults();
-        let resumed = account
+        let doc = account
             .bg()
             .env("AWS_ENDPOINT_URL", sim.endpoint())
-            .args(["resume", &run_id, "--yes", "--output", "json"])
-            .run();
-        resumed.assert_code(0);
-        let doc = resumed.json();
+            .resume(&run_id);
         assert_eq!(
             doc["targets"][0]["steps"][0]["status"], "succeeded",
             "{fault}: {doc:#}"

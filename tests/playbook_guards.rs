@@ -253,12 +253,7 @@ async fn resume_finishes_a_crashed_run_without_repeating_done_steps() {
         .unwrap();
     let before = records(&path).len();
 
-    let resumed = account
-        .bg()
-        .args(["resume", &run_id, "--yes", "--output", "json"])
-        .run();
-    resumed.assert_code(0);
-    let doc = resumed.json();
+    let doc = account.bg().resume(&run_id);
     assert_eq!(doc["run_id"], run_id.as_str(), "the same run continues");
     let steps = &doc["targets"][0]["steps"];
     assert_eq!(steps[0]["status"], "skipped");
@@ -299,12 +294,7 @@ async fn resume_finishes_a_crashed_run_without_repeating_done_steps() {
             && r["body"]["operation"] == "CreateTags"
     });
     let before = records(&path).len();
-    let resumed = account
-        .bg()
-        .args(["resume", &run_id, "--yes", "--output", "json"])
-        .run();
-    resumed.assert_code(0);
-    let doc = resumed.json();
+    let doc = account.bg().resume(&run_id);
     assert_eq!(doc["targets"][0]["steps"][1]["status"], "already_done");
     let all = records(&path);
     let new: Vec<&Value> = all[before..].iter().collect();

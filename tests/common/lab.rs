@@ -123,13 +123,9 @@ impl Lab {
 
     pub fn resume(&self, run_id: &str) -> Value {
         self.sim.clear_faults();
-        let resumed = self
-            .bg()
-            .args(["resume", run_id, "--yes", "--output", "json"])
-            .run();
-        resumed.assert_code(0);
+        let doc = self.bg().resume(run_id);
         self.bg().args(["audit", "verify"]).run().assert_code(0);
-        resumed.json()
+        doc
     }
 
     /// Completed calls of `operation` (outcomes), across runs.

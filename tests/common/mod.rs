@@ -190,6 +190,15 @@ impl Bg {
             .expect("start breakglass")
     }
 
+    /// `resume RUN_ID --yes --output json`, which must succeed; its JSON document.
+    pub fn resume(self, run_id: &str) -> serde_json::Value {
+        let resumed = self
+            .args(["resume", run_id, "--yes", "--output", "json"])
+            .run();
+        resumed.assert_code(0);
+        resumed.json()
+    }
+
     pub fn run(mut self) -> Run {
         Run::from(self.cmd.output().expect("run breakglass"))
     }
