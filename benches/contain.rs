@@ -227,7 +227,6 @@ async fn main() {
             access_key_id: "testing".into(),
             secret_access_key: "testing".into(),
         }),
-        sso: None,
     })
     .await;
     let seeder = Seeder::new(&ctx, REGION);

@@ -30,7 +30,6 @@ async fn main() {
                 access_key_id: "testing".into(),
                 secret_access_key: "testing".into(),
             }),
-            sso: None,
         })
         .await;
         let network = Seeder::new(&ctx, region)

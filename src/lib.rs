@@ -6,20 +6,21 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod app;
 pub mod audit;
 pub mod aws;
 pub mod cli;
 pub mod config;
 pub mod datachannel;
-pub mod error;
 pub mod files;
+pub mod ids;
 pub mod inventory;
-pub mod output;
 pub mod paths;
 pub mod playbook;
 pub mod sandbox;
 pub mod shell;
 pub mod signin;
+pub mod text;
 pub mod tui;
 
-pub use error::{Error, ExitCode};
+pub use app::{Error, ExitCode};

@@ -101,7 +101,7 @@ impl AwsError {
             }
             SdkError::DispatchFailure(failure) => {
                 error.retryable = failure.is_io() || failure.is_timeout();
-                error.message = Some(chain(err));
+                error.message = Some(crate::text::cause_chain(err));
                 error.kind = if failure.is_user() && mentions_credentials(err) {
                     AwsErrorKind::NoCredentials
                 } else if failure.is_io() || failure.is_timeout() {
@@ -111,17 +111,17 @@ impl AwsError {
                 };
             }
             SdkError::ConstructionFailure(_) => {
-                error.message = Some(chain(err));
+                error.message = Some(crate::text::cause_chain(err));
                 error.kind = credentials_or(err, AwsErrorKind::Other);
             }
             _ => {
-                error.message = Some(chain(err));
+                error.message = Some(crate::text::cause_chain(err));
             }
         }
-        // A sign-in problem says it best itself, without the SDK's wrapping.
-        if let Some(sign_in) = find_source::<crate::signin::SignInError>(err) {
-            error.message = Some(sign_in.to_string());
-            if sign_in.needs_sign_in() {
+        // A credentials provider's own account says it best, without the SDK's wrapping.
+        if let Some(failure) = find_source::<ProviderFailure>(err) {
+            error.message = Some(failure.message.clone());
+            if failure.needs_sign_in {
                 error.kind = AwsErrorKind::ExpiredCredentials;
             }
         }
@@ -278,21 +278,14 @@ fn classify(code: Option<&str>, status: Option<u16>) -> AwsErrorKind {
     }
 }
 
-fn chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = Vec::new();
-    let mut current = err.source();
-    while let Some(e) = current {
-        let text = e.to_string();
-        if parts.last() != Some(&text) {
-            parts.push(text);
-        }
-        current = e.source();
-    }
-    if parts.is_empty() {
-        err.to_string()
-    } else {
-        parts.join(": ")
-    }
+/// Why a credentials provider outside the SDK has no credentials, in its own words, and
+/// whether signing in again fixes it. The IAM Identity Center provider (`signin`) raises it
+/// as the source of its `CredentialsError`, so errors here need not know that module.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct ProviderFailure {
+    pub message: String,
+    pub needs_sign_in: bool,
 }
 
 /// The first error of type `T` in the chain of `err`.
@@ -310,13 +303,13 @@ fn find_source<'a, T: std::error::Error + 'static>(
 }
 
 fn mentions_credentials(err: &(dyn std::error::Error + 'static)) -> bool {
-    let text = chain(err).to_ascii_lowercase();
+    let text = crate::text::cause_chain(err).to_ascii_lowercase();
     text.contains("credential") || text.contains("identity")
 }
 
 fn credentials_or(err: &(dyn std::error::Error + 'static), other: AwsErrorKind) -> AwsErrorKind {
     if mentions_credentials(err) {
-        let text = chain(err).to_ascii_lowercase();
+        let text = crate::text::cause_chain(err).to_ascii_lowercase();
         if text.contains("expired") {
             AwsErrorKind::ExpiredCredentials
         } else {

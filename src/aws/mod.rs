@@ -30,7 +30,7 @@ pub use ec2_contain::{
 pub use ec2_evidence::{Ec2EvidenceApi, Snapshot, SnapshotsCreated};
 pub use ec2_groups::{Ec2GroupsApi, Rule, SecurityGroup};
 pub use elbv2::{Elbv2, Elbv2Api, Target, TargetGroup, TargetGroupInfo};
-pub use error::{AwsError, AwsErrorKind};
+pub use error::{AwsError, AwsErrorKind, ProviderFailure};
 pub use iam::{Decision, Iam, IamApi};
 pub use kms::Kms;
 pub use logs::{
@@ -42,7 +42,7 @@ pub use s3::{
     DefaultRetention, ObjectLock, ObjectRetention, ObjectUpload, RetentionMode, S3, S3Api,
     UploadedObject, sha256_base64,
 };
-pub use sdk::{AwsContext, AwsSettings, SandboxEndpoint, SsoRole};
+pub use sdk::{AwsContext, AwsSettings, SandboxEndpoint, home_region};
 pub use sessions::{SessionApi, SessionResumer, StreamAccess};
 pub use ssm::{ManagedInstance, Ssm, SsmApi};
 pub use sts::{CallerIdentity, Sts, StsApi};

@@ -6,32 +6,12 @@ use std::future::Future;
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ChecksumAlgorithm, ObjectLockEnabled, ObjectLockMode};
-use serde::Deserialize;
+
 use sha2::{Digest, Sha256};
 
 use super::AwsError;
 
-/// An Object Lock retention mode.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RetentionMode {
-    /// Removable early only by principals with `s3:BypassGovernanceRetention`.
-    #[default]
-    #[serde(alias = "GOVERNANCE")]
-    Governance,
-    /// Nobody, not even the account root, can remove the object before the date.
-    #[serde(alias = "COMPLIANCE")]
-    Compliance,
-}
-
-impl RetentionMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RetentionMode::Governance => "GOVERNANCE",
-            RetentionMode::Compliance => "COMPLIANCE",
-        }
-    }
-}
+pub use crate::config::RetentionMode;
 
 /// Retention to set on one object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -23,16 +23,12 @@ pub struct AwsSettings {
     /// A fixed endpoint, region and static credentials (the local sandbox); `None` uses
     /// the standard chain.
     pub sandbox: Option<SandboxEndpoint>,
-    /// Role credentials from an IAM Identity Center sign-in, used in-process.
-    pub sso: Option<SsoRole>,
 }
 
-/// The account and role of a sign-in whose credentials every call uses.
-#[derive(Debug, Clone)]
-pub struct SsoRole {
-    pub config: crate::signin::SsoConfig,
-    pub account_id: String,
-    pub role_name: String,
+/// Where calls that belong to no target go (STS, the audit copies): the first of the
+/// regions in use, else `us-east-1`.
+pub fn home_region<'a>(regions: impl IntoIterator<Item = &'a str>) -> &'a str {
+    regions.into_iter().next().unwrap_or("us-east-1")
 }
 
 /// An emulated AWS endpoint with its fake, non-secret credentials.
@@ -79,22 +75,19 @@ impl AwsContext {
                 ));
         }
         let sdk = loader.load().await;
-        let sdk = match &settings.sso {
-            Some(role) => {
-                let source = crate::signin::TokenSource::new(role.config.clone(), sdk.clone());
-                let provider = crate::signin::SsoRoleProvider::new(
-                    source,
-                    role.account_id.clone(),
-                    role.role_name.clone(),
-                );
-                sdk.into_builder()
-                    .credentials_provider(
-                        aws_credential_types::provider::SharedCredentialsProvider::new(provider),
-                    )
-                    .build()
-            }
-            None => sdk,
-        };
+        AwsContext { sdk }
+    }
+
+    /// The same configuration with every call signed by `provider`'s credentials (an IAM
+    /// Identity Center role, from `signin`).
+    pub fn with_credentials(self, provider: impl ProvideCredentials + 'static) -> AwsContext {
+        let sdk = self
+            .sdk
+            .into_builder()
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(provider),
+            )
+            .build();
         AwsContext { sdk }
     }
 
@@ -200,7 +193,7 @@ impl AwsContext {
 }
 
 fn credentials_error(err: &CredentialsError) -> AwsError {
-    let message = crate::error::error_chain(err);
+    let message = crate::text::error_chain(err);
     let lower = message.to_ascii_lowercase();
     let kind = if lower.contains("expired") || lower.contains("sso session") {
         AwsErrorKind::ExpiredCredentials

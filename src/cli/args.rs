@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::output::OutputFormat;
+use crate::text::OutputFormat;
 
 /// Incident-response break-glass toolkit for X-Road Security Servers on AWS.
 #[derive(Debug, Parser)]

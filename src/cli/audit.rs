@@ -9,10 +9,11 @@ use std::io::BufReader;
 use serde::Serialize;
 
 use super::args::AuditVerifyArgs;
-use super::settings::Settings;
+use crate::app::Settings;
+use crate::app::{Error, ExitCode, Result};
 use crate::audit::{Problem, verify as verify_log, verify_segment};
-use crate::error::{Error, ExitCode, Result};
-use crate::output::{OutputFormat, print_json, print_stdout};
+use crate::cli::output::{print_json, print_stdout};
+use crate::text::OutputFormat;
 
 /// The JSON document of `audit verify --output json` (version 1).
 #[derive(Serialize)]

@@ -2,15 +2,17 @@
 
 use super::args::DemoArgs;
 use super::list::render_table;
-use super::settings::Settings;
-use crate::aws::{AwsContext, SandboxEndpoint, SsoRole};
-use crate::error::{Error, ExitCode, Result, error_chain};
+use crate::app::Settings;
+use crate::app::{Error, ExitCode, Result};
+use crate::aws::{AwsContext, SandboxEndpoint};
+use crate::cli::output::print_stdout;
 use crate::inventory::{Selection, TagFilter, discover};
-use crate::output::{print_stdout, terminal_width};
 use crate::sandbox::{
     MotoServer, SANDBOX_ACCOUNT, Seeder, Simulator, seed_evidence, seed_instance_role,
 };
-use crate::signin::{self, Method, Prompt, SsoConfig};
+use crate::signin::{self, Method, Prompt, SsoConfig, SsoRole};
+use crate::text::error_chain;
+use crate::text::terminal_width;
 
 const REGION: &str = "eu-west-1";
 /// The emulator accepts any key; these are not secrets.
@@ -139,12 +141,12 @@ async fn signed_in_demo(
         access_key_id: ACCESS_KEY.into(),
         secret_access_key: SECRET_KEY.into(),
     });
-    aws.sso = Some(SsoRole {
+    let role = SsoRole {
         config: sandbox_sso(),
         account_id: SANDBOX_ACCOUNT.into(),
         role_name: ROLE.into(),
-    });
-    let ctx = AwsContext::load(&aws).await;
+    };
+    let ctx = role.context(AwsContext::load(&aws).await);
     let caller = {
         use crate::aws::StsApi;
         ctx.sts(REGION).get_caller_identity().await?

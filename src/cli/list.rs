@@ -1,10 +1,11 @@
 //! `breakglass list`: discovery and its table / JSON reporters.
 
 use super::args::ListArgs;
-use super::settings::Settings;
-use crate::error::{ExitCode, Result};
+use crate::app::Settings;
+use crate::app::{ExitCode, Result};
+use crate::cli::output::{print_json, print_stdout};
 use crate::inventory::{Inventory, Server, discover};
-use crate::output::{Column, OutputFormat, Table, print_json, print_stdout, terminal_width};
+use crate::text::{Column, OutputFormat, Table, terminal_width};
 
 pub async fn run(settings: &Settings, args: &ListArgs) -> Result<ExitCode> {
     let selection = settings.selection(args.all, &args.filters)?;

@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use chrono::Utc;
 
+use crate::app::Settings;
+use crate::app::{Error, ExitCode, Result};
 use crate::cli::args::{LoginArgs, LogoutArgs};
-use crate::cli::settings::Settings;
-use crate::error::{Error, ExitCode, Result};
-use crate::output::OutputFormat;
 use crate::signin::{self, Method, Prompt, SignInError, SsoConfig, cache, selection};
+use crate::text::OutputFormat;
 
 /// The unsigned configuration IAM Identity Center's own calls use (endpoint overrides such
 /// as `AWS_ENDPOINT_URL_SSO_OIDC` still apply).
@@ -154,7 +154,7 @@ pub async fn login(settings: &Settings, args: &LoginArgs) -> Result<ExitCode> {
     let credentials_left = chrono::DateTime::from_timestamp_millis(credentials.expiration_ms)
         .map(|at| at - Utc::now());
     match settings.output {
-        OutputFormat::Json => crate::output::print_json(&serde_json::json!({
+        OutputFormat::Json => crate::cli::output::print_json(&serde_json::json!({
             "start_url": sso.start_url, "sso_session": sso.session_name, "profile": sso.profile,
             "account_id": account, "role_name": role, "token_expires_at": token.expires_at,
             "credentials_expire_at": chrono::DateTime::from_timestamp_millis(credentials.expiration_ms)
@@ -292,7 +292,7 @@ pub async fn whoami(settings: &Settings) -> Result<ExitCode> {
             .to_owned()
     });
     match settings.output {
-        OutputFormat::Json => crate::output::print_json(&serde_json::json!({
+        OutputFormat::Json => crate::cli::output::print_json(&serde_json::json!({
             "account": identity.account, "account_alias": alias, "arn": identity.arn,
             "user": user, "sso_start_url": sso.as_ref().map(|r| r.config.start_url.clone()),
             "token_seconds_left": token_left.map(|d| d.num_seconds()),

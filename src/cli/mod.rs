@@ -5,12 +5,12 @@ mod audit;
 mod demo;
 mod list;
 mod login;
+mod output;
 mod playbook;
 mod progress;
 mod resume;
 mod run;
 mod session;
-mod settings;
 
 pub use args::{
     AuditCommand, AuditReportArgs, AuditShowArgs, AuditVerifyArgs, Cli, Command, DemoArgs,
@@ -20,12 +20,10 @@ pub use args::{
 pub use list::render_table;
 pub use playbook::describe as describe_playbook;
 pub use progress::{progress_line, render_plan};
-pub use run::{Performed, check_account, check_incident, perform};
-pub use settings::{Settings, is_region_name};
 
 use clap::Parser;
 
-use crate::error::{Error, ExitCode};
+use crate::app::{Error, ExitCode, Overrides, Settings};
 
 /// Entry point of the binary.
 pub fn main() -> std::process::ExitCode {
@@ -61,7 +59,13 @@ pub fn main() -> std::process::ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<ExitCode, Error> {
-    let settings = Settings::new(&cli.global)?;
+    let settings = Settings::new(&Overrides {
+        profile: cli.global.profile.clone(),
+        regions: cli.global.regions.clone(),
+        config: cli.global.config.clone(),
+        audit_log: cli.global.audit_log.clone(),
+        output: cli.global.output,
+    })?;
     if let (Some(playbook), None) = (&cli.playbook, &cli.command) {
         return run::run(&settings, playbook, &cli.run).await;
     }
@@ -116,10 +120,8 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
 /// Prints an error, its causes and the hint on stderr.
 pub fn report(err: &Error) {
     eprintln!("error: {err}");
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
+    for cause in crate::text::causes(err) {
         eprintln!("  caused by: {cause}");
-        source = cause.source();
     }
     if let Some(hint) = err.hint() {
         eprintln!("hint: {hint}");

@@ -5,11 +5,12 @@ use std::path::PathBuf;
 use serde_json::json;
 
 use super::args::PlaybookCommand;
-use super::settings::Settings;
-use crate::error::{Error, ExitCode, Result};
+use crate::app::Settings;
+use crate::app::{ExitCode, Result};
+use crate::cli::output::{print_json, print_stdout};
 use crate::inventory::Selection;
-use crate::output::{Column, OutputFormat, Table, print_json, print_stdout, terminal_width};
-use crate::playbook::{Catalog, Origin, Playbook, is_file_reference, load_file, policy};
+use crate::playbook::{Catalog, Origin, Playbook, load_file, policy};
+use crate::text::{Column, OutputFormat, Table, terminal_width};
 
 pub fn run(settings: &Settings, command: &PlaybookCommand) -> Result<ExitCode> {
     match command {
@@ -196,28 +197,5 @@ fn validate(settings: &Settings, files: &[PathBuf]) -> Result<ExitCode> {
         ExitCode::Success
     } else {
         ExitCode::InvalidInput
-    })
-}
-
-/// Loads `arg` as a file reference or a catalog name.
-pub fn load(dir: Option<&std::path::Path>, arg: &str) -> Result<Playbook> {
-    if is_file_reference(arg) {
-        return Ok(load_file(std::path::Path::new(arg))?);
-    }
-    let catalog = Catalog::load(dir);
-    if let Some(playbook) = catalog.find(arg) {
-        return Ok(playbook.clone());
-    }
-    for problem in &catalog.problems {
-        eprintln!("warning: skipped a user playbook: {problem}");
-    }
-    Err(Error::InvalidArgument {
-        what: "playbook",
-        value: arg.to_owned(),
-        reason: "no playbook of that name".into(),
-        hint: format!(
-            "available: {}; or give a file path (e.g. `./my-playbook.yml`)",
-            catalog.names().join(", ")
-        ),
     })
 }

@@ -6,8 +6,8 @@ use std::path::Path;
 
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use crate::output::{Column, Table, terminal_width};
 use crate::playbook::{CallResult, ExecEvent, Plan, RunOutcome, RunStatus, StepRef};
+use crate::text::{Column, Table, terminal_width};
 
 /// The plan as text: every target, step and intended AWS call.
 pub fn render_plan(plan: &Plan) -> String {

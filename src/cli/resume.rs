@@ -4,13 +4,10 @@
 use std::io::BufReader;
 
 use super::args::ResumeArgs;
-use super::run::{Run, check_account, guard_rails};
-use super::settings::Settings;
+use super::run::{Run, is_interactive};
+use crate::app::{Error, ExitCode, Result, RunRequest, Settings, guard_rails, prepare};
 use crate::audit::verify;
-use crate::aws::StsApi;
-use crate::error::{Error, ExitCode, Result};
-use crate::inventory::{Selection, discover_as, resolve_targets};
-use crate::playbook::{Origin, find_run, load, plan};
+use crate::playbook::{Origin, find_run, load};
 
 pub async fn run(settings: &Settings, args: &ResumeArgs) -> Result<ExitCode> {
     let path = settings.audit_log_path()?;
@@ -70,47 +67,38 @@ pub async fn run(settings: &Settings, args: &ResumeArgs) -> Result<ExitCode> {
     };
     let playbook = load(&prior.playbook_text, origin)?;
     let concurrency = settings.concurrency(args.concurrency)?;
-    guard_rails(false, prior.incident.as_deref(), args.yes)?;
-
-    let ctx = settings.aws_context().await?;
+    guard_rails(false, prior.incident.as_deref(), args.yes, is_interactive())?;
     let mut regions: Vec<String> = prior.targets.iter().map(|(_, r)| r.clone()).collect();
     regions.sort();
     regions.dedup();
-    let Some(first) = regions.first() else {
+    if regions.is_empty() {
         return Err(not_found("the run has no targets".into()));
-    };
-    ctx.check_credentials().await?;
-    let caller = ctx.sts(first).get_caller_identity().await?;
-    check_account(settings, &caller)?;
-    if caller.account != prior.account {
-        return Err(Error::Refused {
-            reason: format!(
-                "run {} acted in account {}, but these credentials are for account {}",
-                prior.run_id, prior.account, caller.account
-            ),
-            hint: "use a profile for the run's account (`--profile`)".into(),
-        });
     }
-    let inventory = discover_as(&ctx, &caller, &regions, &Selection::All).await?;
-    let ids: Vec<String> = prior.targets.iter().map(|(id, _)| id.clone()).collect();
-    // The targets were checked against the Security Server filter when the run started.
-    let resolution = resolve_targets(&ids, &inventory.servers, &Selection::All, true)?;
-    let info = settings.run_info(prior.run_id.clone(), prior.incident.clone(), false);
-    let plan = plan(&playbook, &prior.parameters, &resolution.servers, &info)?;
+    let ctx = settings.aws_context().await?;
+    let request = RunRequest {
+        playbook,
+        parameters: prior.parameters.clone(),
+        // The targets were checked against the Security Server filter when the run started.
+        targets: prior.targets.iter().map(|(id, _)| id.clone()).collect(),
+        any_instance: true,
+        incident: prior.incident.clone(),
+        dry_run: false,
+        run_id: Some(prior.run_id.clone()),
+        regions: Some(regions),
+        account: Some(prior.account.clone()),
+    };
+    let prepared = prepare(settings, &ctx, request).await?;
     eprintln!(
         "Resuming run {}: {} step(s) completed earlier are skipped.",
         prior.run_id,
         prior.done.len()
     );
     Run {
-        playbook: &playbook,
-        plan,
-        caller,
+        prepared,
         yes: args.yes,
         concurrency,
         done_before: prior.done,
         resumed: true,
-        missing: resolution.missing,
     }
     .execute(settings, &ctx)
     .await

@@ -8,18 +8,17 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use super::args::RunOptions;
+use super::output::{print_json, print_stdout};
 use super::progress;
-use super::settings::Settings;
-use crate::audit::AuditLog;
-use crate::audit::sink::{SinkReport, Sinks};
-use crate::aws::{AwsContext, CallerIdentity, StsApi};
-use crate::error::{Error, ExitCode, Result};
-use crate::inventory::{Selection, discover_as, resolve_targets};
-use crate::output::{OutputFormat, print_json, print_stdout};
-use crate::playbook::{
-    ExecOptions, Plan, Playbook, Recorder, RunMeta, RunStatus, TargetReport, execute, plan,
-    resolve_parameters,
+use crate::app::{
+    Error, ExitCode, Performed, Prepared, Result, RunRequest, Settings, check_incident,
+    guard_rails, perform, prepare,
 };
+use crate::audit::sink::SinkReport;
+use crate::aws::AwsContext;
+use crate::inventory::{Selection, resolve_targets};
+use crate::playbook::{ExecOptions, Plan, RunStatus, TargetReport, resolve_parameters};
+use crate::text::OutputFormat;
 
 /// Runs a playbook named on the command line.
 pub async fn run(settings: &Settings, playbook: &str, options: &RunOptions) -> Result<ExitCode> {
@@ -31,56 +30,46 @@ pub async fn run(settings: &Settings, playbook: &str, options: &RunOptions) -> R
         .map(check_incident)
         .transpose()?;
     let concurrency = settings.concurrency(options.concurrency)?;
-    guard_rails(options.dry_run, incident.as_deref(), options.yes)?;
+    guard_rails(
+        options.dry_run,
+        incident.as_deref(),
+        options.yes,
+        is_interactive(),
+    )?;
     if options.targets.is_empty() {
         // Same message as an unresolvable target, before any AWS call.
         resolve_targets(&[], &[], &Selection::All, true)?;
     }
     let ctx = settings.aws_context().await?;
-    let regions = settings.regions(&ctx)?;
-    ctx.check_credentials().await?;
-    let caller = ctx.sts(&regions[0]).get_caller_identity().await?;
-    check_account(settings, &caller)?;
-    let inventory = discover_as(&ctx, &caller, &regions, &Selection::All).await?;
-    for warning in &inventory.warnings {
-        eprintln!("warning: {warning}");
-    }
-    let security_servers = settings.selection(false, &[])?;
-    let resolution = resolve_targets(
-        &options.targets,
-        &inventory.servers,
-        &security_servers,
-        options.any_instance,
-    )?;
-    for missing in &resolution.missing {
-        eprintln!("warning: target {}: {}", missing.target, missing.message);
-    }
-    let info = settings.run_info(uuid::Uuid::now_v7().to_string(), incident, options.dry_run);
-    let plan = plan(&playbook, &parameters, &resolution.servers, &info)?;
+    let request = RunRequest {
+        playbook,
+        parameters,
+        targets: options.targets.clone(),
+        any_instance: options.any_instance,
+        incident,
+        dry_run: options.dry_run,
+        run_id: None,
+        regions: None,
+        account: None,
+    };
+    let prepared = prepare(settings, &ctx, request).await?;
     let run = Run {
-        playbook: &playbook,
-        plan,
-        caller,
+        prepared,
         yes: options.yes,
         concurrency,
         done_before: HashSet::new(),
         resumed: false,
-        missing: resolution.missing,
     };
     run.execute(settings, &ctx).await
 }
 
-/// A planned run about to be confirmed and executed (new or resumed).
-pub struct Run<'a> {
-    pub playbook: &'a Playbook,
-    pub plan: Plan,
-    pub caller: CallerIdentity,
+/// A prepared run about to be confirmed and executed (new or resumed).
+pub struct Run {
+    pub prepared: Prepared,
     pub yes: bool,
     pub concurrency: usize,
     pub done_before: HashSet<(String, usize)>,
     pub resumed: bool,
-    /// Targets that are gone: they fail on their own, the others run.
-    pub missing: Vec<crate::inventory::TargetError>,
 }
 
 /// The JSON document of a run (`--output json`), version 1.
@@ -108,10 +97,23 @@ struct AuditRef {
     copies: Option<serde_json::Value>,
 }
 
-impl Run<'_> {
-    /// Shows the plan, asks when needed, runs it, and reports.
+impl Run {
+    /// Shows the warnings and the plan, asks when needed, runs it, and reports.
     pub async fn execute(self, settings: &Settings, ctx: &AwsContext) -> Result<ExitCode> {
-        let plan = &self.plan;
+        let Prepared {
+            playbook,
+            caller,
+            plan,
+            missing,
+            warnings,
+        } = self.prepared;
+        for warning in &warnings {
+            eprintln!("warning: {warning}");
+        }
+        for missing in &missing {
+            eprintln!("warning: target {}: {}", missing.target, missing.message);
+        }
+        let plan = &plan;
         eprint!("{}", progress::render_plan(plan));
         if !plan.dry_run && !self.yes {
             confirm(plan).await?;
@@ -125,18 +127,9 @@ impl Run<'_> {
             done_before: self.done_before,
             cancel,
             resumed: self.resumed,
-            missing: self.missing,
+            missing,
         };
-        let performed = perform(
-            settings,
-            ctx,
-            self.playbook,
-            plan,
-            &self.caller,
-            &options,
-            events,
-        )
-        .await;
+        let performed = perform(settings, ctx, &playbook, plan, &caller, &options, events).await;
         watcher.abort();
         let _ = reporter.await;
         let Performed {
@@ -173,8 +166,8 @@ impl Run<'_> {
                 playbook: &plan.playbook,
                 dry_run: plan.dry_run,
                 incident: &plan.incident,
-                account: &self.caller.account,
-                actor: &self.caller.arn,
+                account: &caller.account,
+                actor: &caller.arn,
                 status: outcome.status,
                 targets: &outcome.targets,
                 warnings,
@@ -198,123 +191,8 @@ impl Run<'_> {
     }
 }
 
-/// What [`perform`] leaves: the executor's outcome (an error when the audit log failed),
-/// the log's head and path, and how the audit copies went.
-pub struct Performed {
-    pub outcome: std::result::Result<crate::playbook::RunOutcome, crate::audit::AuditError>,
-    pub head: String,
-    pub path: std::path::PathBuf,
-    pub sink_report: Option<SinkReport>,
-}
-
-/// Runs a confirmed plan — the audit log and its copies, the executor with its events sent
-/// to `events` — for the CLI and the TUI alike.
-pub async fn perform(
-    settings: &Settings,
-    ctx: &AwsContext,
-    playbook: &Playbook,
-    plan: &Plan,
-    caller: &CallerIdentity,
-    options: &ExecOptions,
-    events: tokio::sync::mpsc::UnboundedSender<crate::playbook::ExecEvent>,
-) -> Result<Performed> {
-    let log = AuditLog::open(&settings.audit_log_path()?)?;
-    let region = plan
-        .targets
-        .first()
-        .map_or("us-east-1", |t| t.region.as_str());
-    let sinks = Sinks::from_config(&settings.config.config.audit, ctx, region)
-        .map(|sinks| sinks.spawn(&plan.run_id));
-    let mut recorder = Recorder::new(
-        log,
-        RunMeta {
-            run_id: plan.run_id.clone(),
-            incident: plan.incident.clone(),
-            actor: Some(caller.arn.clone()),
-            dry_run: plan.dry_run,
-        },
-        Some(events),
-    )
-    .with_sinks(sinks);
-    let outcome = execute(plan, playbook, caller, ctx, &recorder, options).await;
-    let head = recorder.head();
-    let path = recorder.path();
-    let sinks = recorder.take_sinks();
-    drop(recorder);
-    let sink_report = match sinks {
-        Some(sinks) => Some(sinks.finish().await),
-        None => None,
-    };
-    Ok(Performed {
-        outcome,
-        head,
-        path,
-        sink_report,
-    })
-}
-
-/// Refuses a live run without an incident id, or without `--yes` when nobody can answer.
-pub fn guard_rails(dry_run: bool, incident: Option<&str>, yes: bool) -> Result<()> {
-    if dry_run {
-        return Ok(());
-    }
-    if incident.is_none() {
-        return Err(Error::Refused {
-            reason: "a live run needs an incident id".into(),
-            hint: "pass `--incident IR-42` (your ticket or case id), or `--dry-run` to only \
-                   verify the plan"
-                .into(),
-        });
-    }
-    if !yes && !is_interactive() {
-        return Err(Error::Refused {
-            reason: "not running in a terminal, so the run cannot be confirmed".into(),
-            hint: "review the plan with `--dry-run`, then pass `--yes` to run without asking"
-                .into(),
-        });
-    }
-    Ok(())
-}
-
-/// Refuses an account outside `allowed_accounts` (when the list is set).
-pub fn check_account(settings: &Settings, caller: &CallerIdentity) -> Result<()> {
-    let allowed = &settings.config.config.allowed_accounts;
-    if allowed.is_empty() || allowed.contains(&caller.account) {
-        return Ok(());
-    }
-    Err(Error::Refused {
-        reason: format!(
-            "account {} is not in `allowed_accounts` ({}) of the config",
-            caller.account,
-            allowed.join(", ")
-        ),
-        hint: "check `--profile` / AWS_PROFILE: these credentials are for another account; \
-               or add the account to `allowed_accounts` if it is meant to be managed"
-            .into(),
-    })
-}
-
-/// Incident ids are recorded and written to tags: letters, digits and `-_.:/#`, 1-64.
-pub fn check_incident(id: &str) -> Result<String> {
-    let ok = (1..=64).contains(&id.len())
-        && id.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.:/#".contains(&b));
-    if ok {
-        Ok(id.to_owned())
-    } else {
-        Err(Error::InvalidArgument {
-            what: "incident id",
-            value: id.to_owned(),
-            reason: "must be 1-64 letters, digits and `-_.:/#`, starting with a letter or digit"
-                .into(),
-            hint: "use your ticket or case id, e.g. `IR-42`".into(),
-        })
-    }
-}
-
-fn is_interactive() -> bool {
+/// Whether a person can answer the confirmation.
+pub(super) fn is_interactive() -> bool {
     std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
 }
 

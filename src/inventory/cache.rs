@@ -72,7 +72,7 @@ mod tests {
         );
         assert_ne!(real, sandbox);
         assert!(load(&real).is_none());
-        let inventory = crate::tui::tests::inventory();
+        let inventory = crate::inventory::fixtures::estate();
         save(&real, &inventory).unwrap();
         let cached = load(&real).unwrap();
         assert_eq!(cached.inventory.servers, inventory.servers);

@@ -61,7 +61,7 @@ pub async fn discover(
     regions: &[String],
     selection: &Selection,
 ) -> Result<Inventory, AwsError> {
-    let first = regions.first().map(String::as_str).unwrap_or("us-east-1");
+    let first = crate::aws::home_region(regions.iter().map(String::as_str));
     let sts = ctx.sts(first);
     let identity = sts.get_caller_identity();
     let (identity, found) =

@@ -14,29 +14,8 @@ pub struct TagFilter {
 impl TagFilter {
     /// Parses `tag:Key=Value` or `tag:Key=V1,V2`; the error says what is wrong.
     pub fn parse(text: &str) -> Result<TagFilter, String> {
-        let expected = "expected `tag:Key=Value`, e.g. `tag:Role=xroad-security-server`";
-        let Some(rest) = text.strip_prefix("tag:") else {
-            return Err(format!("`{text}` is not a tag selector: {expected}"));
-        };
-        let Some((key, values)) = rest.split_once('=') else {
-            return Err(format!("`{text}` has no `=`: {expected}"));
-        };
-        let values: Vec<String> = values
-            .split(',')
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .map(str::to_owned)
-            .collect();
-        if key.trim().is_empty() {
-            return Err(format!("`{text}` has an empty tag key: {expected}"));
-        }
-        if values.is_empty() {
-            return Err(format!("`{text}` has no value: {expected}"));
-        }
-        Ok(TagFilter {
-            key: key.trim().to_owned(),
-            values,
-        })
+        let (key, values) = crate::ids::parse_tag_selector(text)?;
+        Ok(TagFilter { key, values })
     }
 
     pub fn to_ec2(&self) -> Ec2Filter {

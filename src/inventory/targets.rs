@@ -5,6 +5,7 @@
 use super::discover::Selection;
 use super::filter::TagFilter;
 use super::server::Server;
+use crate::ids::is_instance_id;
 
 /// A target that cannot be used, with how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -13,13 +14,6 @@ pub struct TargetError {
     pub target: String,
     pub message: String,
     pub hint: String,
-}
-
-/// Whether `text` looks like an EC2 instance id.
-pub fn is_instance_id(text: &str) -> bool {
-    text.strip_prefix("i-").is_some_and(|hex| {
-        matches!(hex.len(), 8 | 17) && hex.bytes().all(|b| b.is_ascii_hexdigit())
-    })
 }
 
 impl Selection {

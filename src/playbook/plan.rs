@@ -306,7 +306,7 @@ fn collect_args(
             "no evidence bucket: set `[evidence] bucket` in the config or the step's `bucket`"
                 .to_owned()
         })?;
-    crate::audit::sink::check_bucket(&bucket).map_err(|r| format!("bucket `{bucket}`: {r}"))?;
+    crate::ids::check_bucket(&bucket).map_err(|r| format!("bucket `{bucket}`: {r}"))?;
     let minutes = spec.timeout_minutes.render(vars);
     let timeout = minutes
         .parse::<u32>()

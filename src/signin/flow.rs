@@ -76,7 +76,7 @@ where
         Some(e) => service_error(operation, e),
         None => SignInError::Service(format!(
             "IAM Identity Center {operation} could not be reached: {}",
-            crate::error::error_chain(err)
+            crate::text::error_chain(err)
         )),
     }
 }

@@ -52,7 +52,7 @@ where
         )),
         None => SignInError::Service(format!(
             "the SSO portal's {operation} could not be reached: {}",
-            crate::error::error_chain(err)
+            crate::text::error_chain(err)
         )),
     }
 }

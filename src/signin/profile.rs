@@ -54,7 +54,7 @@ pub async fn resolve(
         profile.map(|p| std::borrow::Cow::Owned(p.to_owned())),
     )
     .await
-    .map_err(|e| SignInError::Config(crate::error::error_chain(&e)))?;
+    .map_err(|e| SignInError::Config(crate::text::error_chain(&e)))?;
     if let Some(name) = sso_session {
         return session(&set, name, None, None, None).map(Some);
     }

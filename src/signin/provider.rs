@@ -121,7 +121,7 @@ impl SsoRoleProvider {
             .token()
             .await
             // The only provider in the chain: every failure is final.
-            .map_err(CredentialsError::provider_error)?;
+            .map_err(|e| CredentialsError::provider_error(crate::aws::ProviderFailure::from(e)))?;
         let portal = Portal::new(self.source.sdk(), &self.source.sso.region);
         let role = portal
             .role_credentials(
@@ -131,7 +131,7 @@ impl SsoRoleProvider {
                 &self.source.sso.login_command(),
             )
             .await
-            .map_err(CredentialsError::provider_error)?;
+            .map_err(|e| CredentialsError::provider_error(crate::aws::ProviderFailure::from(e)))?;
         let expiry =
             UNIX_EPOCH + Duration::from_millis(u64::try_from(role.expiration_ms).unwrap_or(0));
         let creds = Credentials::new(

@@ -1,44 +1,9 @@
 //! Everything that happens to the TUI is an [`Action`]: a key the keymap turned into a
 //! [`Command`], typed text, a terminal resize, a tick, or the owned result of an effect.
 
-use serde::Deserialize;
-
+pub use crate::config::TuiCommand as Command;
 use crate::inventory::Inventory;
 use crate::playbook::{ExecEvent, Plan, RunStatus, TargetReport};
-
-/// What a key can be bound to (`[tui.keys]` in the config names these in kebab-case).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Command {
-    Quit,
-    Up,
-    Down,
-    Top,
-    Bottom,
-    PageUp,
-    PageDown,
-    /// Enter: open, choose, confirm.
-    Open,
-    /// Esc: back, cancel.
-    Back,
-    /// Mark or unmark the server under the cursor.
-    Mark,
-    MarkAll,
-    Filter,
-    Refresh,
-    Sort,
-    Help,
-    Palette,
-    ToggleDryRun,
-    Playbooks,
-    Audit,
-    Servers,
-    Session,
-    /// Run the plan on screen as a dry run.
-    DryRun,
-    /// Stop a running playbook between calls (Ctrl-C).
-    Interrupt,
-}
 
 /// Who the calls are made as.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -532,7 +532,7 @@ impl App {
                 Vec::new()
             }
             Command::Open if self.input == Input::Incident => {
-                match crate::cli::check_incident(flow.typed.trim()) {
+                match crate::app::check_incident(flow.typed.trim()) {
                     Ok(id) => {
                         self.incident = Some(id.clone());
                         flow.typed.clear();

@@ -7,10 +7,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::action::{Action, AuditRun, AuditSummary, Finished, Identity};
 use super::app::Effect;
-use crate::aws::{AwsContext, StsApi};
-use crate::cli::Settings;
-use crate::inventory::{Selection, discover, resolve_targets};
-use crate::playbook::{ExecOptions, Plan, plan, resolve_parameters};
+use crate::app::{RunRequest, Settings, perform};
+use crate::aws::{AwsContext, StsApi, home_region};
+use crate::inventory::discover;
+use crate::playbook::{ExecOptions, Plan, resolve_parameters};
 use crate::signin::{Method, Prompt, SsoConfig};
 
 use super::signin::SignInResult;
@@ -231,13 +231,12 @@ async fn use_role(
         )
         .map_err(|e| sign_in_message(&e))?;
     }
-    let mut aws = settings.aws.clone();
-    aws.sso = Some(crate::aws::SsoRole {
+    let role = crate::signin::SsoRole {
         config: sso,
         account_id: account,
         role_name: role,
-    });
-    let ctx = AwsContext::load(&aws).await;
+    };
+    let ctx = role.context(AwsContext::load(&settings.aws).await);
     ctx.check_credentials()
         .await
         .map_err(|e| message(&e.into()))?;
@@ -245,7 +244,7 @@ async fn use_role(
 }
 
 /// An error as one line with its hint, for a toast.
-fn message(err: &crate::Error) -> String {
+pub(super) fn message(err: &crate::Error) -> String {
     match err.hint() {
         Some(hint) => format!("{err} — {hint}"),
         None => err.to_string(),
@@ -253,7 +252,7 @@ fn message(err: &crate::Error) -> String {
 }
 
 async fn identity(ctx: &AwsContext, regions: &[String]) -> Result<Identity, String> {
-    let region = regions.first().map_or("us-east-1", String::as_str);
+    let region = home_region(regions.iter().map(String::as_str));
     let caller = ctx
         .sts(region)
         .get_caller_identity()
@@ -287,15 +286,22 @@ async fn make_plan(
     targets: &[String],
     dry_run: bool,
     incident: Option<String>,
-) -> crate::error::Result<Plan> {
+) -> crate::app::Result<Plan> {
     let playbook = settings.playbook(name)?;
     let parameters = resolve_parameters(&playbook, &[])?;
     // Planned against the estate as it is now, not as it was listed.
-    let inventory = discover(ctx, regions, &Selection::All).await?;
-    let security_servers = settings.selection(false, &[])?;
-    let resolution = resolve_targets(targets, &inventory.servers, &security_servers, false)?;
-    let info = settings.run_info(uuid::Uuid::now_v7().to_string(), incident, dry_run);
-    Ok(plan(&playbook, &parameters, &resolution.servers, &info)?)
+    let request = RunRequest {
+        playbook,
+        parameters,
+        targets: targets.to_vec(),
+        any_instance: false,
+        incident,
+        dry_run,
+        run_id: None,
+        regions: Some(regions.to_vec()),
+        account: None,
+    };
+    Ok(crate::app::prepare(settings, ctx, request).await?.plan)
 }
 
 async fn execute(
@@ -304,17 +310,12 @@ async fn execute(
     plan: &Plan,
     cancel: CancellationToken,
     tx: UnboundedSender<Action>,
-) -> crate::error::Result<Finished> {
+) -> crate::app::Result<Finished> {
     let playbook = settings.playbook(&plan.playbook.name)?;
-    let region = plan
-        .targets
-        .first()
-        .map_or("us-east-1", |t| t.region.as_str());
+    let region = home_region(plan.targets.iter().map(|t| t.region.as_str()));
     // Asked again rather than taken from the plan: the confirmation can come minutes
     // later, after the sign-in expired or the profile's credentials changed.
-    ctx.check_credentials().await?;
-    let caller = ctx.sts(region).get_caller_identity().await?;
-    crate::cli::check_account(settings, &caller)?;
+    let caller = crate::app::caller(settings, ctx, region).await?;
     let (events, mut receiver) = tokio::sync::mpsc::unbounded_channel();
     let forward = tokio::spawn(async move {
         while let Some(event) = receiver.recv().await {
@@ -328,8 +329,7 @@ async fn execute(
         resumed: false,
         missing: Vec::new(),
     };
-    let performed =
-        crate::cli::perform(settings, ctx, &playbook, plan, &caller, &options, events).await?;
+    let performed = perform(settings, ctx, &playbook, plan, &caller, &options, events).await?;
     let _ = forward.await;
     let outcome = performed.outcome.map_err(crate::Error::Audit)?;
     Ok(Finished {
@@ -353,7 +353,7 @@ fn timeline_line(e: &crate::audit::view::Event) -> String {
         "{} {:<13} {}",
         e.time,
         e.kind,
-        crate::audit::view::printable(&rest.join("  "))
+        crate::text::printable(&rest.join("  "))
     )
 }
 

@@ -23,8 +23,9 @@ use std::time::Duration;
 use crossterm::event::{Event, EventStream, KeyEventKind};
 use futures::StreamExt;
 
-use crate::cli::Settings;
-use crate::error::{ExitCode, Result};
+use crate::app::Settings;
+use crate::app::session::ShellRequest;
+use crate::app::{ExitCode, Result};
 use action::Action;
 use app::{App, Effect};
 use keymap::Keymap;
@@ -36,27 +37,6 @@ const TICK: Duration = Duration::from_millis(250);
 fn sandbox_endpoint() -> bool {
     std::env::var("AWS_ENDPOINT_URL")
         .is_ok_and(|url| url.starts_with("http://127.0.0.1") || url.starts_with("http://localhost"))
-}
-
-/// `breakglass session` with this TUI's settings.
-fn session_args(settings: &Settings, app: &App, target: &str) -> Vec<String> {
-    let mut args = vec!["session".to_owned(), target.to_owned()];
-    for region in &app.regions {
-        args.extend(["--region".to_owned(), region.clone()]);
-    }
-    if let Some(profile) = &settings.aws.profile {
-        args.extend(["--profile".to_owned(), profile.clone()]);
-    }
-    if let Some(path) = &settings.config.path {
-        args.extend(["--config".to_owned(), path.display().to_string()]);
-    }
-    if let Ok(path) = settings.audit_log_path() {
-        args.extend(["--audit-log".to_owned(), path.display().to_string()]);
-    }
-    if let Some(incident) = &app.incident {
-        args.extend(["--incident".to_owned(), incident.to_owned()]);
-    }
-    args
 }
 
 /// Runs the TUI until the responder quits.
@@ -143,24 +123,29 @@ pub async fn run(settings: &Settings) -> Result<ExitCode> {
                 match effect {
                     Effect::Session(target) => {
                         // Hand the terminal over: our key reader stops, the screen and mode
-                        // are restored, `breakglass session` runs, then the TUI comes back.
+                        // are restored, the session runs on this terminal, then the TUI
+                        // comes back.
                         drop(events);
                         ratatui::restore();
-                        let status = tokio::process::Command::new(
-                            std::env::current_exe().unwrap_or_else(|_| "breakglass".into()),
-                        )
-                        .args(session_args(settings, &app, &target))
-                        .status()
-                        .await;
+                        let request = ShellRequest {
+                            target: target.clone(),
+                            incident: app.incident.clone(),
+                            plugin: false,
+                        };
+                        let ended =
+                            crate::app::session::shell(settings, &runner.ctx, &request).await;
                         terminal = ratatui::init();
                         let _ = terminal.clear();
                         events = EventStream::new();
-                        match status {
-                            Ok(s) if s.success() => {
+                        match ended {
+                            Ok(ExitCode::Success) => {
                                 app.toast(format!("session to {target} ended"), false);
                             }
-                            Ok(s) => app.toast(format!("session to {target}: {s}"), true),
-                            Err(err) => app.toast(format!("cannot start the session: {err}"), true),
+                            Ok(code) => app.toast(
+                                format!("session to {target} failed (exit code {})", code as u8),
+                                true,
+                            ),
+                            Err(err) => app.toast(effects::message(&err), true),
                         }
                     }
                     other => runner.run(other),

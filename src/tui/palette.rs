@@ -29,7 +29,7 @@ impl App {
                 );
                 Vec::new()
             }
-            "incident" => match crate::cli::check_incident(rest) {
+            "incident" => match crate::app::check_incident(rest) {
                 Ok(id) => {
                     self.toast(format!("incident {id}"), false);
                     self.incident = Some(id);

@@ -32,10 +32,7 @@ pub use cloudwatch_batches::{
     EVENT_OVERHEAD, MAX_BYTES_PER_CALL, MAX_EVENT_BYTES, MAX_EVENTS_PER_CALL, MAX_SPAN_MS, Piece,
     plan_calls,
 };
-pub use names::{
-    MAX_RETENTION_DAYS, check_bucket, check_key_prefix, check_log_group, check_stream_prefix,
-    log_stream_name, object_key, validate_config,
-};
+pub use names::{log_stream_name, object_key};
 pub use report::{SinkFailure, SinkOutcome, SinkReport};
 pub use s3::{MAX_RECORDS_PER_OBJECT, Retention, S3Sink};
 pub use shipper::{ShipPolicy, Shipper, ShipperHandle};

@@ -5,6 +5,7 @@
 //! AWS error messages) or may be forged outright: control and bidirectional-override
 //! characters are made visible so they cannot drive a terminal or disguise a value.
 
+use crate::text::printable;
 use serde_json::Value;
 
 use super::file::{LoggedRecord, RunView};
@@ -162,28 +163,4 @@ fn non_empty(value: Option<&Value>) -> Option<&Value> {
 /// Compact JSON of a value (serializing a `Value` cannot fail).
 pub fn compact(value: &Value) -> String {
     serde_json::to_string(value).unwrap_or_default()
-}
-
-/// `text` with control characters (escape sequences, newlines) and bidirectional
-/// overrides shown as escapes, so a value can neither drive the terminal nor pretend to
-/// be another value.
-pub fn printable(text: &str) -> String {
-    let hostile = |c: char| {
-        c.is_control()
-            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}')
-            || ('\u{202a}'..='\u{202e}').contains(&c)
-            || ('\u{2066}'..='\u{2069}').contains(&c)
-    };
-    if !text.chars().any(hostile) {
-        return text.to_owned();
-    }
-    text.chars()
-        .map(|c| {
-            if hostile(c) {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
 }

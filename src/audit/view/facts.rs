@@ -3,9 +3,10 @@
 
 use serde_json::Value;
 
-use super::event::{Event, compact, field, printable};
+use super::event::{Event, compact, field};
 use super::file::RunView;
 use crate::audit::RecordKind;
+use crate::text::printable;
 
 /// A target as `run_started` names it (or as first seen in a record).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -198,7 +198,7 @@ impl AuditFile {
             headline: format!(
                 "TAMPERED: the first bad record is on line {}: {}",
                 problem.line,
-                super::event::printable(&problem.reason)
+                crate::text::printable(&problem.reason)
             ),
             details,
         }

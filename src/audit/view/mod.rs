@@ -11,7 +11,7 @@ mod markdown;
 mod report;
 mod timeline;
 
-pub use event::{Event, printable};
+pub use event::Event;
 pub use facts::{RecordPin, RunFacts, TargetFacts};
 pub use file::{AuditFile, LoggedRecord, RunListing, RunView, SelectError, Verdict};
 pub use html::html;

@@ -4,6 +4,7 @@
 use super::fixture::{self, DRY_RUN, LIVE_RUN};
 use super::*;
 use crate::audit::{AuditRecord, FORMAT_VERSION, GENESIS};
+use crate::text::printable;
 
 fn file() -> AuditFile {
     AuditFile::parse(&fixture::bytes(&fixture::lines())).unwrap()

@@ -5,7 +5,7 @@ use super::event::Event;
 use super::facts::RunFacts;
 use super::file::{AuditFile, RunView};
 use crate::audit::RecordKind;
-use crate::output::{Column, Table, truncate};
+use crate::text::{Column, Table, truncate};
 
 /// Width of the labels in the run header.
 const LABEL: usize = 10;

@@ -4,14 +4,15 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::app::Settings;
+use crate::app::{Error, ExitCode, Result};
 use crate::audit::view::{
     AuditFile, ReportContext, RunListing, RunView, SelectError, ShowDocument, build_report, html,
-    markdown, printable, render_show,
+    markdown, render_show,
 };
 use crate::cli::args::{AuditReportArgs, AuditShowArgs, ReportFormat};
-use crate::cli::settings::Settings;
-use crate::error::{Error, ExitCode, Result};
-use crate::output::{OutputFormat, print_json, print_stdout, terminal_width};
+use crate::cli::output::{print_json, print_stdout};
+use crate::text::{OutputFormat, printable, terminal_width};
 
 /// `audit show`: exit 0 when the log verifies, 1 when it does not, 2 on bad input.
 pub fn show(settings: &Settings, args: &AuditShowArgs) -> Result<ExitCode> {

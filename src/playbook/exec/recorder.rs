@@ -5,9 +5,12 @@ use std::sync::Mutex;
 
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::events::ExecEvent;
+use serde_json::{Value, json};
+
+use super::events::{CallResult, ExecEvent};
 use crate::audit::sink::ShipperHandle;
 use crate::audit::{AuditError, AuditLog, Entry, RecordKind};
+use crate::aws::AwsError;
 
 /// Who and what every record of the run is about.
 #[derive(Debug, Clone)]
@@ -75,6 +78,34 @@ impl Recorder {
             sinks.send(&record);
         }
         Ok(())
+    }
+
+    /// Announces an AWS call before it is made: `subject` (what it is about: target,
+    /// service, operation, …) with its parameters. An error means: do not make the call.
+    pub fn intent(&self, mut subject: Value, params: Value) -> Result<(), AuditError> {
+        subject["params"] = params;
+        self.record(RecordKind::Intent, subject)
+    }
+
+    /// Records how a call announced with [`Recorder::intent`] ended: its result, AWS
+    /// request id and, when it failed, the AWS error.
+    pub fn outcome(
+        &self,
+        mut subject: Value,
+        result: CallResult,
+        request_id: Option<&str>,
+        error: Option<&AwsError>,
+    ) -> Result<(), AuditError> {
+        subject["result"] = json!(result);
+        subject["request_id"] = json!(request_id);
+        if let Some(error) = error {
+            subject["error"] = json!({
+                "code": error.code,
+                "message": error.message,
+                "http_status": error.http_status,
+            });
+        }
+        self.record(RecordKind::Outcome, subject)
     }
 
     /// The hash of the last record written (to anchor the run elsewhere).

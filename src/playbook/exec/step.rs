@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::events::{CallRecord, CallResult, ExecEvent, StepError, StepRef};
 use super::recorder::Recorder;
-use crate::audit::RecordKind;
+
 use crate::aws::{Answer, Applied, AutoScaling, AwsContext, AwsError, Change, Ec2, Elbv2, Ssm};
 use crate::playbook::actions::{Access, ActionInfo, ApiCall};
 use crate::playbook::plan::{PlannedStep, TargetPlan};
@@ -179,10 +179,8 @@ impl StepCtx<'_> {
                 api.iam_action()
             )));
         }
-        let mut body = self.base_body(api);
-        body["params"] = params;
         self.recorder
-            .record(RecordKind::Intent, body)
+            .intent(self.base_body(api), params)
             .map_err(StepError::Audit)?;
         self.recorder.emit(ExecEvent::CallStarted {
             at: self.at.clone(),
@@ -198,17 +196,12 @@ impl StepCtx<'_> {
         record: CallRecord,
         error: Option<&AwsError>,
     ) -> Result<(), StepError> {
-        let mut body = self.base_body(api);
-        body["result"] = json!(record.result);
-        body["request_id"] = json!(record.request_id);
-        if let Some(error) = error {
-            body["error"] = json!({
-                "code": error.code,
-                "message": error.message,
-                "http_status": error.http_status,
-            });
-        }
-        let written = self.recorder.record(RecordKind::Outcome, body);
+        let written = self.recorder.outcome(
+            self.base_body(api),
+            record.result,
+            record.request_id.as_deref(),
+            error,
+        );
         self.recorder.emit(ExecEvent::CallFinished {
             at: self.at.clone(),
             call: record.clone(),

@@ -31,7 +31,6 @@ async fn offline_context() -> AwsContext {
             access_key_id: "test".into(),
             secret_access_key: "test".into(),
         }),
-        sso: None,
     })
     .await
 }

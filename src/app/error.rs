@@ -165,15 +165,3 @@ from_without_source!(
 );
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-/// An error and its causes joined by `: `, for places that keep one line of text.
-pub fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}

@@ -1,12 +1,27 @@
-//! Second stage of argument handling: validated flags merged with the config file and the
-//! AWS environment into the settings a command runs with.
+//! The settings a use case runs with: the front end's overrides (flags, TUI choices),
+//! validated and merged with the config file and the AWS environment.
 
+use std::path::PathBuf;
+
+use super::error::{Error, Result};
 use crate::aws::{AwsContext, AwsSettings};
-use crate::cli::args::GlobalArgs;
 use crate::config::{Config, LoadedConfig};
-use crate::error::{Error, Result};
 use crate::inventory::{Selection, TagFilter};
-use crate::output::OutputFormat;
+use crate::text::OutputFormat;
+
+/// What a front end asks for on top of the config file: plain values, already parsed.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// AWS profile; empty or `None` leaves it to the config and the SDK.
+    pub profile: Option<String>,
+    /// Regions to work in (`--region`, repeatable); empty leaves it to the config.
+    pub regions: Vec<String>,
+    /// An explicit config file, which must exist.
+    pub config: Option<PathBuf>,
+    /// The audit log, instead of the config's or the default.
+    pub audit_log: Option<PathBuf>,
+    pub output: OutputFormat,
+}
 
 /// Everything a command needs, resolved once.
 #[derive(Debug, Clone)]
@@ -19,9 +34,9 @@ pub struct Settings {
 }
 
 impl Settings {
-    pub fn new(global: &GlobalArgs) -> Result<Settings> {
-        for region in &global.regions {
-            if !is_region_name(region) {
+    pub fn new(overrides: &Overrides) -> Result<Settings> {
+        for region in &overrides.regions {
+            if !crate::ids::is_region_name(region) {
                 return Err(Error::InvalidArgument {
                     what: "region",
                     value: region.clone(),
@@ -30,8 +45,8 @@ impl Settings {
                 });
             }
         }
-        let config = Config::load(global.config.as_deref())?;
-        let profile = global
+        let config = Config::load(overrides.config.as_deref())?;
+        let profile = overrides
             .profile
             .clone()
             .filter(|p| !p.is_empty())
@@ -41,23 +56,26 @@ impl Settings {
                 profile,
                 client: config.config.aws.clone(),
                 sandbox: None,
-                sso: None,
             },
             config,
-            region_flags: global.regions.clone(),
-            audit_log_flag: global.audit_log.clone(),
-            output: global.output,
+            region_flags: overrides.regions.clone(),
+            audit_log_flag: overrides.audit_log.clone(),
+            output: overrides.output,
         })
     }
 
     /// The AWS context: the SDK's chain, or — for a profile that signs in through IAM
     /// Identity Center — role credentials from breakglass's own sign-in, in-process.
     pub async fn aws_context(&self) -> Result<AwsContext> {
-        let mut aws = self.aws.clone();
-        if self.signs_in() {
-            aws.sso = crate::signin::resolve_role(aws.profile.as_deref()).await?;
-        }
-        Ok(AwsContext::load(&aws).await)
+        let role = match self.signs_in() {
+            true => crate::signin::resolve_role(self.aws.profile.as_deref()).await?,
+            false => None,
+        };
+        let ctx = AwsContext::load(&self.aws).await;
+        Ok(match role {
+            Some(role) => role.context(ctx),
+            None => ctx,
+        })
     }
 
     /// Whether credentials may come from breakglass's own IAM Identity Center sign-in:
@@ -167,7 +185,7 @@ impl Settings {
 
     /// Loads a playbook by name (built-in or user directory) or from a file.
     pub fn playbook(&self, arg: &str) -> Result<crate::playbook::Playbook> {
-        super::playbook::load(self.playbook_dir().as_deref(), arg)
+        super::catalog::load(self.playbook_dir().as_deref(), arg)
     }
 
     /// The discovery selection: `--all`, else `--filter`s, else the configured filters.
@@ -211,46 +229,5 @@ impl Settings {
             })
             .collect::<Result<Vec<_>>>()
             .map(Selection::Filters)
-    }
-}
-
-/// Whether `name` looks like an AWS region code (`eu-west-1`, `us-gov-west-1`, `il-central-1`).
-pub fn is_region_name(name: &str) -> bool {
-    let parts: Vec<&str> = name.split('-').collect();
-    parts.len() >= 3
-        && parts[0].len() == 2
-        && parts[..parts.len() - 1]
-            .iter()
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
-        && parts[parts.len() - 1]
-            .parse::<u8>()
-            .is_ok_and(|n| n > 0 && n < 100)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn region_names() {
-        for ok in [
-            "eu-west-1",
-            "us-gov-west-1",
-            "il-central-1",
-            "ap-southeast-5",
-        ] {
-            assert!(is_region_name(ok), "{ok}");
-        }
-        for bad in [
-            "Europe",
-            "eu-west",
-            "eu-west-0",
-            "EU-WEST-1",
-            "eu--1",
-            "e-west-1",
-            "",
-        ] {
-            assert!(!is_region_name(bad), "{bad}");
-        }
     }
 }

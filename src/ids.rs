@@ -1,0 +1,323 @@
+//! Every identifier breakglass accepts from a person or a file, checked in one place: AWS
+//! regions, accounts, instances, security groups, VPCs, S3 buckets, tag selectors and
+//! incident ids. Each check says what is wrong, so the caller can name the key or flag.
+
+/// Whether `name` looks like an AWS region code (`eu-west-1`, `us-gov-west-1`, `il-central-1`).
+pub fn is_region_name(name: &str) -> bool {
+    let parts: Vec<&str> = name.split('-').collect();
+    parts.len() >= 3
+        && parts[0].len() == 2
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[parts.len() - 1]
+            .parse::<u8>()
+            .is_ok_and(|n| n > 0 && n < 100)
+}
+
+/// Whether `id` is a 12-digit AWS account id.
+pub fn is_account_id(id: &str) -> bool {
+    id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `prefix` followed by 8 or 17 hex digits: the shape of EC2 resource ids.
+fn is_ec2_id(id: &str, prefix: &str) -> bool {
+    id.strip_prefix(prefix).is_some_and(|hex| {
+        matches!(hex.len(), 8 | 17) && hex.bytes().all(|b| b.is_ascii_hexdigit())
+    })
+}
+
+/// Whether `text` looks like an EC2 instance id.
+pub fn is_instance_id(text: &str) -> bool {
+    is_ec2_id(text, "i-")
+}
+
+/// Whether `id` looks like a security group id.
+pub fn is_group_id(id: &str) -> bool {
+    is_ec2_id(id, "sg-")
+}
+
+/// Whether `id` looks like a VPC id.
+pub fn is_vpc_id(id: &str) -> bool {
+    is_ec2_id(id, "vpc-")
+}
+
+/// Incident ids are recorded and written to tags: letters, digits and `-_.:/#`, 1-64,
+/// starting with a letter or digit. The error is the rule.
+pub fn check_incident(id: &str) -> Result<(), &'static str> {
+    let ok = (1..=64).contains(&id.len())
+        && id.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:/#".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err("must be 1-64 letters, digits and `-_.:/#`, starting with a letter or digit")
+    }
+}
+
+/// A discovery selector `tag:Key=Value` or `tag:Key=V1,V2`, as key and values; the error
+/// says what is wrong.
+pub fn parse_tag_selector(text: &str) -> Result<(String, Vec<String>), String> {
+    let expected = "expected `tag:Key=Value`, e.g. `tag:Role=xroad-security-server`";
+    let Some(rest) = text.strip_prefix("tag:") else {
+        return Err(format!("`{text}` is not a tag selector: {expected}"));
+    };
+    let Some((key, values)) = rest.split_once('=') else {
+        return Err(format!("`{text}` has no `=`: {expected}"));
+    };
+    let values: Vec<String> = values
+        .split(',')
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if key.trim().is_empty() {
+        return Err(format!("`{text}` has an empty tag key: {expected}"));
+    }
+    if values.is_empty() {
+        return Err(format!("`{text}` has no value: {expected}"));
+    }
+    Ok((key.trim().to_owned(), values))
+}
+
+/// General-purpose S3 bucket naming rules (directory buckets have no Object Lock).
+pub fn check_bucket(name: &str) -> Result<(), String> {
+    if let Some(rest) = name.strip_prefix("s3://") {
+        return Err(format!(
+            "is a URL: give the bucket name (`{}`) and put any path in `audit.s3.prefix`",
+            rest.split('/').next().unwrap_or_default()
+        ));
+    }
+    if name.starts_with("arn:") {
+        return Err("is an ARN: give the bucket's name".into());
+    }
+    if name.contains('/') {
+        return Err("contains `/`: put the path in `audit.s3.prefix`".into());
+    }
+    if name.len() < 3 || name.len() > 63 {
+        return Err("must be 3 to 63 characters long".into());
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '.' || *c == '-'))
+    {
+        return Err(format!(
+            "contains `{c}`: bucket names use only lowercase letters, digits, `.` and `-`"
+        ));
+    }
+    let alnum = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    if !alnum(name.chars().next()) || !alnum(name.chars().last()) {
+        return Err("must start and end with a letter or digit".into());
+    }
+    if name.contains("..") {
+        return Err("contains `..`".into());
+    }
+    if name.parse::<std::net::Ipv4Addr>().is_ok() {
+        return Err("looks like an IP address".into());
+    }
+    if name.ends_with("--x-s3") {
+        return Err(
+            "is a directory bucket, which has no Object Lock: use a general purpose \
+                    bucket"
+                .into(),
+        );
+    }
+    let reserved_start = ["xn--", "sthree-", "amzn-s3-demo-"];
+    let reserved_end = ["-s3alias", "--ol-s3", ".mrap", "--table-s3"];
+    if reserved_start.iter().any(|p| name.starts_with(p))
+        || reserved_end.iter().any(|s| name.ends_with(s))
+    {
+        return Err(
+            "uses a prefix or suffix S3 reserves (an alias or access point, not a \
+                    bucket)"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
+/// CloudWatch Logs group names: 1–512 of `A-Za-z0-9_-/.#`, not starting with `aws/`.
+pub fn check_log_group(name: &str) -> Result<(), String> {
+    if name.starts_with("arn:") {
+        return Err("is an ARN: give the log group's name".into());
+    }
+    if name.is_empty() || name.len() > 512 {
+        return Err("must be 1 to 512 characters long".into());
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "_-/.#".contains(*c)))
+    {
+        return Err(format!(
+            "contains `{c}`: log group names use only letters, digits and `_-/.#`"
+        ));
+    }
+    if name.starts_with("aws/") {
+        return Err("starts with `aws/`, which is reserved for AWS services".into());
+    }
+    Ok(())
+}
+
+/// Stream names may not contain `:` or `*`; the prefix leaves room for `/<run_id>`.
+pub fn check_stream_prefix(prefix: &str) -> Result<(), String> {
+    if prefix.len() > 256 {
+        return Err("is longer than 256 characters".into());
+    }
+    if let Some(c) = prefix
+        .chars()
+        .find(|c| *c == ':' || *c == '*' || c.is_control())
+    {
+        return Err(format!(
+            "contains {c:?}: log stream names may not contain `:`, `*` or control characters"
+        ));
+    }
+    Ok(())
+}
+
+/// Key prefixes: no leading `/`, no empty, `.` or `..` segments, at most 512 bytes.
+pub fn check_key_prefix(prefix: &str) -> Result<(), String> {
+    if prefix.len() > 512 {
+        return Err("is longer than 512 bytes".into());
+    }
+    if prefix.starts_with('/') {
+        return Err("starts with `/`: S3 keys have no leading slash (`breakglass/`)".into());
+    }
+    if prefix.chars().any(char::is_control) {
+        return Err("contains control characters".into());
+    }
+    let trimmed = prefix.strip_suffix('/').unwrap_or(prefix);
+    if !trimmed.is_empty()
+        && trimmed
+            .split('/')
+            .any(|part| part.is_empty() || part == "." || part == "..")
+    {
+        return Err("contains an empty, `.` or `..` path segment".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn region_names() {
+        for ok in [
+            "eu-west-1",
+            "us-gov-west-1",
+            "il-central-1",
+            "ap-southeast-5",
+        ] {
+            assert!(is_region_name(ok), "{ok}");
+        }
+        for bad in [
+            "Europe",
+            "eu-west",
+            "eu-west-0",
+            "EU-WEST-1",
+            "eu--1",
+            "e-west-1",
+            "",
+        ] {
+            assert!(!is_region_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ec2_ids_have_their_prefix_and_8_or_17_hex_digits() {
+        assert!(is_instance_id("i-0123abcd"));
+        assert!(is_instance_id("i-0123456789abcdef0"));
+        assert!(!is_instance_id("i-0123abc"));
+        assert!(!is_instance_id("sg-0123abcd"));
+        assert!(is_group_id("sg-0123abcd"));
+        assert!(!is_group_id("sg-0123abcx"));
+        assert!(is_vpc_id("vpc-0123456789abcdef0"));
+        assert!(!is_vpc_id("vpc-1"));
+        assert!(is_account_id("111122223333"));
+        assert!(!is_account_id("11112222333a"));
+        assert!(!is_account_id("12345"));
+    }
+
+    #[test]
+    fn incident_ids() {
+        for ok in ["IR-42", "case:2026/11#3", "a"] {
+            assert!(check_incident(ok).is_ok(), "{ok}");
+        }
+        let long = "a".repeat(65);
+        for bad in ["", "-IR", "IR 42", "IR-$(id)", long.as_str()] {
+            assert!(check_incident(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn log_group_names() {
+        for ok in [
+            "breakglass-audit",
+            "/xroad/ir/audit",
+            "a",
+            "x.y_z#1",
+            "/aws/x",
+        ] {
+            assert_eq!(check_log_group(ok), Ok(()), "{ok}");
+        }
+        let cases = [
+            ("", "1 to 512"),
+            ("arn:aws:logs:eu-west-1:1:log-group:x", "ARN"),
+            ("audit log", "contains ` `"),
+            ("audit:x", "contains `:`"),
+            ("aws/mine", "reserved"),
+        ];
+        for (name, expected) in cases {
+            let err = check_log_group(name).unwrap_err();
+            assert!(err.contains(expected), "{name}: {err}");
+        }
+        assert!(check_log_group(&"a".repeat(513)).is_err());
+    }
+
+    #[test]
+    fn bucket_names() {
+        for ok in ["abc", "ir-audit.example", "111122223333-breakglass"] {
+            assert_eq!(check_bucket(ok), Ok(()), "{ok}");
+        }
+        let cases = [
+            (
+                "s3://ir-audit/breakglass",
+                "give the bucket name (`ir-audit`)",
+            ),
+            ("arn:aws:s3:::ir-audit", "ARN"),
+            ("ir-audit/x", "audit.s3.prefix"),
+            ("ab", "3 to 63"),
+            ("IR-Audit", "contains `I`"),
+            ("ir_audit", "contains `_`"),
+            ("-ir-audit", "start and end"),
+            ("ir-audit.", "start and end"),
+            ("ir..audit", "`..`"),
+            ("192.168.1.1", "IP address"),
+            ("xn--audit", "reserves"),
+            ("audit--ol-s3", "reserves"),
+            ("audit--x-s3", "directory bucket"),
+        ];
+        for (name, expected) in cases {
+            let err = check_bucket(name).unwrap_err();
+            assert!(err.contains(expected), "{name}: {err}");
+        }
+        assert!(check_bucket(&"a".repeat(64)).is_err());
+    }
+
+    #[test]
+    fn prefixes() {
+        for ok in ["", "breakglass/", "breakglass", "ir/xroad/audit/"] {
+            assert_eq!(check_key_prefix(ok), Ok(()), "{ok:?}");
+        }
+        for bad in ["/breakglass", "a//b", "a/../b", "./a", "a\nb"] {
+            assert!(check_key_prefix(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(check_stream_prefix(""), Ok(()));
+        assert_eq!(check_stream_prefix("breakglass/prod"), Ok(()));
+        for bad in ["a:b", "a*", "a\tb"] {
+            assert!(check_stream_prefix(bad).is_err(), "{bad:?}");
+        }
+    }
+}
