@@ -117,6 +117,15 @@ impl Error {
         }
     }
 
+    /// The message and its hint on one line, for a toast or a status line.
+    pub fn one_line(&self) -> String {
+        let text = crate::text::error_chain(self);
+        match self.hint() {
+            Some(hint) => format!("{text} — {hint}"),
+            None => text,
+        }
+    }
+
     /// One line telling the user how to fix it, when we know.
     pub fn hint(&self) -> Option<String> {
         match self {

@@ -43,6 +43,10 @@ pub struct AuditSummary {
     pub runs: Vec<AuditRun>,
 }
 
+/// What an effect comes back with: its value, or the error with its kind (exit code, hint)
+/// intact, which the model turns into text only where it shows it.
+pub type Outcome<T> = Result<T, crate::app::Error>;
+
 #[derive(Debug)]
 pub enum Action {
     Command(Command),
@@ -51,14 +55,14 @@ pub enum Action {
     Backspace,
     Resize,
     Tick,
-    IdentityLoaded(Result<Identity, String>),
-    InventoryLoaded(Result<Inventory, String>),
+    IdentityLoaded(Outcome<Identity>),
+    InventoryLoaded(Outcome<Inventory>),
     /// The inventory cached by an earlier listing, shown until the new one arrives.
     InventoryCached(Box<crate::inventory::cache::Cached>),
-    Planned(Result<Box<Plan>, String>),
+    Planned(Outcome<Box<Plan>>),
     Exec(ExecEvent),
-    RunFinished(Result<Finished, String>),
-    AuditLoaded(Result<AuditSummary, String>),
+    RunFinished(Outcome<Finished>),
+    AuditLoaded(Outcome<AuditSummary>),
     SignIn(super::signin::SignInResult),
     /// Signed in with a role: the event loop swaps the AWS context it runs effects with.
     ContextReady(Box<crate::aws::AwsContext>),

@@ -229,7 +229,7 @@ impl App {
                 Vec::new()
             }
             Action::IdentityLoaded(Err(err)) => {
-                self.toast(err, true);
+                self.toast(err.one_line(), true);
                 Vec::new()
             }
             Action::InventoryLoaded(result) => {
@@ -252,8 +252,9 @@ impl App {
                         self.refresh_shown();
                     }
                     Err(err) => {
-                        self.load_error = Some(err.clone());
-                        self.toast(err, true);
+                        let text = err.one_line();
+                        self.load_error = Some(text.clone());
+                        self.toast(text, true);
                     }
                 }
                 Vec::new()
@@ -265,7 +266,7 @@ impl App {
                             self.audit_cursor.min(summary.runs.len().saturating_sub(1));
                         self.audit = Some(summary);
                     }
-                    Err(err) => self.toast(err, true),
+                    Err(err) => self.toast(err.one_line(), true),
                 }
                 Vec::new()
             }

@@ -5,9 +5,9 @@
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
-use super::action::{Action, AuditRun, AuditSummary, Finished, Identity};
+use super::action::{Action, AuditRun, AuditSummary, Finished, Identity, Outcome};
 use super::app::Effect;
-use crate::app::{RunRequest, Settings, perform};
+use crate::app::{Error, RunRequest, Settings, perform};
 use crate::aws::{AwsContext, StsApi, home_region};
 use crate::inventory::discover;
 use crate::playbook::{ExecOptions, Plan, resolve_parameters};
@@ -58,8 +58,8 @@ impl Runner {
                     let result = match selection {
                         Ok(selection) => discover(&ctx, &regions, &selection)
                             .await
-                            .map_err(|e| message(&e.into())),
-                        Err(e) => Err(message(&e)),
+                            .map_err(Error::from),
+                        Err(e) => Err(e),
                     };
                     if let (Ok(inventory), Some(path)) =
                         (&result, settings.inventory_cache(&regions))
@@ -100,8 +100,7 @@ impl Runner {
                         &settings, &ctx, &regions, &playbook, &targets, dry_run, incident,
                     )
                     .await
-                    .map(Box::new)
-                    .map_err(|e| message(&e));
+                    .map(Box::new);
                     let _ = tx.send(Action::Planned(result));
                 });
             }
@@ -112,9 +111,8 @@ impl Runner {
                 // for every lifetime; it runs on a blocking thread of its own instead.
                 let handle = tokio::runtime::Handle::current();
                 tokio::task::spawn_blocking(move || {
-                    let result = handle
-                        .block_on(execute(&settings, &ctx, &plan, cancel, tx.clone()))
-                        .map_err(|e| message(&e));
+                    let result =
+                        handle.block_on(execute(&settings, &ctx, &plan, cancel, tx.clone()));
                     let _ = tx.send(Action::RunFinished(result));
                 });
             }
@@ -143,7 +141,7 @@ impl Runner {
                         crate::signin::sign_in(ctx.sdk_config(), &sso, method, true, &prompt)
                             .await
                             .map(|_| ())
-                            .map_err(|e| sign_in_message(&e));
+                            .map_err(Error::from);
                     let _ = tx.send(Action::SignIn(SignInResult::SignedIn(result)));
                 }));
             }
@@ -196,22 +194,16 @@ impl Runner {
     }
 }
 
-fn sign_in_message(err: &crate::signin::SignInError) -> String {
-    format!("{err} — {}", err.hint())
-}
-
 /// A portal call with a fresh token.
-async fn portal_call<T, F, Fut>(ctx: &AwsContext, sso: &SsoConfig, call: F) -> Result<T, String>
+async fn portal_call<T, F, Fut>(ctx: &AwsContext, sso: &SsoConfig, call: F) -> Outcome<T>
 where
     F: FnOnce(crate::signin::portal::Portal, String, String) -> Fut,
     Fut: std::future::Future<Output = Result<T, crate::signin::SignInError>>,
 {
     let source = crate::signin::TokenSource::new(sso.clone(), ctx.sdk_config().clone());
-    let token = source.token().await.map_err(|e| sign_in_message(&e))?;
+    let token = source.token().await?;
     let portal = crate::signin::portal::Portal::new(ctx.sdk_config(), &sso.region);
-    call(portal, token.access_token, sso.login_command())
-        .await
-        .map_err(|e| sign_in_message(&e))
+    Ok(call(portal, token.access_token, sso.login_command()).await?)
 }
 
 /// Remembers the pick (unless the profile names it) and loads a context that uses it.
@@ -220,7 +212,7 @@ async fn use_role(
     sso: SsoConfig,
     account: String,
     role: String,
-) -> Result<AwsContext, String> {
+) -> Outcome<AwsContext> {
     if sso.account_id.as_deref() != Some(&account) || sso.role_name.as_deref() != Some(&role) {
         crate::signin::selection::set(
             &crate::signin::selection_key(&sso),
@@ -228,8 +220,7 @@ async fn use_role(
                 account_id: account.clone(),
                 role_name: role.clone(),
             },
-        )
-        .map_err(|e| sign_in_message(&e))?;
+        )?;
     }
     let role = crate::signin::SsoRole {
         config: sso,
@@ -237,27 +228,13 @@ async fn use_role(
         role_name: role,
     };
     let ctx = role.context(AwsContext::load(&settings.aws).await);
-    ctx.check_credentials()
-        .await
-        .map_err(|e| message(&e.into()))?;
+    ctx.check_credentials().await?;
     Ok(ctx)
 }
 
-/// An error as one line with its hint, for a toast.
-pub(super) fn message(err: &crate::Error) -> String {
-    match err.hint() {
-        Some(hint) => format!("{err} — {hint}"),
-        None => err.to_string(),
-    }
-}
-
-async fn identity(ctx: &AwsContext, regions: &[String]) -> Result<Identity, String> {
+async fn identity(ctx: &AwsContext, regions: &[String]) -> Outcome<Identity> {
     let region = home_region(regions.iter().map(String::as_str));
-    let caller = ctx
-        .sts(region)
-        .get_caller_identity()
-        .await
-        .map_err(|e| message(&e.into()))?;
+    let caller = ctx.sts(region).get_caller_identity().await?;
     let credentials_left = match ctx.sdk_config().credentials_provider() {
         Some(provider) => {
             use aws_credential_types::provider::ProvideCredentials;
@@ -358,15 +335,18 @@ fn timeline_line(e: &crate::audit::view::Event) -> String {
 }
 
 /// The audit log, newest run first, each with its timeline.
-fn audit(settings: &Settings) -> Result<AuditSummary, String> {
+fn audit(settings: &Settings) -> Outcome<AuditSummary> {
     use crate::audit::view::{AuditFile, Event, RunFacts};
-    let path = settings.audit_log_path().map_err(|e| message(&e))?;
+    let path = settings.audit_log_path()?;
     let bytes = match std::fs::read(&path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+        Err(source) => return Err(Error::InputFile { path, source }),
     };
-    let file = AuditFile::parse(&bytes).map_err(|e| e.to_string())?;
+    let file = AuditFile::parse(&bytes).map_err(|source| Error::InputFile {
+        path: path.clone(),
+        source,
+    })?;
     let verdict = file.verdict();
     let mut runs = Vec::new();
     for listing in file.runs().into_iter().rev() {

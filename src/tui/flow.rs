@@ -37,6 +37,7 @@ pub enum FlowStep {
     Done {
         plan: Box<Plan>,
         progress: Progress,
+        /// The run's end, or why it could not run (as shown).
         result: Result<Finished, String>,
     },
 }
@@ -312,7 +313,7 @@ impl Flow {
                 }
             }
             (FlowStep::Planning { .. }, Action::Planned(Err(err))) => {
-                toast = Some((err, true));
+                toast = Some((err.one_line(), true));
                 FlowStep::Pick
             }
             (FlowStep::Running { plan, mut progress }, Action::Exec(event)) => {
@@ -325,12 +326,12 @@ impl Flow {
                         format!("run {} {}", plan.run_id, f.status.as_str()),
                         f.status != RunStatus::Succeeded,
                     ),
-                    Err(err) => (err.clone(), true),
+                    Err(err) => (err.one_line(), true),
                 });
                 FlowStep::Done {
                     plan,
                     progress,
-                    result,
+                    result: result.map_err(|err| err.one_line()),
                 }
             }
             (step, _) => step,

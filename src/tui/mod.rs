@@ -145,7 +145,7 @@ pub async fn run(settings: &Settings) -> Result<ExitCode> {
                                 format!("session to {target} failed (exit code {})", code as u8),
                                 true,
                             ),
-                            Err(err) => app.toast(effects::message(&err), true),
+                            Err(err) => app.toast(err.one_line(), true),
                         }
                     }
                     other => runner.run(other),

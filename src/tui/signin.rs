@@ -3,7 +3,7 @@
 //! flow with its address, user code and QR code while it waits, then the account and the
 //! role to pick — and goes on to the servers with the role's credentials.
 
-use super::action::Command;
+use super::action::{Command, Outcome};
 use super::app::Effect;
 use crate::signin::Prompt;
 
@@ -42,11 +42,11 @@ pub struct SignIn {
 pub enum SignInResult {
     Prompt(Prompt),
     /// The token is in the cache.
-    SignedIn(Result<(), String>),
-    Accounts(Result<Vec<(String, String)>, String>),
-    Roles(Result<Vec<String>, String>),
+    SignedIn(Outcome<()>),
+    Accounts(Outcome<Vec<(String, String)>>),
+    Roles(Outcome<Vec<String>>),
     /// The role's credentials are in use.
-    Ready(Result<(), String>),
+    Ready(Outcome<()>),
 }
 
 impl SignIn {
@@ -136,7 +136,7 @@ impl SignIn {
             SignInResult::SignedIn(Err(err))
             | SignInResult::Accounts(Err(err))
             | SignInResult::Roles(Err(err))
-            | SignInResult::Ready(Err(err)) => self.stage = Stage::Failed(err),
+            | SignInResult::Ready(Err(err)) => self.stage = Stage::Failed(err.one_line()),
             SignInResult::SignedIn(Ok(())) => {
                 self.cursor = 0;
                 return match self.profile_account.clone() {

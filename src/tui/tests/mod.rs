@@ -46,3 +46,19 @@ pub fn fixture_plan(playbook: &str, ids: &[&str], dry_run: bool, incident: Optio
     };
     plan(&playbook, &params, &servers, &info).unwrap()
 }
+
+/// An AWS error as an effect would bring it back (kind `Other`: no hint, so the text shown
+/// is the error's own).
+pub fn aws_failure(operation: &'static str, code: &str) -> crate::app::Error {
+    crate::app::Error::Aws(crate::aws::AwsError {
+        service: "ec2",
+        operation,
+        region: Some("eu-west-1".into()),
+        kind: crate::aws::AwsErrorKind::Other,
+        code: Some(code.into()),
+        message: None,
+        request_id: None,
+        http_status: None,
+        retryable: false,
+    })
+}

@@ -95,9 +95,10 @@ fn servers_loading_empty_and_failed() {
     empty.update(Action::InventoryLoaded(Ok(inventory)));
     insta::assert_snapshot!("empty", render(&empty, 80, 6));
     let mut failed = App::new(Vec::new(), vec!["eu-west-1".into()], false);
-    failed.update(Action::InventoryLoaded(Err(
-        "ec2:DescribeInstances failed in eu-west-1: AccessDenied".into(),
-    )));
+    failed.update(Action::InventoryLoaded(Err(super::aws_failure(
+        "DescribeInstances",
+        "AccessDenied",
+    ))));
     insta::assert_snapshot!("load_failed", render(&failed, 80, 8));
     let mut no_match = app();
     key(&mut no_match, Command::Filter);

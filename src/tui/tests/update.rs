@@ -236,13 +236,16 @@ fn dry_runs_need_no_incident_and_no_confirmation() {
     assert!(app.dry_run);
     key(&mut app, Command::Playbooks);
     key(&mut app, Command::Open);
-    app.update(Action::Planned(Err("no such target".into())));
+    let err = crate::app::Error::Target(crate::inventory::TargetError {
+        target: "ss-gone".into(),
+        message: "no such target".into(),
+        hint: "see `breakglass list`".into(),
+    });
+    let text = err.one_line();
+    assert!(text.contains("no such target") && text.contains("see `breakglass list`"));
+    app.update(Action::Planned(Err(err)));
     assert!(matches!(app.flow.as_ref().unwrap().step, FlowStep::Pick));
-    assert!(
-        app.toasts
-            .iter()
-            .any(|t| t.text == "no such target" && t.error)
-    );
+    assert!(app.toasts.iter().any(|t| t.text == text && t.error));
 }
 
 #[test]
@@ -297,12 +300,13 @@ fn nothing_selected_and_load_errors_are_said() {
             .text
             .contains("no server selected")
     );
-    app.update(Action::InventoryLoaded(Err(
-        "ec2:DescribeInstances failed".into()
-    )));
+    app.update(Action::InventoryLoaded(Err(super::aws_failure(
+        "DescribeInstances",
+        "Unavailable",
+    ))));
     assert_eq!(
         app.load_error.as_deref(),
-        Some("ec2:DescribeInstances failed")
+        Some("ec2:DescribeInstances failed in eu-west-1: Unavailable")
     );
     assert!(app.inventory.is_some(), "the last good list stays");
 }
@@ -393,11 +397,10 @@ fn a_failed_or_cancelled_sign_in_can_be_tried_again() {
     ));
     key(&mut app, Command::Open);
     app.update(Action::SignIn(SignInResult::SignedIn(Err(
-        "the sign-in was denied".into(),
+        crate::signin::SignInError::Denied.into(),
     ))));
-    assert!(
-        matches!(&app.signin.as_ref().unwrap().stage, Stage::Failed(e) if e.contains("denied"))
-    );
+    assert!(matches!(&app.signin.as_ref().unwrap().stage,
+        Stage::Failed(e) if e.contains("denied in the browser") && e.contains("choose Allow")));
     key(&mut app, Command::Open);
     // The profile names account and role: no choice after signing in.
     let effects = app.update(Action::SignIn(SignInResult::SignedIn(Ok(()))));
@@ -451,7 +454,10 @@ fn a_cached_list_shows_until_the_listing_answers_and_never_for_another_account()
 
     let mut app = fresh();
     app.update(cached());
-    app.update(Action::InventoryLoaded(Err("throttled".into())));
+    app.update(Action::InventoryLoaded(Err(super::aws_failure(
+        "DescribeInstances",
+        "Throttling",
+    ))));
     assert_eq!(
         app.visible().len(),
         6,
