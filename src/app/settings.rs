@@ -31,6 +31,8 @@ pub struct Settings {
     region_flags: Vec<String>,
     audit_log_flag: Option<std::path::PathBuf>,
     pub output: OutputFormat,
+    /// Where cached data goes (the TUI's last inventory): the XDG cache directory.
+    pub cache_dir: Option<PathBuf>,
 }
 
 impl Settings {
@@ -61,6 +63,7 @@ impl Settings {
             region_flags: overrides.regions.clone(),
             audit_log_flag: overrides.audit_log.clone(),
             output: overrides.output,
+            cache_dir: crate::paths::cache_dir(),
         })
     }
 
@@ -107,7 +110,7 @@ impl Settings {
             .clone()
             .or_else(|| std::env::var("AWS_PROFILE").ok());
         Some(crate::inventory::cache::path(
-            &crate::paths::cache_dir()?,
+            self.cache_dir.as_deref()?,
             profile.as_deref(),
             endpoint.as_deref(),
             regions,

@@ -241,3 +241,8 @@ fn read_head(mut file: &File) -> Result<(u64, String, u64), HeadError> {
     }
     Ok((record.seq + 1, record.hash, len))
 }
+
+/// The default log path: `$XDG_STATE_HOME/breakglass/audit.jsonl`.
+pub fn default_path() -> Option<std::path::PathBuf> {
+    crate::paths::state_dir().map(|d| d.join("audit.jsonl"))
+}

@@ -140,6 +140,8 @@ pub struct App {
     pub signin: Option<super::signin::SignIn>,
     pub tick: u64,
     pub quit: bool,
+    /// Changed since the screen was last drawn.
+    dirty: bool,
 }
 
 impl App {
@@ -174,10 +176,32 @@ impl App {
             signin: None,
             tick: 0,
             quit: false,
+            dirty: true,
         }
     }
 
+    /// Whether the screen must be drawn again since the last time this was asked.
+    pub fn take_dirty(&mut self) -> bool {
+        std::mem::replace(&mut self.dirty, false)
+    }
+
+    /// Whether something on screen moves with time (a spinner, a running clock).
+    fn animating(&self) -> bool {
+        use super::flow::FlowStep;
+        use super::signin::Stage;
+        let flow = self.flow.as_ref().is_some_and(|f| {
+            matches!(f.step, FlowStep::Planning { .. } | FlowStep::Running { .. })
+        });
+        let signin = self.screen == Screen::SignIn
+            && self
+                .signin
+                .as_ref()
+                .is_some_and(|s| matches!(s.stage, Stage::Waiting(_) | Stage::Finishing));
+        flow || signin
+    }
+
     pub fn toast(&mut self, text: impl Into<String>, error: bool) {
+        self.dirty = true;
         self.toasts.push(Toast {
             text: text.into(),
             error,
@@ -196,13 +220,19 @@ impl App {
 
     /// Applies one action; returns the effects to run.
     pub fn update(&mut self, action: Action) -> Vec<Effect> {
+        // A tick changes the screen only when a toast goes or something moves.
+        if !matches!(action, Action::Tick) {
+            self.dirty = true;
+        }
         match action {
             Action::Tick => {
                 self.tick += 1;
                 for toast in &mut self.toasts {
                     toast.ticks_left = toast.ticks_left.saturating_sub(1);
                 }
+                let shown = self.toasts.len();
                 self.toasts.retain(|t| t.ticks_left > 0);
+                self.dirty |= self.toasts.len() != shown || self.animating();
                 Vec::new()
             }
             Action::Resize => Vec::new(),

@@ -1,0 +1,194 @@
+//! The simulator's handle: started on a loopback port in front of moto, its state and
+//! faults reachable from tests and the demo, stopped (its directory removed) when dropped.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use super::state::{ManagedInstance, Session, SimState};
+use super::{Fault, SignInKnobs, agent_ws, server};
+
+/// A running simulator; stopped (and its sandbox directory removed) when dropped.
+pub struct Simulator {
+    address: SocketAddr,
+    state: Arc<Mutex<SimState>>,
+    task: tokio::task::JoinHandle<()>,
+    sandbox_dir: PathBuf,
+}
+
+impl Simulator {
+    /// Starts on a free port of 127.0.0.1, forwarding to the moto server at `moto`.
+    pub async fn start(moto: &str) -> std::io::Result<Simulator> {
+        let sandbox_dir = std::env::temp_dir().join(format!(
+            "breakglass-sandbox-{}-{}",
+            std::process::id(),
+            uuid::Uuid::now_v7().simple()
+        ));
+        std::fs::create_dir_all(&sandbox_dir)?;
+        std::fs::write(
+            sandbox_dir.join("README"),
+            "GAME DAY / SANDBOX: commands of the breakglass simulator run here, not on a server.\n",
+        )?;
+        // Session shells: plain output, no bracketed-paste escapes around each prompt.
+        std::fs::write(
+            sandbox_dir.join(".inputrc"),
+            "set enable-bracketed-paste off\n",
+        )?;
+        let state = Arc::new(Mutex::new(SimState {
+            sandbox_dir: sandbox_dir.clone(),
+            ..SimState::default()
+        }));
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        let address = listener.local_addr()?;
+        let app = axum::Router::new()
+            .route(
+                "/v1/data-channel/{session_id}",
+                axum::routing::get(agent_ws::upgrade),
+            )
+            .fallback(server::dispatch)
+            .with_state(server::App::new(
+                state.clone(),
+                moto,
+                &format!("http://{address}"),
+            ));
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(Simulator {
+            address,
+            state,
+            task,
+            sandbox_dir,
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`, the one `AWS_ENDPOINT_URL`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// The throwaway directory commands run in (removed when the simulator stops).
+    pub fn sandbox_dir(&self) -> &std::path::Path {
+        &self.sandbox_dir
+    }
+
+    pub fn port(&self) -> u16 {
+        self.address.port()
+    }
+
+    /// Plays the SSM agents of these instances.
+    pub fn manage(&self, instances: impl IntoIterator<Item = ManagedInstance>) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        for m in instances {
+            s.managed.insert(m.instance_id.clone(), m);
+        }
+    }
+
+    /// Adds active Session Manager sessions (someone else's shells, for drills).
+    pub fn open_sessions(&self, sessions: impl IntoIterator<Item = Session>) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        for session in sessions {
+            s.sessions.insert(session.session_id.clone(), session);
+        }
+    }
+
+    /// Adds fault rules.
+    pub fn inject(&self, faults: impl IntoIterator<Item = Fault>) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.faults.extend(faults);
+    }
+
+    /// Approves every device sign-in at once (scripted drills and tests).
+    pub fn auto_approve_sign_in(&self, on: bool) {
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .sso
+            .auto_approve = on;
+    }
+
+    /// Requires KMS encryption of new sessions with `key_id` (or no longer, with `None`).
+    pub fn require_session_encryption(&self, key_id: Option<String>) {
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .session_kms_key = key_id;
+    }
+
+    /// The fault rules not yet used up.
+    pub fn faults(&self) -> Vec<Fault> {
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .faults
+            .clone()
+    }
+
+    /// Sets the sign-in lifetimes and misbehaviour (see [`SignInKnobs`]).
+    pub fn sign_in_knobs(&self, knobs: SignInKnobs) {
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .sso
+            .knobs = knobs;
+    }
+
+    /// The user codes of device sign-ins waiting for approval.
+    pub fn pending_user_codes(&self) -> Vec<String> {
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .sso
+            .pending_user_codes()
+    }
+
+    /// Removes every fault rule.
+    pub fn clear_faults(&self) {
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .faults
+            .clear();
+    }
+
+    /// How long snapshots take to complete and deregistered targets drain.
+    pub fn set_timing(&self, snapshots: std::time::Duration, draining: std::time::Duration) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.timing.snapshot_time = snapshots;
+        s.timing.draining_time = draining;
+    }
+
+    /// Registers access keys (id, secret) whose form-encoded requests are re-signed before
+    /// they reach moto, so moto's IAM enforcement can check them (see `resign.rs`). For
+    /// tests that run moto with IAM enforcement on; the secrets stay in memory.
+    pub fn resign_for_moto(&self, keys: impl IntoIterator<Item = (String, String)>) {
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .resign_keys
+            .extend(keys);
+    }
+
+    /// Every secret the sandbox has handed out: OIDC client secrets, codes and tokens, role
+    /// credentials' secret keys and session tokens, session stream tokens.
+    pub fn issued_secrets(&self) -> Vec<String> {
+        let s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.sso.secrets().chain(&s.issued).cloned().collect()
+    }
+
+    /// Requests seen, by `service:Operation`.
+    pub fn counts(&self) -> std::collections::BTreeMap<String, u64> {
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .counts
+            .clone()
+    }
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        self.task.abort();
+        let _ = std::fs::remove_dir_all(&self.sandbox_dir);
+    }
+}
