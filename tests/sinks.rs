@@ -499,7 +499,6 @@ async fn access_denied_is_reported_with_the_iam_hint() {
             access_key_id: "AKIDEXAMPLE".into(),
             secret_access_key: "not-a-secret".into(),
         }),
-        sso: None,
     })
     .await;
     // Being denied the preflight is a warning: shipping needs other permissions.

@@ -10,6 +10,7 @@ mod perform;
 mod prepare;
 pub mod session;
 mod settings;
+mod signin;
 
 pub use catalog::load as load_playbook;
 pub use error::{Error, ExitCode, Result};
@@ -17,3 +18,4 @@ pub use guard::{check_account, check_incident, guard_rails};
 pub use perform::{Performed, perform};
 pub use prepare::{Prepared, RunRequest, caller, prepare, resolve};
 pub use settings::{Overrides, Settings};
+pub use signin::sign_in_method;

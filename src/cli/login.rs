@@ -97,11 +97,7 @@ fn show(prompt: Prompt) {
 pub async fn login(settings: &Settings, args: &LoginArgs) -> Result<ExitCode> {
     let sso = sso_config(settings, args.sso_session.as_deref()).await?;
     let sdk = sso_sdk(settings, &sso.region).await;
-    let method = if args.use_device_code || !signin::browser_available() {
-        Method::DeviceCode
-    } else {
-        Method::AuthorizationCode
-    };
+    let method = crate::app::sign_in_method(args.use_device_code);
     eprintln!(
         "Signing in to {} ({}) with {}.",
         sso.start_url,

@@ -11,7 +11,7 @@ use crate::app::{Error, RunRequest, Settings, perform};
 use crate::aws::{AwsContext, StsApi, home_region};
 use crate::inventory::discover;
 use crate::playbook::{ExecOptions, Plan, resolve_parameters};
-use crate::signin::{Method, Prompt, SsoConfig};
+use crate::signin::{Prompt, SsoConfig};
 
 use super::signin::SignInResult;
 
@@ -127,11 +127,7 @@ impl Runner {
                 let Some(sso) = self.sso.clone() else {
                     return;
                 };
-                let method = if device_code || !crate::signin::browser_available() {
-                    Method::DeviceCode
-                } else {
-                    Method::AuthorizationCode
-                };
+                let method = crate::app::sign_in_method(device_code);
                 self.sign_in = Some(tokio::spawn(async move {
                     let prompts = tx.clone();
                     let prompt = move |p: Prompt| {

@@ -136,7 +136,6 @@ pub fn settings(key: &str, secret: &str) -> AwsSettings {
             access_key_id: key.into(),
             secret_access_key: secret.into(),
         }),
-        sso: None,
     }
 }
 
