@@ -1,8 +1,10 @@
 //! breakglass: incident-response break-glass toolkit for X-Road Security Servers on AWS.
 //!
-//! The library holds every capability; `main.rs` and the CLI front end are thin. AWS is
-//! reached only through the service traits in [`aws`], discovery lives in [`inventory`],
-//! and user-facing errors with their exit codes in [`error`].
+//! The library holds every capability in five layers that only import downward
+//! (docs/development.md, checked by `.ci/layers.py`): base (`paths`, `files`, `ids`,
+//! `text`, `config`), adapters (`aws`, `signin`, `datachannel`, `shell`), domain
+//! (`inventory`, `audit`, `playbook`), application ([`app`], `sandbox`) and the front ends
+//! (`cli`, `tui`). `main.rs` is thin.
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
