@@ -176,33 +176,9 @@ pub fn closing_line(plan: &Plan, status: RunStatus, audit: &Path, head: &str) ->
 
 #[cfg(test)]
 mod tests {
-    use crate::inventory::fixtures::server;
-    use crate::playbook::{Catalog, RunInfo, plan, resolve_parameters};
-
     #[test]
     fn the_plan_as_the_responder_reads_it() {
-        let playbook = Catalog::load(None).find("tag-incident").unwrap().clone();
-        let params =
-            resolve_parameters(&playbook, &["note=contained by $(whoami)".into()]).unwrap();
-        let targets = [
-            server("i-0aaaaaaaaaaaaaaa1", "ss-prod-1", &[]),
-            server(
-                "i-0aaaaaaaaaaaaaaa2",
-                "ss-prod-2",
-                &[
-                    ("breakglass:incident", "IR-42"),
-                    ("breakglass:run", "01900000-0000-7000-8000-000000000001"),
-                    ("breakglass:note", "contained by $(whoami)"),
-                ],
-            ),
-        ];
-        let info = RunInfo {
-            run_id: "01900000-0000-7000-8000-000000000001".into(),
-            incident: Some("IR-42".into()),
-            dry_run: false,
-            ..Default::default()
-        };
-        let plan = plan(&playbook, &params, &targets, &info).unwrap();
+        let (playbook, plan) = crate::playbook::tests::tag_incident_plan();
         let text = super::render_plan(&plan).replace(&playbook.sha256[..12], "<sha256>");
         insta::assert_snapshot!("tag_incident_plan_text", text);
     }

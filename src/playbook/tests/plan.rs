@@ -24,21 +24,7 @@ fn run(dry_run: bool, incident: Option<&str>) -> RunInfo {
 
 #[test]
 fn the_plan_lists_every_call_per_target_and_renders_templates() {
-    let playbook = tag_incident();
-    let params = resolve_parameters(&playbook, &["note=contained by $(whoami)".into()]).unwrap();
-    let targets = [
-        server("i-0aaaaaaaaaaaaaaa1", "ss-prod-1", &[]),
-        server(
-            "i-0aaaaaaaaaaaaaaa2",
-            "ss-prod-2",
-            &[
-                ("breakglass:incident", "IR-42"),
-                ("breakglass:run", "01900000-0000-7000-8000-000000000001"),
-                ("breakglass:note", "contained by $(whoami)"),
-            ],
-        ),
-    ];
-    let plan = plan(&playbook, &params, &targets, &run(false, Some("IR-42"))).unwrap();
+    let (_, plan) = super::tag_incident_plan();
     let mut plan_json = serde_json::to_value(&plan).unwrap();
     plan_json["playbook"]["sha256"] = "<sha256>".into();
     insta::assert_json_snapshot!("tag_incident_plan", plan_json);
