@@ -1,5 +1,5 @@
 //! What each fuzz target does with one input, shared by the fuzzers (`fuzz/fuzz_targets/`)
-//! and by the test that replays the kept corpora and crashers (`tests/fuzz_corpus.rs`).
+//! and by the test that replays the kept corpora and crashers (`tests/e2e/fuzz_corpus.rs`).
 //! Every function must return normally for any input: a panic is a bug.
 // Each fuzz target uses one of these functions.
 #![allow(dead_code)]

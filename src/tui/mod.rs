@@ -8,6 +8,7 @@
 pub mod action;
 pub mod app;
 pub mod cockpit;
+mod commands;
 pub mod console;
 mod effects;
 pub mod flow;
@@ -16,6 +17,7 @@ mod palette;
 mod servers;
 pub mod signin;
 pub mod theme;
+mod update;
 pub mod view;
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! The executor's fail-closed contract, checked without AWS: a call whose intent record
 //! cannot be written, that is not declared, or that comes after Ctrl-C is never started.
-//! (End-to-end behaviour against the emulator is in tests/playbook.rs.)
+//! (End-to-end behaviour against the emulator is in tests/e2e/playbook.rs.)
 
 use std::sync::atomic::{AtomicBool, Ordering};
 

@@ -1,0 +1,141 @@
+//! The cockpit's whole event loop in-process, on a `TestConsole` (ratatui's `TestBackend`
+//! fed keys from a channel), against the game-day simulator in front of the emulator: it
+//! starts on the listed servers, keys filter the list and run a live `isolate` that the
+//! emulator shows done, the audit screen verifies the chain, and `q` ends the loop. The same
+//! loop as the terminal, without tmux: `tui.rs` drives the real binary in a real terminal.
+
+use std::time::Duration;
+
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use tokio::sync::{mpsc, watch};
+
+use crate::support::estate::{breakglass_groups, id, state};
+use crate::support::{Account, REGION, moto};
+use breakglass::app::{ExitCode, Overrides, Settings};
+use breakglass::aws::SandboxEndpoint;
+use breakglass::sandbox::{Seeder, Simulator};
+use breakglass::tui::theme::Theme;
+use breakglass::tui::{Cockpit, TestConsole};
+
+const WAIT: Duration = Duration::from_secs(60);
+
+/// Types into the console and waits for what it draws.
+struct Keyboard {
+    keys: mpsc::UnboundedSender<Event>,
+    screen: watch::Receiver<String>,
+}
+
+impl Keyboard {
+    fn key(&self, code: KeyCode) {
+        let key = KeyEvent::new(code, KeyModifiers::NONE);
+        self.keys.send(Event::Key(key)).unwrap();
+    }
+
+    fn chars(&self, text: &str) {
+        text.chars().for_each(|c| self.key(KeyCode::Char(c)));
+    }
+
+    /// The first screen drawn that shows `text`; fails the test after [`WAIT`].
+    async fn wait_for(&mut self, text: &str) -> String {
+        let found = tokio::time::timeout(WAIT, self.screen.wait_for(|s| s.contains(text)))
+            .await
+            .map(|seen| seen.map(|screen| screen.clone()));
+        match found {
+            Ok(Ok(screen)) => screen,
+            _ => panic!(
+                "`{text}` was not drawn within {WAIT:?}; last screen:\n{}",
+                *self.screen.borrow()
+            ),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_event_loop_lists_isolates_and_quits_on_a_test_console() {
+    let account = Account::new().await;
+    let sim = Simulator::start(&moto().endpoint()).await.unwrap();
+    let ctx = account.context_at(&sim.endpoint()).await;
+    let estate = Seeder::new(&ctx, REGION).xroad_estate().await.unwrap();
+    let target = id(&estate, "ss-prod-3");
+
+    // Everything the settings read is named: the config, the audit log, the cache and the
+    // playbook directory are this test's, and the AWS endpoint and keys are the sandbox's.
+    let home = account.home();
+    let config = account.write_config(&format!(
+        "regions = [\"{REGION}\"]\n[aws]\nmax_attempts = 1\n[playbooks]\ndir = \"{}\"\n",
+        home.join("playbooks").display()
+    ));
+    let audit = home.join("audit.jsonl");
+    let mut settings = Settings::new(&Overrides {
+        config: Some(config),
+        audit_log: Some(audit.clone()),
+        ..Overrides::default()
+    })
+    .unwrap();
+    settings.aws.sandbox = Some(SandboxEndpoint {
+        endpoint_url: sim.endpoint(),
+        region: REGION.into(),
+        access_key_id: account.access_key_id.clone(),
+        secret_access_key: account.secret_access_key.clone(),
+    });
+    settings.cache_dir = Some(home.join("cache"));
+
+    let (mut console, keys, screen) = TestConsole::new(80, 24);
+    let mut cockpit = Cockpit::start(&settings, Theme::plain()).await.unwrap();
+    let mut kb = Keyboard { keys, screen };
+    let script = async {
+        // The list loads, with the sandbox banner and who we are.
+        let screen = kb.wait_for("ss-test-3").await;
+        assert!(screen.contains("GAME DAY"), "{screen}");
+        assert!(screen.contains(&account.id), "{screen}");
+
+        // The filter narrows it.
+        kb.chars("/prod-3");
+        kb.key(KeyCode::Enter);
+        let screen = kb.wait_for("Servers 1/6").await;
+        assert!(!screen.contains("ss-prod-1"), "{screen}");
+
+        // A live isolate: the playbook, the incident id, the plan, the target's name typed.
+        kb.chars("p");
+        kb.wait_for("Playbook for ss-prod-3").await;
+        kb.chars("jjj");
+        kb.key(KeyCode::Enter);
+        kb.wait_for("Type it:").await;
+        kb.chars("IR-LOOP-1");
+        kb.key(KeyCode::Enter);
+        kb.wait_for("Plan: isolate · LIVE").await;
+        kb.key(KeyCode::Enter);
+        kb.wait_for("Type `ss-prod-3` to run it").await;
+        kb.chars("ss-prod-3");
+        kb.key(KeyCode::Enter);
+        kb.wait_for("Run isolate · succeeded").await;
+
+        // The audit screen shows the run with a verified chain; then `q` quits.
+        kb.key(KeyCode::Enter);
+        kb.chars("a");
+        let screen = kb.wait_for("chain intact").await;
+        assert!(screen.contains("IR-LOOP-1"), "{screen}");
+        kb.key(KeyCode::Esc);
+        kb.wait_for("Servers").await;
+        kb.chars("q");
+    };
+    let (ended, ()) = tokio::join!(cockpit.drive(&mut console, &settings), script);
+    assert!(matches!(ended, Ok(ExitCode::Success)), "{ended:?}");
+    assert!(cockpit.app.quit, "the loop ended because `q` was pressed");
+
+    // Counted where it happened: the emulator holds the server isolated, every interface in
+    // the quarantine group only; and the audit log has the run.
+    let after = state(&ctx, &target).await;
+    assert_eq!(
+        after.tags.get("breakglass:state").map(String::as_str),
+        Some("isolated")
+    );
+    let groups = breakglass_groups(&ctx, &estate.network.vpc_id).await;
+    let quarantine = &groups["breakglass-quarantine"][0];
+    assert!(!after.interfaces.is_empty());
+    for (eni, groups) in &after.interfaces {
+        assert_eq!(groups, &vec![quarantine.id.clone()], "{eni}");
+    }
+    let log = std::fs::read_to_string(&audit).unwrap();
+    assert!(log.contains("IR-LOOP-1"));
+}

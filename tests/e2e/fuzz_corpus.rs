@@ -1,0 +1,35 @@
+//! The fuzzers' kept inputs as regression tests: every file of `fuzz/corpus/<target>/` (the
+//! minimised corpus) and `fuzz/regressions/<target>/` (inputs that once crashed) goes
+//! through the same code the fuzzer runs (`fuzz/harness.rs`), which must not panic.
+
+#[path = "../../fuzz/harness.rs"]
+mod harness;
+
+use std::path::Path;
+
+fn inputs(dir: &Path) -> Vec<std::path::PathBuf> {
+    match std::fs::read_dir(dir) {
+        Ok(entries) => entries.map(|e| e.unwrap().path()).collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+#[test]
+fn every_kept_fuzz_input_is_handled_without_a_panic() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
+    let mut replayed = 0;
+    for (target, run) in harness::TARGETS {
+        let corpus = inputs(&root.join("corpus").join(target));
+        assert!(!corpus.is_empty(), "fuzz/corpus/{target} has no seeds");
+        for input in corpus
+            .iter()
+            .chain(&inputs(&root.join("regressions").join(target)))
+        {
+            let data = std::fs::read(input).unwrap();
+            let outcome = std::panic::catch_unwind(|| run(&data));
+            assert!(outcome.is_ok(), "{} panicked", input.display());
+            replayed += 1;
+        }
+    }
+    assert!(replayed >= 4);
+}
