@@ -1,6 +1,6 @@
 //! Every identifier breakglass accepts from a person or a file, checked in one place: AWS
-//! regions, accounts, instances, security groups, VPCs, S3 buckets, tag selectors and
-//! incident ids. Each check says what is wrong, so the caller can name the key or flag.
+//! regions, accounts, instances, security groups, VPCs, S3 buckets, tag keys and selectors,
+//! incident ids, and playbook and parameter names. Each check says what is wrong, so the caller can name the key or flag.
 
 /// Whether `name` looks like an AWS region code (`eu-west-1`, `us-gov-west-1`, `il-central-1`).
 pub fn is_region_name(name: &str) -> bool {
@@ -55,6 +55,38 @@ pub fn check_incident(id: &str) -> Result<(), &'static str> {
     } else {
         Err("must be 1-64 letters, digits and `-_.:/#`, starting with a letter or digit")
     }
+}
+
+/// Tag keys as written in a playbook: AWS allows up to 128 characters and reserves `aws:`.
+pub fn check_tag_key(key: &str) -> Result<(), String> {
+    const MAX_KEY: usize = 128;
+    if key.is_empty() {
+        return Err("the key is empty".into());
+    }
+    if key.chars().count() > MAX_KEY {
+        return Err(format!("longer than {MAX_KEY} characters"));
+    }
+    if key.to_ascii_lowercase().starts_with("aws:") {
+        return Err("the `aws:` prefix is reserved by AWS".into());
+    }
+    Ok(())
+}
+
+/// Playbook names: 1-64 lowercase letters, digits and `-`, not starting with `-`.
+pub fn is_playbook_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+}
+
+/// Playbook parameter names: lowercase letters, digits and `_`, starting with a letter.
+pub fn is_parameter_name(name: &str) -> bool {
+    name.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 /// A discovery selector `tag:Key=Value` or `tag:Key=V1,V2`, as key and values; the error
@@ -248,6 +280,39 @@ mod tests {
         let long = "a".repeat(65);
         for bad in ["", "-IR", "IR 42", "IR-$(id)", long.as_str()] {
             assert!(check_incident(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn tag_keys() {
+        assert_eq!(check_tag_key("breakglass:incident"), Ok(()));
+        assert_eq!(check_tag_key(&"k".repeat(128)), Ok(()));
+        let cases = [
+            (String::new(), "empty"),
+            ("k".repeat(129), "longer than 128"),
+            ("aws:name".into(), "reserved"),
+            ("AWS:Name".into(), "reserved"),
+        ];
+        for (key, expected) in cases {
+            let err = check_tag_key(&key).unwrap_err();
+            assert!(err.contains(expected), "{key}: {err}");
+        }
+    }
+
+    #[test]
+    fn playbook_and_parameter_names() {
+        let (longest, too_long) = ("a".repeat(64), "a".repeat(65));
+        for ok in ["isolate", "tag-incident", "a1", longest.as_str()] {
+            assert!(is_playbook_name(ok), "{ok}");
+        }
+        for bad in ["", "-x", "Tag", "tag_incident", "a b", too_long.as_str()] {
+            assert!(!is_playbook_name(bad), "{bad}");
+        }
+        for ok in ["note", "a_9", "x"] {
+            assert!(is_parameter_name(ok), "{ok}");
+        }
+        for bad in ["", "_x", "9a", "Note", "a-b"] {
+            assert!(!is_parameter_name(bad), "{bad}");
         }
     }
 

@@ -9,9 +9,11 @@ use serde_saphyr::{Location, Spanned};
 use sha2::{Digest, Sha256};
 
 use super::actions;
+use super::actions::StepDoc;
 use super::model::{Origin, ParamValue, Parameter, Playbook, Step};
-use super::schema::{ParamDoc, ParamType, PlaybookDoc, StepDoc};
+use super::schema::{ParamDoc, ParamType, PlaybookDoc};
 use super::template::BUILTIN_VARIABLES;
+use crate::ids;
 
 /// Largest playbook file accepted.
 pub const MAX_PLAYBOOK_BYTES: usize = 256 * 1024;
@@ -65,7 +67,7 @@ impl PlaybookError {
 }
 
 /// Collects diagnostics for one file.
-pub(super) struct Checker {
+pub struct Checker {
     pub(super) origin: String,
     pub(super) diagnostics: Vec<Diagnostic>,
 }
@@ -135,7 +137,7 @@ fn parser_message(err: &serde_saphyr::Error) -> String {
 
 fn check(c: &mut Checker, doc: PlaybookDoc, text: &str, origin: Origin) -> Option<Playbook> {
     let name = doc.name.value.clone();
-    if !is_playbook_name(&name) {
+    if !ids::is_playbook_name(&name) {
         c.at(
             Some(doc.name.referenced),
             format!("playbook name `{name}` is not valid"),
@@ -175,7 +177,7 @@ fn check_parameters(c: &mut Checker, docs: &BTreeMap<String, Spanned<ParamDoc>>)
     let mut parameters = Vec::new();
     for (name, doc) in docs {
         let at = Some(doc.referenced);
-        if !is_identifier(name) {
+        if !ids::is_parameter_name(name) {
             c.at(
                 at,
                 format!("parameter name `{name}` is not valid"),
@@ -258,7 +260,7 @@ fn check_step(
     let at = Some(step.referenced);
     let doc = &step.value;
     // Every action field present: its info and, when its arguments are valid, its spec.
-    let mut present = super::load_actions::present(c, doc, known);
+    let mut present = actions::check(c, doc, known);
     let action_names = || {
         actions::ACTIONS
             .iter()
@@ -327,21 +329,6 @@ fn check_order(c: &mut Checker, steps: &[Step]) {
     }
 }
 
-fn is_playbook_name(name: &str) -> bool {
-    (1..=64).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !name.starts_with('-')
-}
-
-fn is_identifier(name: &str) -> bool {
-    name.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-}
-
 /// Runs the order rule over steps with the given actions (at lines 10, 20, 30, …).
 #[cfg(test)]
 pub(crate) fn check_order_for_tests(infos: &[&'static actions::ActionInfo]) -> Vec<Diagnostic> {
@@ -354,9 +341,9 @@ pub(crate) fn check_order_for_tests(infos: &[&'static actions::ActionInfo]) -> V
             on_error: Default::default(),
             confirm: false,
             info,
-            action: super::model::ActionSpec::Tag {
+            action: actions::ActionSpec::Tag(actions::tag::TagSpec {
                 tags: BTreeMap::new(),
-            },
+            }),
             line: (i as u64 + 1) * 10,
         })
         .collect();

@@ -2,10 +2,10 @@
 //! by the executor with a full audit trail. Format: docs/playbooks.md.
 
 pub mod actions;
+mod args;
 mod catalog;
 mod exec;
 mod load;
-mod load_actions;
 mod model;
 mod params;
 mod plan;
@@ -14,18 +14,16 @@ mod resume;
 mod schema;
 mod template;
 
+pub use actions::{ActionSpec, ResolvedAction};
 pub use catalog::{Catalog, default_user_dir, is_file_reference, load_file};
 pub use exec::{
     CallRecord, CallResult, ExecEvent, ExecOptions, Recorder, RunMeta, RunOutcome, RunStatus,
     StepRef, StepReport, StepResult, StepStatus, TargetReport, execute,
 };
 pub use load::{Diagnostic, MAX_PLAYBOOK_BYTES, PlaybookError, load, type_name};
-pub use model::{ActionSpec, Origin, ParamValue, Parameter, Playbook, Step};
+pub use model::{Origin, ParamValue, Parameter, Playbook, Step};
 pub use params::{ParamError, resolve as resolve_parameters};
-pub use plan::{
-    Plan, PlanError, PlannedCall, PlannedStep, PlaybookRef, ResolvedAction, RunInfo, TargetPlan,
-    plan,
-};
+pub use plan::{Plan, PlanError, PlannedCall, PlannedStep, PlaybookRef, RunInfo, TargetPlan, plan};
 pub use policy::{ENGINE_CALLS, policy};
 pub use resume::{PriorRun, find_run};
 pub use schema::{OnError, ParamType};

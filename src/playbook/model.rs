@@ -1,13 +1,11 @@
 //! A loaded, validated playbook: what the planner and executor work from.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Serialize;
 
-use super::actions::ActionInfo;
+use super::actions::{ActionInfo, ActionSpec};
 use super::schema::{OnError, ParamType};
-use super::template::Template;
 
 /// Where a playbook came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,49 +77,6 @@ pub struct Step {
     /// Line of the step in its file, for messages.
     #[serde(skip)]
     pub line: u64,
-}
-
-/// A step's action with its arguments (templates not yet rendered).
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "action", rename_all = "kebab-case")]
-pub enum ActionSpec {
-    Tag {
-        tags: BTreeMap<String, Template>,
-    },
-    ProtectFromScaleIn {},
-    Isolate {
-        /// Renders to `standby` or `detach`.
-        auto_scaling: Template,
-        ssm_endpoint_group: Option<Template>,
-    },
-    Release {
-        /// Renders to `true` or `false`.
-        force: Template,
-    },
-    StopInstance {},
-    DisassociateElasticIp {},
-    RevokeSessions {
-        /// Render to `true` or `false`.
-        role_wide: Template,
-        remove_profile: Template,
-    },
-    CaptureMemory(CollectSpec),
-    CollectVolatile(CollectSpec),
-    Snapshot {
-        /// Renders to a number of minutes.
-        wait_minutes: Template,
-        copy_kms_key: Option<Template>,
-        share_with_account: Option<Template>,
-    },
-}
-
-/// Arguments of the Run Command collections (templates).
-#[derive(Debug, Clone, Serialize)]
-pub struct CollectSpec {
-    pub bucket: Option<Template>,
-    /// Renders to a number of minutes.
-    pub timeout_minutes: Template,
-    pub work_dir: Template,
 }
 
 /// A playbook ready to plan.

@@ -4,11 +4,11 @@
 
 use serde_json::json;
 
-use super::{Access, ActionInfo, ApiCall, Capability, Resource, Service};
+use super::{Access, ActionInfo, ApiCall, Capability, NoArgsAction, Resource, Service};
 use crate::aws::{Applied, Ec2Api, Ec2ContainApi};
 use crate::inventory::Server;
 use crate::playbook::exec::{StepCtx, StepError, StepResult, StepStatus};
-use crate::playbook::plan::{PlannedCall, ResolvedAction};
+use crate::playbook::plan::PlannedCall;
 
 const DESCRIBE_INSTANCES: ApiCall = super::tag::DESCRIBE_INSTANCES;
 const STOP_INSTANCES: ApiCall = ApiCall {
@@ -49,141 +49,155 @@ pub static DISASSOCIATE_EIP: ActionInfo = ActionInfo {
     cuts: &[],
 };
 
-pub fn plan_stop(server: &Server) -> (ResolvedAction, Vec<PlannedCall>, Vec<String>) {
-    let id = &server.instance_id;
-    let calls = vec![
-        PlannedCall::new(&DESCRIBE_INSTANCES, id, "read the instance state"),
-        PlannedCall::new(&STOP_INSTANCES, id, "stop it"),
-        PlannedCall::new(&DESCRIBE_INSTANCES, id, "verify it is stopping"),
-    ];
-    let notes = vec![
-        "warning: stopping loses the memory and instance-store data; capture memory before \
-         this step"
-            .to_owned(),
-    ];
-    (ResolvedAction::StopInstance {}, calls, notes)
+/// The `stop-instance` action (no arguments).
+pub struct StopInstance;
+
+impl NoArgsAction for StopInstance {
+    const INFO: &'static ActionInfo = &STOP;
+
+    fn plan(server: &Server) -> (Vec<PlannedCall>, Vec<String>) {
+        let id = &server.instance_id;
+        let calls = vec![
+            PlannedCall::new(&DESCRIBE_INSTANCES, id, "read the instance state"),
+            PlannedCall::new(&STOP_INSTANCES, id, "stop it"),
+            PlannedCall::new(&DESCRIBE_INSTANCES, id, "verify it is stopping"),
+        ];
+        let notes = vec![
+            "warning: stopping loses the memory and instance-store data; capture memory before \
+             this step"
+                .to_owned(),
+        ];
+        (calls, notes)
+    }
+
+    /// Stops the instance unless it is stopping or stopped.
+    async fn execute(ctx: &StepCtx<'_>) -> Result<StepResult, StepError> {
+        let ec2 = ctx.ec2();
+        let id = ctx.instance_id();
+        let read = || json!({ "instance_ids": [id] });
+        let state = |i: Option<crate::aws::Instance>| {
+            i.map(|i| i.state)
+                .ok_or_else(|| StepError::Failed(format!("instance {id} no longer exists")))
+        };
+        let before = state(
+            ctx.read(&DESCRIBE_INSTANCES, read(), ec2.describe_instance(id))
+                .await?,
+        )?;
+        if matches!(before.as_str(), "stopping" | "stopped") {
+            return Ok(StepResult::new(
+                StepStatus::AlreadyDone,
+                format!("already {before}"),
+            ));
+        }
+        let applied = ctx
+            .mutate(
+                &STOP_INSTANCES,
+                read(),
+                ec2.stop_instance(id, ctx.dry_run()),
+            )
+            .await?;
+        if let Applied::WouldSucceed { .. } = applied {
+            return Ok(StepResult::new(
+                StepStatus::WouldSucceed,
+                "would stop the instance",
+            ));
+        }
+        let after = state(
+            ctx.read(&DESCRIBE_INSTANCES, read(), ec2.describe_instance(id))
+                .await?,
+        )?;
+        if !matches!(after.as_str(), "stopping" | "stopped") {
+            return Err(StepError::Failed(format!(
+                "post-condition failed: the instance is {after} after StopInstances"
+            )));
+        }
+        Ok(StepResult::new(
+            StepStatus::Succeeded,
+            format!("{before} → {after}"),
+        ))
+    }
 }
 
-pub fn plan_disassociate(server: &Server) -> (ResolvedAction, Vec<PlannedCall>, Vec<String>) {
-    let id = &server.instance_id;
-    let calls = vec![
-        PlannedCall::new(&DESCRIBE_ADDRESSES, id, "find its Elastic IPs"),
-        PlannedCall::new(&DISASSOCIATE_ADDRESS, "<each association>", "disassociate"),
-        PlannedCall::new(&DESCRIBE_ADDRESSES, id, "verify none is associated"),
-    ];
-    let mut notes = Vec::new();
-    if !server.network_interfaces.iter().any(|e| e.elastic_ip) {
-        notes.push("no Elastic IP seen at discovery: the step will verify and skip".to_owned());
-    }
-    (ResolvedAction::DisassociateElasticIp {}, calls, notes)
-}
+/// The `disassociate-elastic-ip` action (no arguments).
+pub struct DisassociateElasticIp;
 
-/// Stops the instance unless it is stopping or stopped.
-pub async fn stop(ctx: &StepCtx<'_>) -> Result<StepResult, StepError> {
-    let ec2 = ctx.ec2();
-    let id = ctx.instance_id();
-    let read = || json!({ "instance_ids": [id] });
-    let state = |i: Option<crate::aws::Instance>| {
-        i.map(|i| i.state)
-            .ok_or_else(|| StepError::Failed(format!("instance {id} no longer exists")))
-    };
-    let before = state(
-        ctx.read(&DESCRIBE_INSTANCES, read(), ec2.describe_instance(id))
-            .await?,
-    )?;
-    if matches!(before.as_str(), "stopping" | "stopped") {
-        return Ok(StepResult::new(
-            StepStatus::AlreadyDone,
-            format!("already {before}"),
-        ));
-    }
-    let applied = ctx
-        .mutate(
-            &STOP_INSTANCES,
-            read(),
-            ec2.stop_instance(id, ctx.dry_run()),
-        )
-        .await?;
-    if let Applied::WouldSucceed { .. } = applied {
-        return Ok(StepResult::new(
-            StepStatus::WouldSucceed,
-            "would stop the instance",
-        ));
-    }
-    let after = state(
-        ctx.read(&DESCRIBE_INSTANCES, read(), ec2.describe_instance(id))
-            .await?,
-    )?;
-    if !matches!(after.as_str(), "stopping" | "stopped") {
-        return Err(StepError::Failed(format!(
-            "post-condition failed: the instance is {after} after StopInstances"
-        )));
-    }
-    Ok(StepResult::new(
-        StepStatus::Succeeded,
-        format!("{before} → {after}"),
-    ))
-}
+impl NoArgsAction for DisassociateElasticIp {
+    const INFO: &'static ActionInfo = &DISASSOCIATE_EIP;
 
-/// Disassociates every Elastic IP of the instance.
-pub async fn disassociate(ctx: &StepCtx<'_>) -> Result<StepResult, StepError> {
-    let ec2 = ctx.ec2();
-    let id = ctx.instance_id();
-    let filter = || json!({ "filters": { "instance-id": [id] } });
-    let addresses = ctx
-        .read(
-            &DESCRIBE_ADDRESSES,
-            filter(),
-            ec2.describe_instance_addresses(id),
-        )
-        .await?;
-    let associated: Vec<_> = addresses
-        .into_iter()
-        .filter_map(|a| Some((a.association_id.clone()?, a)))
-        .collect();
-    if associated.is_empty() {
-        return Ok(StepResult::new(
-            StepStatus::AlreadyDone,
-            "no Elastic IP is associated",
-        ));
+    fn plan(server: &Server) -> (Vec<PlannedCall>, Vec<String>) {
+        let id = &server.instance_id;
+        let calls = vec![
+            PlannedCall::new(&DESCRIBE_ADDRESSES, id, "find its Elastic IPs"),
+            PlannedCall::new(&DISASSOCIATE_ADDRESS, "<each association>", "disassociate"),
+            PlannedCall::new(&DESCRIBE_ADDRESSES, id, "verify none is associated"),
+        ];
+        let mut notes = Vec::new();
+        if !server.network_interfaces.iter().any(|e| e.elastic_ip) {
+            notes.push("no Elastic IP seen at discovery: the step will verify and skip".to_owned());
+        }
+        (calls, notes)
     }
-    let mut done = Vec::new();
-    for (association, address) in &associated {
-        // The allocation id goes into the audit record, to re-associate it later by hand.
-        let params = json!({
-            "association_id": association,
-            "public_ip": address.public_ip,
-            "allocation_id": address.allocation_id,
-            "network_interface_id": address.network_interface_id,
-        });
-        ctx.mutate(
-            &DISASSOCIATE_ADDRESS,
-            params,
-            ec2.disassociate_address(association, ctx.dry_run()),
-        )
-        .await?;
-        done.push(address.public_ip.clone());
+
+    /// Disassociates every Elastic IP of the instance.
+    async fn execute(ctx: &StepCtx<'_>) -> Result<StepResult, StepError> {
+        let ec2 = ctx.ec2();
+        let id = ctx.instance_id();
+        let filter = || json!({ "filters": { "instance-id": [id] } });
+        let addresses = ctx
+            .read(
+                &DESCRIBE_ADDRESSES,
+                filter(),
+                ec2.describe_instance_addresses(id),
+            )
+            .await?;
+        let associated: Vec<_> = addresses
+            .into_iter()
+            .filter_map(|a| Some((a.association_id.clone()?, a)))
+            .collect();
+        if associated.is_empty() {
+            return Ok(StepResult::new(
+                StepStatus::AlreadyDone,
+                "no Elastic IP is associated",
+            ));
+        }
+        let mut done = Vec::new();
+        for (association, address) in &associated {
+            // The allocation id goes into the audit record, to re-associate it later by hand.
+            let params = json!({
+                "association_id": association,
+                "public_ip": address.public_ip,
+                "allocation_id": address.allocation_id,
+                "network_interface_id": address.network_interface_id,
+            });
+            ctx.mutate(
+                &DISASSOCIATE_ADDRESS,
+                params,
+                ec2.disassociate_address(association, ctx.dry_run()),
+            )
+            .await?;
+            done.push(address.public_ip.clone());
+        }
+        if ctx.dry_run() {
+            return Ok(StepResult::new(
+                StepStatus::WouldSucceed,
+                format!("would disassociate {}", done.join(", ")),
+            ));
+        }
+        let left = ctx
+            .read(
+                &DESCRIBE_ADDRESSES,
+                filter(),
+                ec2.describe_instance_addresses(id),
+            )
+            .await?;
+        if left.iter().any(|a| a.association_id.is_some()) {
+            return Err(StepError::Failed(
+                "post-condition failed: an Elastic IP is still associated".into(),
+            ));
+        }
+        Ok(StepResult::new(
+            StepStatus::Succeeded,
+            format!("disassociated {}", done.join(", ")),
+        ))
     }
-    if ctx.dry_run() {
-        return Ok(StepResult::new(
-            StepStatus::WouldSucceed,
-            format!("would disassociate {}", done.join(", ")),
-        ));
-    }
-    let left = ctx
-        .read(
-            &DESCRIBE_ADDRESSES,
-            filter(),
-            ec2.describe_instance_addresses(id),
-        )
-        .await?;
-    if left.iter().any(|a| a.association_id.is_some()) {
-        return Err(StepError::Failed(
-            "post-condition failed: an Elastic IP is still associated".into(),
-        ));
-    }
-    Ok(StepResult::new(
-        StepStatus::Succeeded,
-        format!("disassociated {}", done.join(", ")),
-    ))
 }

@@ -4,17 +4,24 @@
 //! (snapshots under the default EBS key cannot be shared). Instance-store volumes cannot be
 //! snapshotted: said in the output and the audit.
 
+mod copies;
+
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use serde_saphyr::Spanned;
 
-use super::{Access, ActionInfo, ApiCall, Resource, Service};
-use crate::aws::{Ec2Api, Ec2EvidenceApi, Ec2Filter, Snapshot};
-use crate::inventory::{INCIDENT_TAG, RUN_TAG, Server};
+use self::copies::{copy, wait};
+use super::{Access, Action, ActionInfo, ApiCall, PlanCtx, Planned, Resource, Service};
+use crate::aws::{Ec2Api, Ec2EvidenceApi, Ec2Filter};
+use crate::ids;
+use crate::inventory::{INCIDENT_TAG, RUN_TAG};
+use crate::playbook::args::{Scalar, optional_template, scalar};
 use crate::playbook::exec::{StepCtx, StepError, StepResult, StepStatus};
-use crate::playbook::plan::{PlannedCall, ResolvedAction};
+use crate::playbook::load::Checker;
+use crate::playbook::plan::PlannedCall;
+use crate::playbook::template::Template;
 
 const DESCRIBE_INSTANCES: ApiCall = super::tag::DESCRIBE_INSTANCES;
 const DESCRIBE_INSTANCE_TYPES: ApiCall = ApiCall::new(
@@ -98,9 +105,6 @@ pub const RESPONDER_TAG: &str = "breakglass:responder";
 /// Tag on a copy naming the snapshot it copies.
 pub const COPY_OF_TAG: &str = "breakglass:copy-of";
 
-/// Seconds between progress reads while waiting.
-const POLL: Duration = Duration::from_secs(5);
-
 /// `snapshot`'s arguments, rendered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SnapshotArgs {
@@ -119,7 +123,7 @@ impl SnapshotArgs {
             return Err("`wait_minutes` is at most 720 (12 hours)".into());
         }
         if let Some(account) = &self.share_with_account {
-            if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+            if !ids::is_account_id(account) {
                 return Err(format!(
                     "`share_with_account` `{account}` is not a 12-digit account id"
                 ));
@@ -136,60 +140,279 @@ impl SnapshotArgs {
     }
 }
 
-pub fn plan(
-    args: SnapshotArgs,
-    server: &Server,
-) -> (ResolvedAction, Vec<PlannedCall>, Vec<String>) {
-    let id = &server.instance_id;
-    let mut calls = vec![
-        PlannedCall::new(&DESCRIBE_INSTANCES, id, "read the attached EBS volumes"),
-        PlannedCall::new(
-            &DESCRIBE_INSTANCE_TYPES,
-            "<instance type>",
-            "check for instance-store volumes",
-        ),
-        PlannedCall::new(
-            &DESCRIBE_SNAPSHOTS,
-            id,
-            "find snapshots this run already took",
-        ),
-        PlannedCall::new(
-            &CREATE_SNAPSHOTS,
-            id,
-            "snapshot every EBS volume, crash-consistent",
-        ),
-        PlannedCall::new(
-            &TAG_SNAPSHOT,
-            "<each snapshot>",
-            "tag it with its volume and device",
-        ),
-    ];
-    if args.wait_minutes > 0 {
-        calls.push(PlannedCall::new(
-            &DESCRIBE_SNAPSHOTS,
-            "<the snapshots>",
-            format!("wait up to {} min for completion", args.wait_minutes),
-        ));
+/// The `snapshot` action.
+pub struct Snapshot;
+
+/// `snapshot`'s arguments as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnapshotDoc {
+    /// Minutes to wait for completion (default 30; 0 = do not wait), or a template.
+    pub wait_minutes: Option<Spanned<Scalar>>,
+    /// KMS key to copy the snapshots under (template; empty = no copy).
+    pub copy_kms_key: Option<Spanned<String>>,
+    /// Account to share the copies with (template; empty = none).
+    pub share_with_account: Option<Spanned<String>>,
+}
+
+/// `snapshot`'s arguments, checked.
+#[derive(Debug, Clone, Serialize)]
+pub struct SnapshotSpec {
+    /// Renders to a number of minutes.
+    pub wait_minutes: Template,
+    pub copy_kms_key: Option<Template>,
+    pub share_with_account: Option<Template>,
+}
+
+impl Action for Snapshot {
+    type Doc = Option<SnapshotDoc>;
+    type Spec = SnapshotSpec;
+    type Args = SnapshotArgs;
+    const INFO: &'static ActionInfo = &INFO;
+
+    fn check(
+        c: &mut Checker,
+        doc: &Spanned<Option<SnapshotDoc>>,
+        known: &dyn Fn(&str) -> bool,
+    ) -> Option<SnapshotSpec> {
+        let args = doc.value.clone().unwrap_or_default();
+        let wait = scalar(
+            c,
+            args.wait_minutes.as_ref(),
+            "30",
+            known,
+            &|v| v.parse::<u32>().is_ok_and(|m| m <= 720),
+            "`wait_minutes` is a number of minutes from 0 to 720",
+        );
+        let key = optional_template(c, args.copy_kms_key.as_ref(), known, "`copy_kms_key`");
+        let share = optional_template(
+            c,
+            args.share_with_account.as_ref(),
+            known,
+            "`share_with_account`",
+        );
+        Some(SnapshotSpec {
+            wait_minutes: wait?,
+            copy_kms_key: key?,
+            share_with_account: share?,
+        })
     }
-    if let Some(key) = &args.copy_kms_key {
-        calls.push(PlannedCall::new(
-            &COPY_SNAPSHOT,
-            "<each snapshot>",
-            format!("copy under {key}"),
-        ));
-        if let Some(account) = &args.share_with_account {
+
+    fn plan(spec: &SnapshotSpec, target: &PlanCtx<'_>) -> Result<Planned<SnapshotArgs>, String> {
+        let wait = target.render(&spec.wait_minutes);
+        let args = SnapshotArgs {
+            wait_minutes: wait
+                .parse()
+                .map_err(|_| format!("`wait_minutes` is `{wait}`, not a number of minutes"))?,
+            copy_kms_key: target.optional(spec.copy_kms_key.as_ref()),
+            share_with_account: target.optional(spec.share_with_account.as_ref()),
+        };
+        args.check()?;
+        let server = target.server;
+        let id = &server.instance_id;
+        let mut calls = vec![
+            PlannedCall::new(&DESCRIBE_INSTANCES, id, "read the attached EBS volumes"),
+            PlannedCall::new(
+                &DESCRIBE_INSTANCE_TYPES,
+                "<instance type>",
+                "check for instance-store volumes",
+            ),
+            PlannedCall::new(
+                &DESCRIBE_SNAPSHOTS,
+                id,
+                "find snapshots this run already took",
+            ),
+            PlannedCall::new(
+                &CREATE_SNAPSHOTS,
+                id,
+                "snapshot every EBS volume, crash-consistent",
+            ),
+            PlannedCall::new(
+                &TAG_SNAPSHOT,
+                "<each snapshot>",
+                "tag it with its volume and device",
+            ),
+        ];
+        if args.wait_minutes > 0 {
             calls.push(PlannedCall::new(
-                &SHARE_SNAPSHOT,
-                "<each copy>",
-                format!("share with {account}"),
+                &DESCRIBE_SNAPSHOTS,
+                "<the snapshots>",
+                format!("wait up to {} min for completion", args.wait_minutes),
             ));
         }
+        if let Some(key) = &args.copy_kms_key {
+            calls.push(PlannedCall::new(
+                &COPY_SNAPSHOT,
+                "<each snapshot>",
+                format!("copy under {key}"),
+            ));
+            if let Some(account) = &args.share_with_account {
+                calls.push(PlannedCall::new(
+                    &SHARE_SNAPSHOT,
+                    "<each copy>",
+                    format!("share with {account}"),
+                ));
+            }
+        }
+        let mut notes = Vec::new();
+        if args.wait_minutes == 0 {
+            notes.push("does not wait: the snapshots complete in the background".to_owned());
+        }
+        Ok(Planned { args, calls, notes })
     }
-    let mut notes = Vec::new();
-    if args.wait_minutes == 0 {
-        notes.push("does not wait: the snapshots complete in the background".to_owned());
+
+    async fn execute(ctx: &StepCtx<'_>, args: &SnapshotArgs) -> Result<StepResult, StepError> {
+        let ec2 = ctx.ec2();
+        let id = ctx.instance_id();
+        let instance = ctx
+            .read(
+                &DESCRIBE_INSTANCES,
+                json!({ "instance_ids": [id] }),
+                ec2.describe_instance(id),
+            )
+            .await?
+            .ok_or_else(|| StepError::Failed(format!("instance {id} no longer exists")))?;
+        if let Some(instance_type) = &instance.instance_type {
+            let store = ctx
+                .read(
+                    &DESCRIBE_INSTANCE_TYPES,
+                    json!({ "instance_types": [instance_type] }),
+                    ec2.has_instance_store(instance_type),
+                )
+                .await?;
+            if store {
+                ctx.note(
+                    "warning",
+                    format!(
+                        "{instance_type} has instance-store volumes: they cannot be snapshotted and \
+                         are lost when the instance stops; collect what matters from them before"
+                    ),
+                )?;
+            }
+        }
+        if instance.volumes.is_empty() {
+            return Err(StepError::Failed(
+                "the instance has no EBS volume to snapshot".into(),
+            ));
+        }
+        let devices: BTreeMap<&str, &str> = instance
+            .volumes
+            .iter()
+            .map(|v| (v.volume_id.as_str(), v.device.as_str()))
+            .collect();
+        let mine = [
+            by_tag(RUN_TAG, ctx.run_id()),
+            by_tag(SOURCE_INSTANCE_TAG, id),
+        ];
+        let mut taken = ctx
+            .read(
+                &DESCRIBE_SNAPSHOTS,
+                json!({ "filters": { "tag:breakglass:run": [ctx.run_id()], "tag:breakglass:source-instance": [id] } }),
+                ec2.describe_snapshots(&mine),
+            )
+            .await?;
+        taken.retain(|s| !s.tags.contains_key(COPY_OF_TAG));
+        let mut done = Vec::new();
+        if taken.is_empty() {
+            let tags = base_tags(ctx);
+            let description = format!(
+                "breakglass {} of {id} (run {})",
+                ctx.incident().unwrap_or("dry-run"),
+                ctx.run_id()
+            );
+            let created = ctx
+                .mutate(
+                    &CREATE_SNAPSHOTS,
+                    json!({ "instance_id": id, "exclude_boot_volume": false, "tags": tags }),
+                    ec2.create_snapshots(id, &description, &tags, ctx.dry_run()),
+                )
+                .await?;
+            if ctx.dry_run() {
+                let copy = if args.copy_kms_key.is_some() {
+                    "; the copy is checked when real snapshots exist"
+                } else {
+                    ""
+                };
+                return Ok(StepResult::new(
+                    StepStatus::WouldSucceed,
+                    format!(
+                        "would snapshot {} EBS volume(s){copy}",
+                        instance.volumes.len()
+                    ),
+                ));
+            }
+            for snapshot in &created.snapshots {
+                let volume = snapshot.volume_id.as_deref().unwrap_or_default();
+                let device = devices.get(volume).copied().unwrap_or("unknown");
+                let tags = BTreeMap::from([
+                    (SOURCE_VOLUME_TAG.to_owned(), volume.to_owned()),
+                    (DEVICE_TAG.to_owned(), device.to_owned()),
+                    ("Name".to_owned(), format!("breakglass {id} {device}")),
+                ]);
+                ctx.mutate(
+                    &TAG_SNAPSHOT,
+                    json!({ "resources": [snapshot.id], "tags": tags }),
+                    ec2.create_tags(&snapshot.id, &tags, false),
+                )
+                .await?;
+            }
+            done.push(format!(
+                "snapshot(s) {}",
+                created
+                    .snapshots
+                    .iter()
+                    .map(|s| s.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+            taken = created.snapshots;
+        } else {
+            done.push(format!(
+                "kept the snapshot(s) this run took: {}",
+                taken
+                    .iter()
+                    .map(|s| s.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        let missing: Vec<&str> = devices
+            .keys()
+            .filter(|v| !taken.iter().any(|s| s.volume_id.as_deref() == Some(**v)))
+            .copied()
+            .collect();
+        if !missing.is_empty() {
+            return Err(StepError::Failed(format!(
+                "no snapshot of volume(s) {} (attached after the snapshots were taken?)",
+                missing.join(", ")
+            )));
+        }
+        let ids: Vec<String> = taken.iter().map(|s| s.id.clone()).collect();
+        if args.wait_minutes == 0 {
+            return Ok(StepResult::new(
+                StepStatus::Succeeded,
+                format!("{}; completing in the background", done.join("; ")),
+            ));
+        }
+        wait(ctx, &ids, args.wait_minutes).await?;
+        done.push("completed".into());
+        if let Some(key) = &args.copy_kms_key {
+            let copies = copy(
+                ctx,
+                &taken,
+                &devices,
+                key,
+                args.share_with_account.as_deref(),
+            )
+            .await?;
+            wait(ctx, &copies, args.wait_minutes).await?;
+            done.push(format!("copied under {key}: {}", copies.join(", ")));
+            if let Some(account) = &args.share_with_account {
+                done.push(format!("shared with {account}"));
+            }
+        }
+        Ok(StepResult::new(StepStatus::Succeeded, done.join("; ")))
     }
-    (ResolvedAction::Snapshot(args), calls, notes)
 }
 
 /// Tags every snapshot of the run carries.
@@ -213,266 +436,4 @@ fn by_tag(key: &str, value: &str) -> Ec2Filter {
         name: format!("tag:{key}"),
         values: vec![value.to_owned()],
     }
-}
-
-pub async fn execute(ctx: &StepCtx<'_>, args: &SnapshotArgs) -> Result<StepResult, StepError> {
-    let ec2 = ctx.ec2();
-    let id = ctx.instance_id();
-    let instance = ctx
-        .read(
-            &DESCRIBE_INSTANCES,
-            json!({ "instance_ids": [id] }),
-            ec2.describe_instance(id),
-        )
-        .await?
-        .ok_or_else(|| StepError::Failed(format!("instance {id} no longer exists")))?;
-    if let Some(instance_type) = &instance.instance_type {
-        let store = ctx
-            .read(
-                &DESCRIBE_INSTANCE_TYPES,
-                json!({ "instance_types": [instance_type] }),
-                ec2.has_instance_store(instance_type),
-            )
-            .await?;
-        if store {
-            ctx.note(
-                "warning",
-                format!(
-                    "{instance_type} has instance-store volumes: they cannot be snapshotted and \
-                     are lost when the instance stops; collect what matters from them before"
-                ),
-            )?;
-        }
-    }
-    if instance.volumes.is_empty() {
-        return Err(StepError::Failed(
-            "the instance has no EBS volume to snapshot".into(),
-        ));
-    }
-    let devices: BTreeMap<&str, &str> = instance
-        .volumes
-        .iter()
-        .map(|v| (v.volume_id.as_str(), v.device.as_str()))
-        .collect();
-    let mine = [
-        by_tag(RUN_TAG, ctx.run_id()),
-        by_tag(SOURCE_INSTANCE_TAG, id),
-    ];
-    let mut taken = ctx
-        .read(
-            &DESCRIBE_SNAPSHOTS,
-            json!({ "filters": { "tag:breakglass:run": [ctx.run_id()], "tag:breakglass:source-instance": [id] } }),
-            ec2.describe_snapshots(&mine),
-        )
-        .await?;
-    taken.retain(|s| !s.tags.contains_key(COPY_OF_TAG));
-    let mut done = Vec::new();
-    if taken.is_empty() {
-        let tags = base_tags(ctx);
-        let description = format!(
-            "breakglass {} of {id} (run {})",
-            ctx.incident().unwrap_or("dry-run"),
-            ctx.run_id()
-        );
-        let created = ctx
-            .mutate(
-                &CREATE_SNAPSHOTS,
-                json!({ "instance_id": id, "exclude_boot_volume": false, "tags": tags }),
-                ec2.create_snapshots(id, &description, &tags, ctx.dry_run()),
-            )
-            .await?;
-        if ctx.dry_run() {
-            let copy = if args.copy_kms_key.is_some() {
-                "; the copy is checked when real snapshots exist"
-            } else {
-                ""
-            };
-            return Ok(StepResult::new(
-                StepStatus::WouldSucceed,
-                format!(
-                    "would snapshot {} EBS volume(s){copy}",
-                    instance.volumes.len()
-                ),
-            ));
-        }
-        for snapshot in &created.snapshots {
-            let volume = snapshot.volume_id.as_deref().unwrap_or_default();
-            let device = devices.get(volume).copied().unwrap_or("unknown");
-            let tags = BTreeMap::from([
-                (SOURCE_VOLUME_TAG.to_owned(), volume.to_owned()),
-                (DEVICE_TAG.to_owned(), device.to_owned()),
-                ("Name".to_owned(), format!("breakglass {id} {device}")),
-            ]);
-            ctx.mutate(
-                &TAG_SNAPSHOT,
-                json!({ "resources": [snapshot.id], "tags": tags }),
-                ec2.create_tags(&snapshot.id, &tags, false),
-            )
-            .await?;
-        }
-        done.push(format!(
-            "snapshot(s) {}",
-            created
-                .snapshots
-                .iter()
-                .map(|s| s.id.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
-        taken = created.snapshots;
-    } else {
-        done.push(format!(
-            "kept the snapshot(s) this run took: {}",
-            taken
-                .iter()
-                .map(|s| s.id.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
-    }
-    let missing: Vec<&str> = devices
-        .keys()
-        .filter(|v| !taken.iter().any(|s| s.volume_id.as_deref() == Some(**v)))
-        .copied()
-        .collect();
-    if !missing.is_empty() {
-        return Err(StepError::Failed(format!(
-            "no snapshot of volume(s) {} (attached after the snapshots were taken?)",
-            missing.join(", ")
-        )));
-    }
-    let ids: Vec<String> = taken.iter().map(|s| s.id.clone()).collect();
-    if args.wait_minutes == 0 {
-        return Ok(StepResult::new(
-            StepStatus::Succeeded,
-            format!("{}; completing in the background", done.join("; ")),
-        ));
-    }
-    wait(ctx, &ids, args.wait_minutes).await?;
-    done.push("completed".into());
-    if let Some(key) = &args.copy_kms_key {
-        let copies = copy(
-            ctx,
-            &taken,
-            &devices,
-            key,
-            args.share_with_account.as_deref(),
-        )
-        .await?;
-        wait(ctx, &copies, args.wait_minutes).await?;
-        done.push(format!("copied under {key}: {}", copies.join(", ")));
-        if let Some(account) = &args.share_with_account {
-            done.push(format!("shared with {account}"));
-        }
-    }
-    Ok(StepResult::new(StepStatus::Succeeded, done.join("; ")))
-}
-
-/// Waits until every snapshot is completed, showing progress; fails on `error` or timeout.
-async fn wait(ctx: &StepCtx<'_>, ids: &[String], minutes: u32) -> Result<(), StepError> {
-    let ec2 = ctx.ec2();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(u64::from(minutes) * 60);
-    let filter = [Ec2Filter {
-        name: "snapshot-id".into(),
-        values: ids.to_vec(),
-    }];
-    loop {
-        let now: Vec<Snapshot> = ctx
-            .read(
-                &DESCRIBE_SNAPSHOTS,
-                json!({ "snapshot_ids": ids }),
-                ec2.describe_snapshots(&filter),
-            )
-            .await?;
-        if let Some(failed) = now.iter().find(|s| s.state == "error") {
-            return Err(StepError::Failed(format!(
-                "snapshot {} failed (state error)",
-                failed.id
-            )));
-        }
-        let pending: Vec<String> = now
-            .iter()
-            .filter(|s| s.state != "completed")
-            .map(|s| format!("{} {}", s.id, s.progress.as_deref().unwrap_or("0%")))
-            .collect();
-        if pending.is_empty() && now.len() == ids.len() {
-            return Ok(());
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return Err(StepError::Failed(format!(
-                "snapshots still pending after {minutes} min ({}); they continue in AWS — check \
-                 them with `aws ec2 describe-snapshots --snapshot-ids …`, or raise `wait_minutes`",
-                pending.join(", ")
-            )));
-        }
-        if ctx.is_cancelled() {
-            return Err(StepError::Interrupted);
-        }
-        ctx.progress(format!("waiting: {}", pending.join(", ")));
-        tokio::time::sleep(POLL).await;
-    }
-}
-
-/// Copies each snapshot under `key` (once per run), shares the copies; returns their ids.
-async fn copy(
-    ctx: &StepCtx<'_>,
-    sources: &[Snapshot],
-    devices: &BTreeMap<&str, &str>,
-    key: &str,
-    share: Option<&str>,
-) -> Result<Vec<String>, StepError> {
-    let ec2 = ctx.ec2();
-    let mut copies = Vec::new();
-    for source in sources {
-        let existing = ctx
-            .read(
-                &DESCRIBE_SNAPSHOTS,
-                json!({ "filters": { "tag:breakglass:copy-of": [source.id] } }),
-                ec2.describe_snapshots(&[by_tag(COPY_OF_TAG, &source.id)]),
-            )
-            .await?;
-        let copy_id = match existing.first() {
-            Some(copy) => copy.id.clone(),
-            None => {
-                let mut tags = base_tags(ctx);
-                let volume = source.volume_id.as_deref().unwrap_or_default();
-                tags.insert(SOURCE_VOLUME_TAG.to_owned(), volume.to_owned());
-                tags.insert(
-                    DEVICE_TAG.to_owned(),
-                    devices.get(volume).copied().unwrap_or("unknown").to_owned(),
-                );
-                tags.insert(COPY_OF_TAG.to_owned(), source.id.clone());
-                let params = json!({
-                    "source_snapshot_id": source.id, "kms_key_id": key, "encrypted": true, "tags": tags,
-                });
-                let created = ctx
-                    .mutate(
-                        &COPY_SNAPSHOT,
-                        params,
-                        ec2.copy_snapshot(
-                            ctx.region(),
-                            &source.id,
-                            key,
-                            &format!("breakglass copy of {}", source.id),
-                            &tags,
-                            false,
-                        ),
-                    )
-                    .await?;
-                created.id.ok_or_else(|| {
-                    StepError::Failed(format!("CopySnapshot of {} returned no id", source.id))
-                })?
-            }
-        };
-        if let Some(account) = share {
-            ctx.mutate(
-                &SHARE_SNAPSHOT,
-                json!({ "snapshot_id": copy_id, "create_volume_permission": { "add": [account] } }),
-                ec2.share_snapshot(&copy_id, account, false),
-            )
-            .await?;
-        }
-        copies.push(copy_id);
-    }
-    Ok(copies)
 }

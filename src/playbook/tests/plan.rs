@@ -36,11 +36,11 @@ fn a_dry_run_without_an_incident_renders_a_placeholder() {
     let params = resolve_parameters(&playbook, &[]).unwrap();
     let targets = [server("i-0aaaaaaaaaaaaaaa1", "ss-prod-1", &[])];
     let plan = plan(&playbook, &params, &targets, &run(true, None)).unwrap();
-    let crate::playbook::ResolvedAction::Tag { tags } = &plan.targets[0].steps[0].args else {
+    let crate::playbook::ResolvedAction::Tag(args) = &plan.targets[0].steps[0].args else {
         panic!("a tag step");
     };
-    assert_eq!(tags["breakglass:incident"], "dry-run");
-    assert_eq!(tags["breakglass:note"], "under investigation");
+    assert_eq!(args.tags["breakglass:incident"], "dry-run");
+    assert_eq!(args.tags["breakglass:note"], "under investigation");
 }
 
 #[test]

@@ -8,18 +8,22 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use serde_saphyr::Spanned;
 
-use super::{
+use super::args::{self, CollectDoc, CollectSpec};
+use super::run_command::{
     DESCRIBE_INSTANCE_INFORMATION, GET_COMMAND_INVOCATION, GET_EVIDENCE, LIST_COMMANDS,
-    PUT_EVIDENCE, REPORT_PREFIX, SEND_COMMAND, agent_ready, evidence_key, parse_report,
+    PUT_EVIDENCE, REPORT_PREFIX, SEND_COMMAND, agent_ready, evidence_key, kept_path, parse_report,
     redact_script, run_script, script_start, script_upload, shell_quote, verify_upload,
 };
 use crate::aws::{Ec2Api, EvidenceStoreApi};
 use crate::config::ToolLocation;
-use crate::inventory::Server;
-use crate::playbook::actions::{Access, ActionInfo, ApiCall, Capability, Resource, Service};
+use crate::playbook::actions::{
+    Access, Action, ActionInfo, ApiCall, Capability, PlanCtx, Planned, Resource, Service,
+};
 use crate::playbook::exec::{StepCtx, StepError, StepResult, StepStatus};
-use crate::playbook::plan::{PlannedCall, ResolvedAction};
+use crate::playbook::load::Checker;
+use crate::playbook::plan::PlannedCall;
 
 const DESCRIBE_INSTANCES: ApiCall = crate::playbook::actions::tag::DESCRIBE_INSTANCES;
 /// The presigned `GET` of the tool the host makes, authorized as the caller.
@@ -64,46 +68,171 @@ pub struct MemoryArgs {
     pub work_dir: String,
 }
 
-pub fn plan(args: MemoryArgs, server: &Server) -> (ResolvedAction, Vec<PlannedCall>, Vec<String>) {
-    let id = &server.instance_id;
-    let object = format!(
-        "s3://{}/{}<incident>/{id}/<run>/memory.lime",
-        args.bucket, args.prefix
-    );
-    let calls = vec![
-        PlannedCall::new(
-            &DESCRIBE_INSTANCE_INFORMATION,
-            id,
-            "the SSM agent must be online, the host Linux",
-        ),
-        PlannedCall::new(&DESCRIBE_INSTANCES, id, "the architecture picks the tool"),
-        PlannedCall::new(
-            &LIST_COMMANDS,
-            id,
-            "look for this run's command (a resumed run follows it)",
-        ),
-        PlannedCall::new(
-            &SEND_COMMAND,
-            id,
-            "fetch + verify the tool, acquire, hash, upload (presigned URLs)",
-        ),
-        PlannedCall::new(
-            &GET_COMMAND_INVOCATION,
-            id,
-            format!("follow it (up to {} min)", args.timeout_minutes),
-        ),
-        PlannedCall::new(&GET_EVIDENCE, &object, "read it back: size and SHA-256"),
-    ];
-    let mut notes = vec![format!(
-        "the image is written to {} on the host before upload (use an evidence volume to keep \
-         the instance's disks untouched)",
-        args.work_dir
-    )];
-    if args.tools.is_empty() {
-        notes
-            .push("warning: no memory tool in the config (`[evidence.memory_tool.<arch>]`)".into());
+/// The `capture-memory` action.
+pub struct CaptureMemory;
+
+impl Action for CaptureMemory {
+    type Doc = Option<CollectDoc>;
+    type Spec = CollectSpec;
+    type Args = MemoryArgs;
+    const INFO: &'static ActionInfo = &INFO;
+
+    fn check(
+        c: &mut Checker,
+        doc: &Spanned<Option<CollectDoc>>,
+        known: &dyn Fn(&str) -> bool,
+    ) -> Option<CollectSpec> {
+        args::check(c, doc, known, "60")
     }
-    (ResolvedAction::CaptureMemory(args), calls, notes)
+
+    fn plan(spec: &CollectSpec, target: &PlanCtx<'_>) -> Result<Planned<MemoryArgs>, String> {
+        let collect = args::render(spec, target)?;
+        let args = MemoryArgs {
+            bucket: collect.bucket,
+            prefix: collect.prefix,
+            tools: target.run.evidence.memory_tool.clone(),
+            timeout_minutes: collect.timeout_minutes,
+            work_dir: collect.work_dir,
+        };
+        let server = target.server;
+        let id = &server.instance_id;
+        let object = format!(
+            "s3://{}/{}<incident>/{id}/<run>/memory.lime",
+            args.bucket, args.prefix
+        );
+        let calls = vec![
+            PlannedCall::new(
+                &DESCRIBE_INSTANCE_INFORMATION,
+                id,
+                "the SSM agent must be online, the host Linux",
+            ),
+            PlannedCall::new(&DESCRIBE_INSTANCES, id, "the architecture picks the tool"),
+            PlannedCall::new(
+                &LIST_COMMANDS,
+                id,
+                "look for this run's command (a resumed run follows it)",
+            ),
+            PlannedCall::new(
+                &SEND_COMMAND,
+                id,
+                "fetch + verify the tool, acquire, hash, upload (presigned URLs)",
+            ),
+            PlannedCall::new(
+                &GET_COMMAND_INVOCATION,
+                id,
+                format!("follow it (up to {} min)", args.timeout_minutes),
+            ),
+            PlannedCall::new(&GET_EVIDENCE, &object, "read it back: size and SHA-256"),
+        ];
+        let mut notes = vec![format!(
+            "the image is written to {} on the host before upload (use an evidence volume to keep \
+             the instance's disks untouched)",
+            args.work_dir
+        )];
+        if args.tools.is_empty() {
+            notes.push(
+                "warning: no memory tool in the config (`[evidence.memory_tool.<arch>]`)".into(),
+            );
+        }
+        Ok(Planned { args, calls, notes })
+    }
+
+    async fn execute(ctx: &StepCtx<'_>, args: &MemoryArgs) -> Result<StepResult, StepError> {
+        agent_ready(ctx).await?;
+        let id = ctx.instance_id();
+        let instance = ctx
+            .read(
+                &DESCRIBE_INSTANCES,
+                json!({ "instance_ids": [id] }),
+                ctx.ec2().describe_instance(id),
+            )
+            .await?
+            .ok_or_else(|| StepError::Failed(format!("instance {id} no longer exists")))?;
+        let arch = instance
+            .architecture
+            .clone()
+            .unwrap_or_else(|| "unknown".into());
+        let tool = args.tools.get(&arch).ok_or_else(|| {
+            StepError::Failed(format!(
+                "no memory acquisition tool for {arch}: stage one in S3 and set \
+                 `[evidence.memory_tool.{arch}]` (docs/evidence.md)"
+            ))
+        })?;
+        let (tool_bucket, tool_key) = tool.bucket_key().ok_or_else(|| {
+            StepError::Failed(format!(
+                "tool location `{}` is not s3://bucket/key",
+                tool.s3
+            ))
+        })?;
+        let key = evidence_key(&args.prefix, ctx, "memory.lime");
+        if ctx.dry_run() {
+            let instance_arn = format!(
+                "arn:aws:ec2:{}:{}:instance/{id}",
+                ctx.region(),
+                ctx.account()
+            );
+            let send = ctx.simulate(&SEND_COMMAND, &instance_arn).await?;
+            let put = ctx
+                .simulate(
+                    &PUT_EVIDENCE,
+                    &format!("arn:aws:s3:::{}/{key}", args.bucket),
+                )
+                .await?;
+            let worst = [send, put]
+                .into_iter()
+                .max_by_key(|r| match r.status {
+                    StepStatus::WouldFail => 2,
+                    StepStatus::NotVerifiable => 1,
+                    _ => 0,
+                })
+                .unwrap_or_else(|| StepResult::new(StepStatus::NotVerifiable, ""));
+            return Ok(StepResult::new(
+                worst.status,
+                format!(
+                    "would capture {arch} memory with {} to s3://{}/{key}: {}",
+                    tool.s3, args.bucket, worst.detail
+                ),
+            ));
+        }
+        let timeout = Duration::from_secs(u64::from(args.timeout_minutes) * 60);
+        let expires = timeout + Duration::from_secs(15 * 60);
+        let s3 = ctx.aws_s3();
+        let tool_url = s3.presign_get(tool_bucket, tool_key, expires).await?;
+        let put_url = s3.presign_put(&args.bucket, &key, expires).await?;
+        let script = script(
+            &tool_url,
+            &tool.sha256,
+            &put_url,
+            &args.work_dir,
+            SINGLE_PUT_MAX,
+        );
+        let recorded = redact_script(&script, &[&tool_url, &put_url]);
+        let invocation = run_script(ctx, &script, &recorded, timeout, "capture-memory").await?;
+        if let Some(kept) = kept_path(&invocation.stdout) {
+            let (sha, size) = parse_report(&invocation.stdout).unwrap_or_default();
+            let evidence = format!(
+                "memory image too large for one upload ({size} bytes): kept on the host at {kept} \
+                 (sha256 {sha}, tool {} sha256 {} verified); snapshot the volume it is on",
+                tool.s3, tool.sha256
+            );
+            ctx.note("warning", evidence.clone())?;
+            return Ok(StepResult::new(StepStatus::Succeeded, evidence));
+        }
+        let host = parse_report(&invocation.stdout).ok_or_else(|| {
+            StepError::Failed(format!(
+                "the host reported no hash and size; output: {}",
+                invocation.stdout.lines().last().unwrap_or("(none)")
+            ))
+        })?;
+        let stored = verify_upload(ctx, &args.bucket, &key, &host).await?;
+        let evidence = format!(
+            "memory image s3://{}/{key}: {} bytes; sha256 host {} = S3 {}; tool {} sha256 {} \
+             verified on the host",
+            args.bucket, stored.size, host.0, stored.sha256, tool.s3, tool.sha256
+        );
+        ctx.note("info", evidence.clone())?;
+        Ok(StepResult::new(StepStatus::Succeeded, evidence))
+    }
 }
 
 /// The host script. Every value is single-quoted; nothing from the host is evaluated.
@@ -142,103 +271,6 @@ fi
     )
 }
 
-pub async fn execute(ctx: &StepCtx<'_>, args: &MemoryArgs) -> Result<StepResult, StepError> {
-    agent_ready(ctx).await?;
-    let id = ctx.instance_id();
-    let instance = ctx
-        .read(
-            &DESCRIBE_INSTANCES,
-            json!({ "instance_ids": [id] }),
-            ctx.ec2().describe_instance(id),
-        )
-        .await?
-        .ok_or_else(|| StepError::Failed(format!("instance {id} no longer exists")))?;
-    let arch = instance
-        .architecture
-        .clone()
-        .unwrap_or_else(|| "unknown".into());
-    let tool = args.tools.get(&arch).ok_or_else(|| {
-        StepError::Failed(format!(
-            "no memory acquisition tool for {arch}: stage one in S3 and set \
-             `[evidence.memory_tool.{arch}]` (docs/evidence.md)"
-        ))
-    })?;
-    let (tool_bucket, tool_key) = tool.bucket_key().ok_or_else(|| {
-        StepError::Failed(format!(
-            "tool location `{}` is not s3://bucket/key",
-            tool.s3
-        ))
-    })?;
-    let key = evidence_key(&args.prefix, ctx, "memory.lime");
-    if ctx.dry_run() {
-        let instance_arn = format!(
-            "arn:aws:ec2:{}:{}:instance/{id}",
-            ctx.region(),
-            ctx.account()
-        );
-        let send = ctx.simulate(&SEND_COMMAND, &instance_arn).await?;
-        let put = ctx
-            .simulate(
-                &PUT_EVIDENCE,
-                &format!("arn:aws:s3:::{}/{key}", args.bucket),
-            )
-            .await?;
-        let worst = [send, put]
-            .into_iter()
-            .max_by_key(|r| match r.status {
-                StepStatus::WouldFail => 2,
-                StepStatus::NotVerifiable => 1,
-                _ => 0,
-            })
-            .unwrap_or_else(|| StepResult::new(StepStatus::NotVerifiable, ""));
-        return Ok(StepResult::new(
-            worst.status,
-            format!(
-                "would capture {arch} memory with {} to s3://{}/{key}: {}",
-                tool.s3, args.bucket, worst.detail
-            ),
-        ));
-    }
-    let timeout = Duration::from_secs(u64::from(args.timeout_minutes) * 60);
-    let expires = timeout + Duration::from_secs(15 * 60);
-    let s3 = ctx.aws_s3();
-    let tool_url = s3.presign_get(tool_bucket, tool_key, expires).await?;
-    let put_url = s3.presign_put(&args.bucket, &key, expires).await?;
-    let script = script(
-        &tool_url,
-        &tool.sha256,
-        &put_url,
-        &args.work_dir,
-        SINGLE_PUT_MAX,
-    );
-    let recorded = redact_script(&script, &[&tool_url, &put_url]);
-    let invocation = run_script(ctx, &script, &recorded, timeout, "capture-memory").await?;
-    if let Some(kept) = super::kept_path(&invocation.stdout) {
-        let (sha, size) = parse_report(&invocation.stdout).unwrap_or_default();
-        let evidence = format!(
-            "memory image too large for one upload ({size} bytes): kept on the host at {kept} \
-             (sha256 {sha}, tool {} sha256 {} verified); snapshot the volume it is on",
-            tool.s3, tool.sha256
-        );
-        ctx.note("warning", evidence.clone())?;
-        return Ok(StepResult::new(StepStatus::Succeeded, evidence));
-    }
-    let host = parse_report(&invocation.stdout).ok_or_else(|| {
-        StepError::Failed(format!(
-            "the host reported no hash and size; output: {}",
-            invocation.stdout.lines().last().unwrap_or("(none)")
-        ))
-    })?;
-    let stored = verify_upload(ctx, &args.bucket, &key, &host).await?;
-    let evidence = format!(
-        "memory image s3://{}/{key}: {} bytes; sha256 host {} = S3 {}; tool {} sha256 {} \
-         verified on the host",
-        args.bucket, stored.size, host.0, stored.sha256, tool.s3, tool.sha256
-    );
-    ctx.note("info", evidence.clone())?;
-    Ok(StepResult::new(StepStatus::Succeeded, evidence))
-}
-
 #[cfg(test)]
 mod tests {
     use sha2::{Digest, Sha256};
@@ -272,12 +304,15 @@ mod tests {
         );
         let stdout = String::from_utf8_lossy(&out.stdout);
         let sha = hex::encode(Sha256::digest(b"memory bytes"));
-        let kept = super::super::kept_path(&stdout).unwrap();
+        let kept = super::super::run_command::kept_path(&stdout).unwrap();
         assert_eq!(
             kept,
             format!("{}/breakglass-memory-{sha}.lime", work.display())
         );
         assert_eq!(std::fs::read(&kept).unwrap(), b"memory bytes");
-        assert_eq!(super::super::parse_report(&stdout), Some((sha, 12)));
+        assert_eq!(
+            super::super::run_command::parse_report(&stdout),
+            Some((sha, 12))
+        );
     }
 }

@@ -5,18 +5,19 @@
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
 
-use super::{
+use super::args::{self, CollectArgs, CollectDoc, CollectSpec};
+use super::run_command::{
     DESCRIBE_INSTANCE_INFORMATION, GET_COMMAND_INVOCATION, GET_EVIDENCE, LIST_COMMANDS,
     PUT_EVIDENCE, SEND_COMMAND, agent_ready, evidence_key, parse_report, redact_script, run_script,
     script_start, script_upload, verify_upload,
 };
 use crate::aws::EvidenceStoreApi;
-use crate::inventory::Server;
-use crate::playbook::actions::{ActionInfo, Capability};
+use crate::playbook::actions::{Action, ActionInfo, Capability, PlanCtx, Planned};
 use crate::playbook::exec::{StepCtx, StepError, StepResult, StepStatus};
-use crate::playbook::plan::{PlannedCall, ResolvedAction};
+use crate::playbook::load::Checker;
+use crate::playbook::plan::PlannedCall;
 
 pub static INFO: ActionInfo = ActionInfo {
     name: "collect-volatile",
@@ -34,15 +35,6 @@ pub static INFO: ActionInfo = ActionInfo {
     needs: &[Capability::SsmAgent, Capability::Memory],
     cuts: &[],
 };
-
-/// `collect-volatile`'s arguments, rendered.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct VolatileArgs {
-    pub bucket: String,
-    pub prefix: String,
-    pub timeout_minutes: u32,
-    pub work_dir: String,
-}
 
 /// What is collected: `(file name, command)`; each command's failure is kept in its file.
 pub const COLLECT: &[(&str, &str)] = &[
@@ -71,38 +63,97 @@ pub const COLLECT: &[(&str, &str)] = &[
     ),
 ];
 
-pub fn plan(
-    args: VolatileArgs,
-    server: &Server,
-) -> (ResolvedAction, Vec<PlannedCall>, Vec<String>) {
-    let id = &server.instance_id;
-    let calls = vec![
-        PlannedCall::new(
-            &DESCRIBE_INSTANCE_INFORMATION,
-            id,
-            "the SSM agent must be online, the host Linux",
-        ),
-        PlannedCall::new(
-            &LIST_COMMANDS,
-            id,
-            "look for this run's command (a resumed run follows it)",
-        ),
-        PlannedCall::new(
-            &SEND_COMMAND,
-            id,
-            format!("collect {} listings, archive, hash, upload", COLLECT.len()),
-        ),
-        PlannedCall::new(&GET_COMMAND_INVOCATION, id, "follow it"),
-        PlannedCall::new(
-            &GET_EVIDENCE,
-            format!(
-                "s3://{}/{}<incident>/{id}/<run>/volatile.tar.gz",
-                args.bucket, args.prefix
+/// The `collect-volatile` action.
+pub struct CollectVolatile;
+
+impl Action for CollectVolatile {
+    type Doc = Option<CollectDoc>;
+    type Spec = CollectSpec;
+    type Args = CollectArgs;
+    const INFO: &'static ActionInfo = &INFO;
+
+    fn check(
+        c: &mut Checker,
+        doc: &Spanned<Option<CollectDoc>>,
+        known: &dyn Fn(&str) -> bool,
+    ) -> Option<CollectSpec> {
+        args::check(c, doc, known, "10")
+    }
+
+    fn plan(spec: &CollectSpec, target: &PlanCtx<'_>) -> Result<Planned<CollectArgs>, String> {
+        let args = args::render(spec, target)?;
+        let server = target.server;
+        let id = &server.instance_id;
+        let calls = vec![
+            PlannedCall::new(
+                &DESCRIBE_INSTANCE_INFORMATION,
+                id,
+                "the SSM agent must be online, the host Linux",
             ),
-            "read it back: size and SHA-256",
-        ),
-    ];
-    (ResolvedAction::CollectVolatile(args), calls, Vec::new())
+            PlannedCall::new(
+                &LIST_COMMANDS,
+                id,
+                "look for this run's command (a resumed run follows it)",
+            ),
+            PlannedCall::new(
+                &SEND_COMMAND,
+                id,
+                format!("collect {} listings, archive, hash, upload", COLLECT.len()),
+            ),
+            PlannedCall::new(&GET_COMMAND_INVOCATION, id, "follow it"),
+            PlannedCall::new(
+                &GET_EVIDENCE,
+                format!(
+                    "s3://{}/{}<incident>/{id}/<run>/volatile.tar.gz",
+                    args.bucket, args.prefix
+                ),
+                "read it back: size and SHA-256",
+            ),
+        ];
+        Ok(Planned {
+            args,
+            calls,
+            notes: Vec::new(),
+        })
+    }
+
+    async fn execute(ctx: &StepCtx<'_>, args: &CollectArgs) -> Result<StepResult, StepError> {
+        agent_ready(ctx).await?;
+        let key = evidence_key(&args.prefix, ctx, "volatile.tar.gz");
+        if ctx.dry_run() {
+            let id = ctx.instance_id();
+            let instance_arn = format!(
+                "arn:aws:ec2:{}:{}:instance/{id}",
+                ctx.region(),
+                ctx.account()
+            );
+            let verdict = ctx.simulate(&SEND_COMMAND, &instance_arn).await?;
+            return Ok(StepResult::new(
+                verdict.status,
+                format!(
+                    "would collect volatile data to s3://{}/{key}: {}",
+                    args.bucket, verdict.detail
+                ),
+            ));
+        }
+        let timeout = Duration::from_secs(u64::from(args.timeout_minutes) * 60);
+        let put_url = ctx
+            .aws_s3()
+            .presign_put(&args.bucket, &key, timeout + Duration::from_secs(15 * 60))
+            .await?;
+        let script = script(&put_url, &args.work_dir);
+        let recorded = redact_script(&script, &[&put_url]);
+        let invocation = run_script(ctx, &script, &recorded, timeout, "collect-volatile").await?;
+        let host = parse_report(&invocation.stdout)
+            .ok_or_else(|| StepError::Failed("the host reported no hash and size".into()))?;
+        let stored = verify_upload(ctx, &args.bucket, &key, &host).await?;
+        let evidence = format!(
+            "volatile data s3://{}/{key}: {} bytes; sha256 host {} = S3 {}",
+            args.bucket, stored.size, host.0, stored.sha256
+        );
+        ctx.note("info", evidence.clone())?;
+        Ok(StepResult::new(StepStatus::Succeeded, evidence))
+    }
 }
 
 /// The host script. Only fixed commands run; the values are single-quoted.
@@ -122,42 +173,4 @@ run() {{ name=$1; shift; {{ echo "# $*"; "$@"; echo "# exit $?"; }} > "$d/$name.
         script_start(work_dir, "tar"),
         script_upload("volatile.tar.gz", put_url)
     )
-}
-
-pub async fn execute(ctx: &StepCtx<'_>, args: &VolatileArgs) -> Result<StepResult, StepError> {
-    agent_ready(ctx).await?;
-    let key = evidence_key(&args.prefix, ctx, "volatile.tar.gz");
-    if ctx.dry_run() {
-        let id = ctx.instance_id();
-        let instance_arn = format!(
-            "arn:aws:ec2:{}:{}:instance/{id}",
-            ctx.region(),
-            ctx.account()
-        );
-        let verdict = ctx.simulate(&SEND_COMMAND, &instance_arn).await?;
-        return Ok(StepResult::new(
-            verdict.status,
-            format!(
-                "would collect volatile data to s3://{}/{key}: {}",
-                args.bucket, verdict.detail
-            ),
-        ));
-    }
-    let timeout = Duration::from_secs(u64::from(args.timeout_minutes) * 60);
-    let put_url = ctx
-        .aws_s3()
-        .presign_put(&args.bucket, &key, timeout + Duration::from_secs(15 * 60))
-        .await?;
-    let script = script(&put_url, &args.work_dir);
-    let recorded = redact_script(&script, &[&put_url]);
-    let invocation = run_script(ctx, &script, &recorded, timeout, "collect-volatile").await?;
-    let host = parse_report(&invocation.stdout)
-        .ok_or_else(|| StepError::Failed("the host reported no hash and size".into()))?;
-    let stored = verify_upload(ctx, &args.bucket, &key, &host).await?;
-    let evidence = format!(
-        "volatile data s3://{}/{key}: {} bytes; sha256 host {} = S3 {}",
-        args.bucket, stored.size, host.0, stored.sha256
-    );
-    ctx.note("info", evidence.clone())?;
-    Ok(StepResult::new(StepStatus::Succeeded, evidence))
 }

@@ -61,7 +61,14 @@ pub async fn read_back(ctx: &StepCtx<'_>, before: &Facts) -> Result<Facts, StepE
     if before.membership.is_some() {
         facts.membership = read_membership(ctx).await?;
     }
-    let groups = before.registrations.iter().map(|(group, _)| group.clone());
+    // Collected first: a `map` iterator held across the awaits in `read_health` trips a
+    // compiler limitation (its closure's lifetimes) when `Action::execute` proves the
+    // step's future `Send`.
+    let groups: Vec<TargetGroupInfo> = before
+        .registrations
+        .iter()
+        .map(|(group, _)| group.clone())
+        .collect();
     facts.registrations = read_health(ctx, groups).await?;
     Ok(facts)
 }

@@ -4,15 +4,20 @@
 //! verify by reading everything back. See docs/containment.md.
 
 use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
 
 use super::asg::{self, AsgMode};
 use super::outcome::Outcome;
 use super::record::{self, parameter_name};
 use super::{calls, evidence, facts, network, paths, state, targets, verify};
+use crate::ids;
 use crate::inventory::{Isolation, Server};
-use crate::playbook::actions::{ActionInfo, Capability};
+use crate::playbook::actions::{Action, ActionInfo, Capability, PlanCtx, Planned};
+use crate::playbook::args::{Scalar, optional_template, scalar};
 use crate::playbook::exec::{StepCtx, StepError, StepResult};
-use crate::playbook::plan::{PlannedCall, ResolvedAction};
+use crate::playbook::load::Checker;
+use crate::playbook::plan::PlannedCall;
+use crate::playbook::template::Template;
 
 pub static INFO: ActionInfo = ActionInfo {
     name: "isolate",
@@ -34,15 +39,165 @@ pub struct IsolateArgs {
     pub ssm_endpoint_group: Option<String>,
 }
 
-/// Whether `id` looks like a security group id.
-pub fn is_group_id(id: &str) -> bool {
-    id.strip_prefix("sg-").is_some_and(|hex| {
-        matches!(hex.len(), 8 | 17) && hex.bytes().all(|b| b.is_ascii_hexdigit())
-    })
+/// The `isolate` action.
+pub struct Isolate;
+
+/// `isolate`'s arguments as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IsolateDoc {
+    /// `standby` (default) or `detach`, or a template.
+    pub auto_scaling: Option<Spanned<Scalar>>,
+    /// Security group of the VPC's SSM endpoints (template; empty = none).
+    pub ssm_endpoint_group: Option<Spanned<String>>,
+}
+
+/// `isolate`'s arguments, checked.
+#[derive(Debug, Clone, Serialize)]
+pub struct IsolateSpec {
+    /// Renders to `standby` or `detach`.
+    pub auto_scaling: Template,
+    pub ssm_endpoint_group: Option<Template>,
+}
+
+impl Action for Isolate {
+    type Doc = Option<IsolateDoc>;
+    type Spec = IsolateSpec;
+    type Args = IsolateArgs;
+    const INFO: &'static ActionInfo = &INFO;
+
+    fn check(
+        c: &mut Checker,
+        doc: &Spanned<Option<IsolateDoc>>,
+        known: &dyn Fn(&str) -> bool,
+    ) -> Option<IsolateSpec> {
+        let args = doc.value.clone().unwrap_or_default();
+        let auto_scaling = scalar(
+            c,
+            args.auto_scaling.as_ref(),
+            "standby",
+            known,
+            &|v| AsgMode::parse(v).is_some(),
+            "`auto_scaling` is `standby` or `detach`",
+        );
+        let endpoint = optional_template(
+            c,
+            args.ssm_endpoint_group.as_ref(),
+            known,
+            "`ssm_endpoint_group`",
+        );
+        Some(IsolateSpec {
+            auto_scaling: auto_scaling?,
+            ssm_endpoint_group: endpoint?,
+        })
+    }
+
+    /// The calls and warnings for one target, from what discovery saw; the endpoint
+    /// group defaults to the one the config names for the target's VPC.
+    fn plan(spec: &IsolateSpec, target: &PlanCtx<'_>) -> Result<Planned<IsolateArgs>, String> {
+        let server = target.server;
+        let mode = target.render(&spec.auto_scaling);
+        let auto_scaling = AsgMode::parse(&mode)
+            .ok_or_else(|| format!("`auto_scaling` is `{mode}`, not `standby` or `detach`"))?;
+        let endpoint = target
+            .optional(spec.ssm_endpoint_group.as_ref())
+            .or_else(|| {
+                let vpc = server.vpc_id.as_ref()?;
+                target.run.ssm_endpoint_groups.get(vpc).cloned()
+            });
+        if let Some(endpoint) = &endpoint
+            && !ids::is_group_id(endpoint)
+        {
+            return Err(format!(
+                "`ssm_endpoint_group` is `{endpoint}`, not a security group id (`sg-…`)"
+            ));
+        }
+        let args = IsolateArgs {
+            auto_scaling,
+            ssm_endpoint_group: endpoint,
+        };
+        Ok(plan_calls(args, server))
+    }
+
+    /// Isolates the target, then verifies.
+    async fn execute(ctx: &StepCtx<'_>, args: &IsolateArgs) -> Result<StepResult, StepError> {
+        let mut out = Outcome::new(ctx.dry_run());
+        let facts = facts::read(ctx).await?;
+        if facts.instance.state != "running" {
+            return Err(StepError::Failed(format!(
+                "the instance is {}; isolate works on running instances (a stopped one has no \
+                 connections to cut: protect it with `protect-from-scale-in` and tags, or start it \
+                 first)",
+                facts.instance.state
+            )));
+        }
+        let vpc = facts.vpc_id()?.to_owned();
+        let endpoint = args.ssm_endpoint_group.as_deref();
+        if let Some(endpoint) = endpoint {
+            let group = network::describe_group(ctx, endpoint).await?;
+            match group {
+                Some(g) if g.vpc_id.as_deref() == Some(vpc.as_str()) => {}
+                Some(g) => {
+                    return Err(StepError::Failed(format!(
+                        "the SSM endpoint group {endpoint} is in {}, the instance in {vpc}",
+                        g.vpc_id.as_deref().unwrap_or("no VPC")
+                    )));
+                }
+                None => {
+                    return Err(StepError::Failed(format!(
+                        "the SSM endpoint group {endpoint} does not exist; check \
+                         `ssm_endpoint_group`"
+                    )));
+                }
+            }
+        }
+        for eni in facts
+            .instance
+            .network_interfaces
+            .iter()
+            .filter(|e| e.public_ip.is_some())
+        {
+            let kind = if eni.elastic_ip {
+                "Elastic IP"
+            } else {
+                "public IP"
+            };
+            ctx.note(
+                "warning",
+                format!(
+                    "{} keeps its {kind} {}: blocked by the quarantine group, still assigned",
+                    eni.id,
+                    eni.public_ip.as_deref().unwrap_or_default()
+                ),
+            )?;
+        }
+        paths::warn(ctx, &facts).await?;
+        record::ensure(ctx, &facts, &mut out).await?;
+        // Mark the instance first, so an interrupted isolation is never mistaken for the
+        // original state by a later run (the record above is kept while the tag says so).
+        let already = facts.state_tag() == Some("isolated");
+        if !already {
+            state::set(ctx, facts.state_tag(), "isolating", &mut out).await?;
+        }
+        evidence::protect(ctx, &facts, &mut out).await?;
+        asg::isolate(ctx, &facts, args.auto_scaling, &mut out).await?;
+        targets::deregister(ctx, &facts, &mut out).await?;
+        network::quarantine(ctx, &facts, endpoint, &mut out).await?;
+        let now = if already {
+            Some("isolated")
+        } else {
+            Some("isolating")
+        };
+        state::set(ctx, now, "isolated", &mut out).await?;
+        if !out.dry_run() {
+            verify::isolated(ctx, &facts, endpoint).await?;
+        }
+        Ok(out.result("isolated"))
+    }
 }
 
 /// The calls and warnings for one target, from what discovery saw.
-pub fn plan(args: IsolateArgs, server: &Server) -> (ResolvedAction, Vec<PlannedCall>, Vec<String>) {
+fn plan_calls(args: IsolateArgs, server: &Server) -> Planned<IsolateArgs> {
     use calls::*;
     let id = server.instance_id.as_str();
     let vpc = server.vpc_id.as_deref().unwrap_or("<vpc>");
@@ -189,81 +344,5 @@ pub fn plan(args: IsolateArgs, server: &Server) -> (ResolvedAction, Vec<PlannedC
          instance, or a NACL deny on its subnet — which cuts every instance there) if needed"
             .to_owned(),
     );
-    (ResolvedAction::Isolate(args), calls, notes)
-}
-
-/// Isolates the target, then verifies.
-pub async fn execute(ctx: &StepCtx<'_>, args: &IsolateArgs) -> Result<StepResult, StepError> {
-    let mut out = Outcome::new(ctx.dry_run());
-    let facts = facts::read(ctx).await?;
-    if facts.instance.state != "running" {
-        return Err(StepError::Failed(format!(
-            "the instance is {}; isolate works on running instances (a stopped one has no \
-             connections to cut: protect it with `protect-from-scale-in` and tags, or start it \
-             first)",
-            facts.instance.state
-        )));
-    }
-    let vpc = facts.vpc_id()?.to_owned();
-    let endpoint = args.ssm_endpoint_group.as_deref();
-    if let Some(endpoint) = endpoint {
-        let group = network::describe_group(ctx, endpoint).await?;
-        match group {
-            Some(g) if g.vpc_id.as_deref() == Some(vpc.as_str()) => {}
-            Some(g) => {
-                return Err(StepError::Failed(format!(
-                    "the SSM endpoint group {endpoint} is in {}, the instance in {vpc}",
-                    g.vpc_id.as_deref().unwrap_or("no VPC")
-                )));
-            }
-            None => {
-                return Err(StepError::Failed(format!(
-                    "the SSM endpoint group {endpoint} does not exist; check \
-                     `ssm_endpoint_group`"
-                )));
-            }
-        }
-    }
-    for eni in facts
-        .instance
-        .network_interfaces
-        .iter()
-        .filter(|e| e.public_ip.is_some())
-    {
-        let kind = if eni.elastic_ip {
-            "Elastic IP"
-        } else {
-            "public IP"
-        };
-        ctx.note(
-            "warning",
-            format!(
-                "{} keeps its {kind} {}: blocked by the quarantine group, still assigned",
-                eni.id,
-                eni.public_ip.as_deref().unwrap_or_default()
-            ),
-        )?;
-    }
-    paths::warn(ctx, &facts).await?;
-    record::ensure(ctx, &facts, &mut out).await?;
-    // Mark the instance first, so an interrupted isolation is never mistaken for the
-    // original state by a later run (the record above is kept while the tag says so).
-    let already = facts.state_tag() == Some("isolated");
-    if !already {
-        state::set(ctx, facts.state_tag(), "isolating", &mut out).await?;
-    }
-    evidence::protect(ctx, &facts, &mut out).await?;
-    asg::isolate(ctx, &facts, args.auto_scaling, &mut out).await?;
-    targets::deregister(ctx, &facts, &mut out).await?;
-    network::quarantine(ctx, &facts, endpoint, &mut out).await?;
-    let now = if already {
-        Some("isolated")
-    } else {
-        Some("isolating")
-    };
-    state::set(ctx, now, "isolated", &mut out).await?;
-    if !out.dry_run() {
-        verify::isolated(ctx, &facts, endpoint).await?;
-    }
-    Ok(out.result("isolated"))
+    Planned { args, calls, notes }
 }

@@ -3,14 +3,18 @@
 //! without a record, or when the instance changed since, unless forced.
 
 use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
 
 use super::outcome::Outcome;
 use super::record::{self, parameter_name};
 use super::{asg, calls, evidence, facts, network, state, targets, verify};
-use crate::inventory::{Isolation, Server};
-use crate::playbook::actions::ActionInfo;
+use crate::inventory::Isolation;
+use crate::playbook::actions::{Action, ActionInfo, PlanCtx, Planned, revoke};
+use crate::playbook::args::{Scalar, is_flag, scalar};
 use crate::playbook::exec::{StepCtx, StepError, StepResult};
-use crate::playbook::plan::{PlannedCall, ResolvedAction};
+use crate::playbook::load::Checker;
+use crate::playbook::plan::PlannedCall;
+use crate::playbook::template::Template;
 
 pub static INFO: ActionInfo = ActionInfo {
     name: "release",
@@ -29,114 +33,160 @@ pub struct ReleaseArgs {
     pub force: bool,
 }
 
-pub fn plan(args: ReleaseArgs, server: &Server) -> (ResolvedAction, Vec<PlannedCall>, Vec<String>) {
-    use calls::*;
-    let id = server.instance_id.as_str();
-    let mut calls = vec![
-        PlannedCall::new(
-            &GET_PARAMETER,
-            parameter_name(id),
-            "read the isolation record",
-        ),
-        PlannedCall::new(
-            &DESCRIBE_INSTANCES,
-            id,
-            "read the instance, its interfaces and their groups",
-        ),
-    ];
-    for eni in &server.network_interfaces {
-        calls.push(PlannedCall::new(
-            &MODIFY_NETWORK_INTERFACE_ATTRIBUTE,
-            &eni.id,
-            "groups → as recorded",
-        ));
-    }
-    calls.extend([
-        PlannedCall::new(
-            &REGISTER_TARGETS,
-            "<recorded target groups>",
-            "register again",
-        ),
-        PlannedCall::new(
-            &EXIT_STANDBY,
-            "<recorded Auto Scaling group>",
-            "back in service (or AttachInstances if it was detached)",
-        ),
-        PlannedCall::new(
-            &SET_INSTANCE_PROTECTION,
-            "<recorded Auto Scaling group>",
-            "scale-in protection as recorded",
-        ),
-        PlannedCall::new(
-            &MODIFY_INSTANCE_ATTRIBUTE,
-            id,
-            "protection flags as recorded",
-        ),
-        PlannedCall::new(
-            &crate::playbook::actions::revoke::DELETE_ROLE_POLICY,
-            crate::playbook::actions::revoke::instance_policy_name(id),
-            "lift revoke-sessions' deny of this instance, if any (the deny of older credentials stays)",
-        ),
-        PlannedCall::new(&CREATE_TAGS, id, "tag breakglass:state=released"),
-        PlannedCall::new(&DESCRIBE_INSTANCES, id, "verify: groups as recorded"),
-    ]);
-    let mut notes = Vec::new();
-    match server.isolation {
-        Isolation::Isolated => {}
-        Isolation::Released => {
-            notes.push("already released: the step verifies and changes nothing".to_owned());
-        }
-        _ => notes.push(format!(
-            "warning: the instance is not tagged isolated ({}); release needs the record \
-             isolate stored",
-            server.isolation.label()
-        )),
-    }
-    if args.force {
-        notes.push("warning: force: restores what it can even if the instance changed".into());
-    }
-    (ResolvedAction::Release(args), calls, notes)
+/// The `release` action.
+pub struct Release;
+
+/// `release`'s arguments as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseDoc {
+    /// `true`, `false` or a template.
+    pub force: Option<Spanned<Scalar>>,
 }
 
-/// Releases the target, then verifies.
-pub async fn execute(ctx: &StepCtx<'_>, args: &ReleaseArgs) -> Result<StepResult, StepError> {
-    let mut out = Outcome::new(ctx.dry_run());
-    let Some(record) = record::load(ctx).await? else {
-        return Err(StepError::Failed(format!(
-            "no isolation record for {} (SSM parameter {} in {}): release restores only what \
-             isolate recorded; restore this instance by hand",
-            ctx.instance_id(),
-            parameter_name(ctx.instance_id()),
-            ctx.region()
-        )));
-    };
-    let facts = facts::read(ctx).await?;
-    let mut recorded: Vec<&str> = record.interfaces.iter().map(|e| e.id.as_str()).collect();
-    let mut now: Vec<&str> = facts.interfaces().iter().map(|e| e.id.as_str()).collect();
-    recorded.sort_unstable();
-    now.sort_unstable();
-    if recorded != now && !args.force {
-        return Err(StepError::Failed(format!(
-            "the instance changed since run {} isolated it: interfaces then {}, now {}; \
-             check it, then release with `force: true` to restore what can be",
-            record.run_id,
-            recorded.join(","),
-            now.join(",")
-        )));
+/// `release`'s arguments, checked.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReleaseSpec {
+    /// Renders to `true` or `false`.
+    pub force: Template,
+}
+
+impl Action for Release {
+    type Doc = Option<ReleaseDoc>;
+    type Spec = ReleaseSpec;
+    type Args = ReleaseArgs;
+    const INFO: &'static ActionInfo = &INFO;
+
+    fn check(
+        c: &mut Checker,
+        doc: &Spanned<Option<ReleaseDoc>>,
+        known: &dyn Fn(&str) -> bool,
+    ) -> Option<ReleaseSpec> {
+        let args = doc.value.clone().unwrap_or_default();
+        let force = scalar(
+            c,
+            args.force.as_ref(),
+            "false",
+            known,
+            &is_flag,
+            "`force` is `true` or `false`",
+        );
+        force.map(|force| ReleaseSpec { force })
     }
-    network::restore(ctx, &record, &facts, &mut out).await?;
-    targets::register(ctx, &record, &facts, &mut out).await?;
-    asg::release(ctx, &record, &facts, &mut out).await?;
-    evidence::restore(ctx, &record, &facts, &mut out).await?;
-    let profile = facts.instance.instance_profile_arn.as_deref();
-    match crate::playbook::actions::revoke::lift(ctx, profile).await? {
-        Some((what, Some(check))) => out.check(what, check),
-        Some((what, None)) => out.changed(what),
-        None => {}
+
+    fn plan(spec: &ReleaseSpec, target: &PlanCtx<'_>) -> Result<Planned<ReleaseArgs>, String> {
+        use calls::*;
+        let args = ReleaseArgs {
+            force: target.flag("force", &spec.force)?,
+        };
+        let server = target.server;
+        let id = server.instance_id.as_str();
+        let mut calls = vec![
+            PlannedCall::new(
+                &GET_PARAMETER,
+                parameter_name(id),
+                "read the isolation record",
+            ),
+            PlannedCall::new(
+                &DESCRIBE_INSTANCES,
+                id,
+                "read the instance, its interfaces and their groups",
+            ),
+        ];
+        for eni in &server.network_interfaces {
+            calls.push(PlannedCall::new(
+                &MODIFY_NETWORK_INTERFACE_ATTRIBUTE,
+                &eni.id,
+                "groups → as recorded",
+            ));
+        }
+        calls.extend([
+            PlannedCall::new(
+                &REGISTER_TARGETS,
+                "<recorded target groups>",
+                "register again",
+            ),
+            PlannedCall::new(
+                &EXIT_STANDBY,
+                "<recorded Auto Scaling group>",
+                "back in service (or AttachInstances if it was detached)",
+            ),
+            PlannedCall::new(
+                &SET_INSTANCE_PROTECTION,
+                "<recorded Auto Scaling group>",
+                "scale-in protection as recorded",
+            ),
+            PlannedCall::new(
+                &MODIFY_INSTANCE_ATTRIBUTE,
+                id,
+                "protection flags as recorded",
+            ),
+            PlannedCall::new(
+                &revoke::DELETE_ROLE_POLICY,
+                revoke::instance_policy_name(id),
+                "lift revoke-sessions' deny of this instance, if any (the deny of older credentials stays)",
+            ),
+            PlannedCall::new(&CREATE_TAGS, id, "tag breakglass:state=released"),
+            PlannedCall::new(&DESCRIBE_INSTANCES, id, "verify: groups as recorded"),
+        ]);
+        let mut notes = Vec::new();
+        match server.isolation {
+            Isolation::Isolated => {}
+            Isolation::Released => {
+                notes.push("already released: the step verifies and changes nothing".to_owned());
+            }
+            _ => notes.push(format!(
+                "warning: the instance is not tagged isolated ({}); release needs the record \
+                 isolate stored",
+                server.isolation.label()
+            )),
+        }
+        if args.force {
+            notes.push("warning: force: restores what it can even if the instance changed".into());
+        }
+        Ok(Planned { args, calls, notes })
     }
-    state::set(ctx, facts.state_tag(), "released", &mut out).await?;
-    if !out.dry_run() {
-        verify::released(ctx, &record).await?;
+
+    /// Releases the target, then verifies.
+    async fn execute(ctx: &StepCtx<'_>, args: &ReleaseArgs) -> Result<StepResult, StepError> {
+        let mut out = Outcome::new(ctx.dry_run());
+        let Some(record) = record::load(ctx).await? else {
+            return Err(StepError::Failed(format!(
+                "no isolation record for {} (SSM parameter {} in {}): release restores only what \
+                 isolate recorded; restore this instance by hand",
+                ctx.instance_id(),
+                parameter_name(ctx.instance_id()),
+                ctx.region()
+            )));
+        };
+        let facts = facts::read(ctx).await?;
+        let mut recorded: Vec<&str> = record.interfaces.iter().map(|e| e.id.as_str()).collect();
+        let mut now: Vec<&str> = facts.interfaces().iter().map(|e| e.id.as_str()).collect();
+        recorded.sort_unstable();
+        now.sort_unstable();
+        if recorded != now && !args.force {
+            return Err(StepError::Failed(format!(
+                "the instance changed since run {} isolated it: interfaces then {}, now {}; \
+                 check it, then release with `force: true` to restore what can be",
+                record.run_id,
+                recorded.join(","),
+                now.join(",")
+            )));
+        }
+        network::restore(ctx, &record, &facts, &mut out).await?;
+        targets::register(ctx, &record, &facts, &mut out).await?;
+        asg::release(ctx, &record, &facts, &mut out).await?;
+        evidence::restore(ctx, &record, &facts, &mut out).await?;
+        let profile = facts.instance.instance_profile_arn.as_deref();
+        match revoke::lift(ctx, profile).await? {
+            Some((what, Some(check))) => out.check(what, check),
+            Some((what, None)) => out.changed(what),
+            None => {}
+        }
+        state::set(ctx, facts.state_tag(), "released", &mut out).await?;
+        if !out.dry_run() {
+            verify::released(ctx, &record).await?;
+        }
+        Ok(out.result("released"))
     }
-    Ok(out.result("released"))
 }
