@@ -188,31 +188,12 @@ fn label(server: &Server) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inventory::{Isolation, SsmStatus};
 
     fn server(id: &str, name: &str, role: &str, state: &str) -> Server {
-        Server {
-            region: "eu-west-1".into(),
-            instance_id: id.into(),
-            name: Some(name.into()),
-            state: state.into(),
-            private_ip: None,
-            availability_zone: None,
-            platform: "Linux/UNIX".into(),
-            vpc_id: None,
-            auto_scaling_group: None,
-            target_groups: Vec::new(),
-            security_groups: Vec::new(),
-            network_interfaces: Vec::new(),
-            volumes: Vec::new(),
-            ssm: SsmStatus::unknown(),
-            isolation: Isolation::None,
-            incident: None,
-            tags: [("Name", name), ("Role", role), ("Env", "prod")]
-                .into_iter()
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .collect(),
-        }
+        let mut server = crate::inventory::fixtures::server(id, name, &[("Env", "prod")]);
+        server.state = state.into();
+        server.tags.insert("Role".into(), role.into());
+        server
     }
 
     fn estate() -> Vec<Server> {

@@ -11,6 +11,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::support::procs;
 use crate::support::tmux::Tmux;
 use crate::support::{Account, REGION};
 use breakglass::aws::SsmApi;
@@ -122,10 +123,13 @@ async fn a_recorded_shell_in_a_real_terminal_with_its_hash_in_the_audit_trail() 
     tmux.wait_for("typed-42", WAIT);
     tmux.wait_for("30 100", WAIT);
     // Ctrl-C goes to the remote shell (it stops `sleep`), not to breakglass.
-    tmux.type_text("sleep 30");
+    // Typed once `sleep` runs in the shell's foreground: before that, bash itself would take
+    // the interrupt. And it ends `sleep`, well before its 37 s.
+    tmux.type_text("sleep 37");
     tmux.keys(&["Enter"]);
-    std::thread::sleep(Duration::from_millis(500));
+    let sleeping = procs::wait_foreground(&["sleep", "37"], WAIT);
     tmux.keys(&["C-c"]);
+    procs::wait_gone(sleeping, Duration::from_secs(10));
     tmux.type_text("echo after-$((1+1))-interrupt");
     tmux.keys(&["Enter"]);
     tmux.wait_for("after-2-interrupt", Duration::from_secs(10));

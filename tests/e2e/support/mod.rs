@@ -5,6 +5,7 @@
 pub mod agent;
 pub mod estate;
 pub mod lab;
+pub mod procs;
 pub mod runs;
 pub mod sso;
 pub mod stub;
