@@ -89,10 +89,10 @@ async fn every_service_survives_bursts_outages_resets_and_latency() {
                 "{}\n[aws]\nmax_attempts = 4\nattempt_timeout_secs = 4\noperation_timeout_secs = 60\n",
                 support::lab::evidence_config().await
             ));
-            lab.sim.inject([Fault {
-                operation: format!("{service}:*"),
-                kind,
-                times,
+            let rule = Fault::on(&format!("{service}:*"), kind);
+            lab.sim.inject([match times {
+                Some(n) => rule.times(n),
+                None => rule,
             }]);
             let run = lab
                 .bg()

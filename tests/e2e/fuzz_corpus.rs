@@ -7,11 +7,15 @@ mod harness;
 
 use std::path::Path;
 
+/// The inputs kept in `dir` (its dot files, such as `.gitkeep`, are not inputs). The folder
+/// must exist: a missing or misnamed one would replay nothing without saying so.
 fn inputs(dir: &Path) -> Vec<std::path::PathBuf> {
-    match std::fs::read_dir(dir) {
-        Ok(entries) => entries.map(|e| e.unwrap().path()).collect(),
-        Err(_) => Vec::new(),
-    }
+    let entries = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e} (every fuzz target has one)", dir.display()));
+    entries
+        .map(|e| e.unwrap().path())
+        .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+        .collect()
 }
 
 #[test]

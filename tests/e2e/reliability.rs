@@ -25,11 +25,10 @@ async fn a_throttled_isolation_resumes_without_repeating_done_changes() {
     let ctx = account.context_at(&sim.endpoint()).await;
     Seeder::new(&ctx, REGION).xroad_estate().await.unwrap();
     // Every network-interface change is throttled (the CLI makes one attempt per call here).
-    sim.inject([Fault {
-        operation: "ec2:ModifyNetworkInterfaceAttribute".into(),
-        kind: FaultKind::Throttle,
-        times: None,
-    }]);
+    sim.inject([Fault::on(
+        "ec2:ModifyNetworkInterfaceAttribute",
+        FaultKind::Throttle,
+    )]);
     let run = account
         .bg()
         .env("AWS_ENDPOINT_URL", sim.endpoint())
@@ -108,16 +107,8 @@ async fn throttling_across_thirty_targets_is_absorbed_by_adaptive_retry() {
     }
     account.write_config("[aws]\nmax_attempts = 6\n\n[playbooks]\nconcurrency = 8\n");
     sim.inject([
-        Fault {
-            operation: "ec2:ModifyNetworkInterfaceAttribute".into(),
-            kind: FaultKind::Throttle,
-            times: Some(12),
-        },
-        Fault {
-            operation: "ec2:CreateTags".into(),
-            kind: FaultKind::Throttle,
-            times: Some(6),
-        },
+        Fault::on("ec2:ModifyNetworkInterfaceAttribute", FaultKind::Throttle).times(12),
+        Fault::on("ec2:CreateTags", FaultKind::Throttle).times(6),
     ]);
     let mut args = vec![
         "run",

@@ -160,14 +160,11 @@ async fn a_session_is_a_real_shell_that_closes_on_exit() {
     let closed = shell.finish().await;
     assert!(matches!(closed, ChannelEvent::Closed { .. }), "{closed:?}");
     // The session is gone, and cannot be resumed.
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(
-        ssm.describe_active_sessions("i-0123456789abcdef0")
-            .await
-            .unwrap()
-            .value
-            .is_empty()
-    );
+    support::eventually(Duration::from_secs(10), "the session gone", || async {
+        let active = ssm.describe_active_sessions("i-0123456789abcdef0").await;
+        active.unwrap().value.is_empty().then_some(())
+    })
+    .await;
     assert!(ssm.resume_session(&session_id).await.unwrap().is_none());
     assert!(sim.counts()["ssm:StartSession"] == 1);
 }
@@ -177,11 +174,8 @@ async fn lost_duplicated_and_reordered_frames_still_give_the_output_once_in_orde
     let (_account, sim, ssm) = sandbox().await;
     let (mut shell, _) = open(&ssm, None).await;
     shell.until("sandbox$ ").await;
-    let fault = |operation: &str, kind: FaultKind, times: u32| Fault {
-        operation: operation.into(),
-        kind,
-        times: Some(times),
-    };
+    let fault =
+        |operation: &str, kind: FaultKind, times: u32| Fault::on(operation, kind).times(times);
     sim.inject([
         fault("ssmmessages:output_stream_data", FaultKind::DropFrame, 2),
         fault("ssmmessages:input_stream_data", FaultKind::DropFrame, 1),
@@ -228,11 +222,7 @@ async fn a_cut_connection_resumes_the_same_shell() {
     shell.until("sandbox$ ").await;
     shell.channel.input(b"export MARK=kept-across-resume\r");
     shell.until("sandbox$ ").await;
-    sim.inject([Fault {
-        operation: "ssmmessages:input_stream_data".into(),
-        kind: FaultKind::Disconnect,
-        times: Some(1),
-    }]);
+    sim.inject([Fault::on("ssmmessages:input_stream_data", FaultKind::Disconnect).times(1)]);
     // This input is cut with the connection; it is resent after the resume.
     shell.channel.input(b"echo $MARK\r");
     shell.until("kept-across-resume\r\n").await;

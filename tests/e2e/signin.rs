@@ -516,11 +516,10 @@ async fn credentials_expiring_mid_run_stop_it_between_calls_and_resume_finishes_
     });
     home.login("responder").assert_code(0);
     // Slow tagging, one target at a time, gives a window to let the sign-in expire mid-run.
-    home.sim.inject([Fault {
-        operation: "ec2:CreateTags".into(),
-        kind: FaultKind::Latency { millis: 1500 },
-        times: None,
-    }]);
+    home.sim.inject([Fault::on(
+        "ec2:CreateTags",
+        FaultKind::Latency { millis: 1500 },
+    )]);
     let audit = home.path().join("audit.jsonl");
     let mut args = vec![
         "run",
@@ -541,13 +540,10 @@ async fn credentials_expiring_mid_run_stop_it_between_calls_and_resume_finishes_
     let child = home.bg().args(&args).spawn();
     // After the first target's CreateTags is on its way, the sign-in expires and cannot be
     // refreshed (as when an administrator ends the session).
-    for _ in 0..300 {
-        let log = std::fs::read_to_string(&audit).unwrap_or_default();
-        if log.contains("\"CreateTags\"") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    home.sim
+        .wait_for_request(Duration::from_secs(30), |e| e.operation == "ec2:CreateTags")
+        .await
+        .expect("the first CreateTags reaches the simulator");
     home.sim.sign_in_knobs(SignInKnobs {
         credentials_seconds: Some(1),
         refuse_refresh: true,

@@ -112,11 +112,15 @@ async fn forwards_to_moto_and_plays_the_ssm_agents() {
         .await
         .unwrap();
     let long = long.id.unwrap();
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(
-        ssm.list_running_commands(online).await.unwrap().value,
-        vec![long.clone()]
-    );
+    support::eventually(
+        Duration::from_secs(10),
+        "the long command running",
+        || async {
+            let running = ssm.list_running_commands(online).await.unwrap().value;
+            (running == vec![long.clone()]).then_some(())
+        },
+    )
+    .await;
     ssm.cancel_command(&long, online).await.unwrap();
     assert_eq!(follow(&ssm, &long, online).await.status, "Cancelled");
     let unreachable = ssm
@@ -150,21 +154,9 @@ async fn injects_throttling_outages_and_latency_per_operation() {
     let ctx = account.context_at(&sim.endpoint()).await;
     let ec2 = ctx.ec2(REGION);
     sim.inject([
-        Fault {
-            operation: "ec2:DescribeInstances".into(),
-            kind: FaultKind::Throttle,
-            times: Some(1),
-        },
-        Fault {
-            operation: "ssm:GetParameter".into(),
-            kind: FaultKind::Unavailable,
-            times: Some(1),
-        },
-        Fault {
-            operation: "*".into(),
-            kind: FaultKind::Latency { millis: 20 },
-            times: Some(3),
-        },
+        Fault::on("ec2:DescribeInstances", FaultKind::Throttle).times(1),
+        Fault::on("ssm:GetParameter", FaultKind::Unavailable).times(1),
+        Fault::on("*", FaultKind::Latency { millis: 20 }).times(3),
     ]);
     let throttled = ec2.describe_instances(&[]).await.unwrap_err();
     assert_eq!(throttled.kind, AwsErrorKind::Throttled, "{throttled}");
@@ -218,15 +210,25 @@ async fn snapshots_take_time_and_deregistered_targets_drain() {
     assert_eq!(health.len(), 1, "{health:?}");
     assert_eq!(health[0].state, "draining");
 
-    tokio::time::sleep(Duration::from_millis(2500)).await;
-    let later = ec2.describe_snapshots(&filter).await.unwrap().value;
-    assert!(later.iter().all(|s| s.state == "completed"), "{later:?}");
-    let health = elb
-        .describe_instance_health(&estate.target_group_arn, instance)
-        .await
-        .unwrap()
-        .value;
-    assert!(health.is_empty(), "{health:?}");
+    // Once their time has passed: the snapshots complete, the target is gone.
+    support::eventually(
+        Duration::from_secs(30),
+        "the snapshots completed",
+        || async {
+            let later = ec2.describe_snapshots(&filter).await.unwrap().value;
+            later.iter().all(|s| s.state == "completed").then_some(())
+        },
+    )
+    .await;
+    support::eventually(Duration::from_secs(30), "the target drained", || async {
+        let health = elb
+            .describe_instance_health(&estate.target_group_arn, instance)
+            .await
+            .unwrap()
+            .value;
+        health.is_empty().then_some(())
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -221,11 +221,7 @@ async fn a_second_start_shows_the_cached_list_while_it_lists_again() {
     assert_eq!((mode(&dir), mode(&files[0])), (0o700, 0o600));
 
     // The next listing is slow: the cached list is on screen before it answers, then replaced.
-    sim.inject([Fault {
-        operation: "ec2:DescribeInstances".into(),
-        kind: FaultKind::Latency { millis: 4000 },
-        times: Some(1),
-    }]);
+    sim.inject([Fault::on("ec2:DescribeInstances", FaultKind::Latency { millis: 4000 }).times(1)]);
     let tui = Tmux::start_sized(&cmd, 80, 24);
     let screen = tui.wait_visible("listing…", Duration::from_secs(3));
     assert!(

@@ -283,8 +283,9 @@ impl Agent {
             if let Some(size) = self.size {
                 pty.resize(pty_size(size))?;
             }
-            let child = pty_process::Command::new("bash")
-                .args(["--noprofile", "--norc", "-i"])
+            let (program, args) = shell_command();
+            let child = pty_process::Command::new(program)
+                .args(args)
                 .current_dir(&self.dir)
                 .env_clear()
                 .env("HOME", &self.dir)
@@ -388,7 +389,7 @@ impl Agent {
         let name = format!("ssmmessages:{}", message_type.as_str());
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
         *s.counts.entry(name.clone()).or_default() += 1;
-        match faults::apply(&mut s.faults, &name, true) {
+        match faults::apply(&mut s.faults, &name, true).verdict {
             Verdict::Fail(kind) => Some(kind),
             Verdict::Pass { .. } => None,
         }
@@ -459,4 +460,31 @@ impl Agent {
 fn pty_size(size: Size) -> pty_process::Size {
     let clamp = |v: u32| u16::try_from(v).unwrap_or(u16::MAX);
     pty_process::Size::new(clamp(size.rows), clamp(size.cols))
+}
+
+/// The shell a session runs: `bash -i`, through `env --default-signal=INT,QUIT` where this
+/// system's `env` has it (GNU coreutils 8.31 and later). A shell the SSM agent starts has
+/// Ctrl-C and Ctrl-\ at their defaults; without this, a simulator hosted by a process that
+/// ignores them (a job started in the background of a script ignores both) would hand them
+/// on, ignored, to the shell and every command in it — and Ctrl-C could stop nothing.
+fn shell_command() -> (&'static str, &'static [&'static str]) {
+    const BASH: &[&str] = &["--noprofile", "--norc", "-i"];
+    const ENV: &[&str] = &[
+        "--default-signal=INT,QUIT",
+        "bash",
+        "--noprofile",
+        "--norc",
+        "-i",
+    ];
+    static RESETS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let resets = *RESETS.get_or_init(|| {
+        std::process::Command::new("env")
+            .args(["--default-signal=INT,QUIT", "true"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    });
+    if resets { ("env", ENV) } else { ("bash", BASH) }
 }

@@ -36,6 +36,21 @@ pub enum FaultKind {
 }
 
 impl FaultKind {
+    /// Its name in fault rules and the ledger (`throttle`, `slow_answer`, …).
+    pub fn name(&self) -> &'static str {
+        match self {
+            FaultKind::Throttle => "throttle",
+            FaultKind::Unavailable => "unavailable",
+            FaultKind::Latency { .. } => "latency",
+            FaultKind::SlowAnswer { .. } => "slow_answer",
+            FaultKind::Reset => "reset",
+            FaultKind::DropFrame => "drop_frame",
+            FaultKind::DuplicateFrame => "duplicate_frame",
+            FaultKind::ReorderFrame => "reorder_frame",
+            FaultKind::Disconnect => "disconnect",
+        }
+    }
+
     /// Whether the fault acts on data-channel frames rather than API calls.
     pub fn is_frame_fault(&self) -> bool {
         matches!(
@@ -57,9 +72,35 @@ pub struct Fault {
     pub kind: FaultKind,
     /// How many requests it applies to; forever when absent.
     pub times: Option<u32>,
+    /// The matching request it starts at, from 1 (`2`: the first passes, the second is hit);
+    /// the first when absent. Counts down as matching requests pass.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nth: Option<u32>,
 }
 
 impl Fault {
+    /// A fault on every request matching `operation`, forever.
+    pub fn on(operation: &str, kind: FaultKind) -> Fault {
+        Fault {
+            operation: operation.to_owned(),
+            kind,
+            times: None,
+            nth: None,
+        }
+    }
+
+    /// Applies to `times` requests only.
+    pub fn times(mut self, times: u32) -> Fault {
+        self.times = Some(times);
+        self
+    }
+
+    /// Starts at the `nth` matching request (from 1).
+    pub fn nth(mut self, nth: u32) -> Fault {
+        self.nth = Some(nth);
+        self
+    }
+
     pub fn matches(&self, operation: &str) -> bool {
         let service_wide = self.operation.strip_suffix(":*").is_some_and(|service| {
             operation
@@ -83,22 +124,32 @@ pub enum Verdict {
     Fail(FaultKind),
 }
 
-/// Applies the first matching rule (counting it down) and returns the verdict; `frames`
+/// Applies the matching rules (counting them down) and returns the verdict; `frames`
 /// says whether `operation` is a data-channel frame (only frame faults apply to frames and
 /// only the others to API calls).
-pub fn apply(faults: &mut Vec<Fault>, operation: &str, frames: bool) -> Verdict {
+pub fn apply(faults: &mut Vec<Fault>, operation: &str, frames: bool) -> Applied {
     let (mut before, mut after, mut cut) = (Duration::ZERO, Duration::ZERO, false);
     let mut verdict = None;
+    let mut applied = Vec::new();
     for fault in faults
         .iter_mut()
         .filter(|f| f.matches(operation) && f.kind.is_frame_fault() == frames)
     {
-        if let Some(times) = fault.times.as_mut() {
-            if *times == 0 {
+        if fault.times == Some(0) {
+            continue;
+        }
+        match fault.nth {
+            Some(n) if n > 1 => {
+                fault.nth = Some(n - 1);
                 continue;
             }
+            Some(_) => fault.nth = None,
+            None => {}
+        }
+        if let Some(times) = fault.times.as_mut() {
             *times -= 1;
         }
+        applied.push(fault.kind.name());
         match &fault.kind {
             FaultKind::Latency { millis } => before += Duration::from_millis(*millis),
             FaultKind::SlowAnswer { millis } => after += Duration::from_millis(*millis),
@@ -110,7 +161,17 @@ pub fn apply(faults: &mut Vec<Fault>, operation: &str, frames: bool) -> Verdict 
         }
     }
     faults.retain(|f| f.times != Some(0));
-    verdict.unwrap_or(Verdict::Pass { before, after, cut })
+    Applied {
+        verdict: verdict.unwrap_or(Verdict::Pass { before, after, cut }),
+        kinds: applied,
+    }
+}
+
+/// The verdict on one request and the kinds of the faults that made it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    pub verdict: Verdict,
+    pub kinds: Vec<&'static str>,
 }
 
 /// The protocol a service speaks, which decides how its errors look.
@@ -181,22 +242,14 @@ mod tests {
     #[test]
     fn rules_match_count_down_and_add_latency() {
         let mut faults = vec![
-            Fault {
-                operation: "ec2:CreateTags".into(),
-                kind: FaultKind::Throttle,
-                times: Some(2),
-            },
-            Fault {
-                operation: "*".into(),
-                kind: FaultKind::Latency { millis: 30 },
-                times: None,
-            },
+            Fault::on("ec2:CreateTags", FaultKind::Throttle).times(2),
+            Fault::on("*", FaultKind::Latency { millis: 30 }),
         ];
         let fail = Verdict::Fail(FaultKind::Throttle);
-        assert_eq!(apply(&mut faults, "ec2:CreateTags", false), fail);
-        assert_eq!(apply(&mut faults, "EC2:createtags", false), fail);
+        assert_eq!(apply(&mut faults, "ec2:CreateTags", false).verdict, fail);
+        assert_eq!(apply(&mut faults, "EC2:createtags", false).verdict, fail);
         assert_eq!(
-            apply(&mut faults, "ec2:CreateTags", false),
+            apply(&mut faults, "ec2:CreateTags", false).verdict,
             Verdict::Pass {
                 before: Duration::from_millis(30),
                 after: Duration::ZERO,
@@ -204,18 +257,10 @@ mod tests {
             }
         );
         assert_eq!(faults.len(), 1, "a spent rule is dropped");
-        faults.push(Fault {
-            operation: "ssm:*".into(),
-            kind: FaultKind::SlowAnswer { millis: 50 },
-            times: Some(1),
-        });
-        faults.push(Fault {
-            operation: "ssm:*".into(),
-            kind: FaultKind::Reset,
-            times: Some(1),
-        });
+        faults.push(Fault::on("ssm:*", FaultKind::SlowAnswer { millis: 50 }).times(1));
+        faults.push(Fault::on("ssm:*", FaultKind::Reset).times(1));
         assert_eq!(
-            apply(&mut faults, "ssm:SendCommand", false),
+            apply(&mut faults, "ssm:SendCommand", false).verdict,
             Verdict::Pass {
                 before: Duration::from_millis(30),
                 after: Duration::from_millis(50),
@@ -224,7 +269,7 @@ mod tests {
             "a service-wide rule; latencies before and after the call add up"
         );
         assert_eq!(
-            apply(&mut faults, "ssmmessages:acknowledge", false),
+            apply(&mut faults, "ssmmessages:acknowledge", false).verdict,
             Verdict::Pass {
                 before: Duration::from_millis(30),
                 after: Duration::ZERO,
@@ -235,5 +280,50 @@ mod tests {
         let (status, _, body) = error_response(&FaultKind::Throttle, Protocol::Json);
         assert_eq!(status, 400);
         assert!(body.contains("ThrottlingException"));
+    }
+
+    #[test]
+    fn a_rule_can_start_at_the_nth_matching_request() {
+        let mut faults = vec![
+            Fault::on("ec2:ModifyNetworkInterfaceAttribute", FaultKind::Reset)
+                .nth(2)
+                .times(1),
+        ];
+        let pass = |applied: Applied| {
+            applied.verdict
+                == Verdict::Pass {
+                    before: Duration::ZERO,
+                    after: Duration::ZERO,
+                    cut: false,
+                }
+                && applied.kinds.is_empty()
+        };
+        assert!(
+            pass(apply(&mut faults, "ec2:DescribeInstances", false)),
+            "not a match"
+        );
+        assert!(
+            pass(apply(
+                &mut faults,
+                "ec2:ModifyNetworkInterfaceAttribute",
+                false
+            )),
+            "the 1st"
+        );
+        let second = apply(&mut faults, "ec2:ModifyNetworkInterfaceAttribute", false);
+        assert_eq!(second.kinds, ["reset"]);
+        assert!(
+            matches!(second.verdict, Verdict::Pass { cut: true, .. }),
+            "{second:?}"
+        );
+        assert!(faults.is_empty(), "spent after once");
+        assert!(
+            pass(apply(
+                &mut faults,
+                "ec2:ModifyNetworkInterfaceAttribute",
+                false
+            )),
+            "the 3rd"
+        );
     }
 }

@@ -1,13 +1,15 @@
 //! The game-day simulator: a loopback HTTP server that answers the AWS APIs the emulator
 //! lacks (SSM managed instances, Run Command with real states and output, Session Manager
 //! sessions with a websocket data channel to a real shell, IAM Identity Center sign-in) and
-//! forwards everything else to moto unchanged, with per-operation fault injection. One
+//! forwards everything else to moto unchanged, with per-operation fault injection and a
+//! ledger of every request. One
 //! `AWS_ENDPOINT_URL` serves the SDK. See docs/game-days.md.
 
 mod agent;
 mod agent_kms;
 mod agent_ws;
 mod faults;
+mod ledger;
 mod request;
 mod resign;
 mod runcmd;
@@ -21,6 +23,7 @@ mod state;
 mod timing;
 
 pub use faults::{Fault, FaultKind};
+pub use ledger::{Entry as LedgerEntry, Progress};
 pub use simulator::Simulator;
 pub use sso::{ACCOUNT_ID as SANDBOX_ACCOUNT, Knobs as SignInKnobs, ROLES as SANDBOX_ROLES};
 pub use state::{ManagedInstance, Session};

@@ -58,6 +58,13 @@ pub fn service_of(authorization: Option<&str>, query: Option<&str>) -> Option<St
         .map(str::to_owned)
 }
 
+/// A field of a form body or a query string (`a=1&b=x%20y`), decoded.
+pub fn form_field(form: &[u8], name: &str) -> Option<String> {
+    form_urlencoded::parse(form)
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
+}
+
 /// Classifies a request from its parts; `body` is only read for query protocols.
 pub fn classify(
     service: &str,
@@ -77,11 +84,9 @@ pub fn classify(
             .and_then(|t| t.rsplit('.').next())
             .unwrap_or("Unknown")
             .to_owned(),
-        Protocol::Ec2 | Protocol::Query => String::from_utf8_lossy(body)
-            .split('&')
-            .find_map(|kv| kv.strip_prefix("Action="))
-            .unwrap_or("Unknown")
-            .to_owned(),
+        Protocol::Ec2 | Protocol::Query => {
+            form_field(body, "Action").unwrap_or_else(|| "Unknown".to_owned())
+        }
         Protocol::RestXml => {
             let object = path.trim_start_matches('/').contains('/');
             match (method, object) {

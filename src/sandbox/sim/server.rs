@@ -1,5 +1,5 @@
 //! The simulator's HTTP side: every request is classified (service and operation), counted,
-//! put through the fault rules, then answered here (the SSM operations moto lacks) or
+//! written into the ledger, put through the fault rules, then answered here (the SSM operations moto lacks) or
 //! forwarded to moto unchanged. `/sim-api/…` is the control surface for drills and tests.
 
 use std::sync::{Arc, Mutex};
@@ -13,6 +13,7 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 
 use super::faults::{self, Fault, Verdict};
+use super::ledger::{self, Progress};
 use super::request::{classify, credential_of, service_of};
 use super::resign::resign;
 use super::state::{ManagedInstance, Session, SimState};
@@ -96,20 +97,26 @@ pub async fn dispatch(State(app): State<App>, request: Request) -> Response<Body
         header("x-amz-target"),
         &bytes,
     );
-    let verdict = {
+    let resources = ledger::resources(&service, parts.uri.path(), &bytes);
+    let (seq, verdict) = {
         let mut s = app.state.lock().unwrap_or_else(|p| p.into_inner());
         *s.counts.entry(call.name()).or_default() += 1;
-        faults::apply(&mut s.faults, &call.name(), false)
+        let applied = faults::apply(&mut s.faults, &call.name(), false);
+        let held = matches!(applied.verdict, Verdict::Pass { before, .. } if !before.is_zero());
+        let seq = s.ledger.push(call.name(), resources, &applied.kinds, held);
+        (seq, applied.verdict)
     };
     let (before, after, cut) = match verdict {
         Verdict::Fail(kind) => {
             let (status, content_type, body) = faults::error_response(&kind, call.protocol);
+            app.record(seq, Progress::Refused, Some(status), None);
             return reply(status, content_type, body);
         }
         Verdict::Pass { before, after, cut } => (before, after, cut),
     };
     if !before.is_zero() {
         tokio::time::sleep(before).await;
+        app.record(seq, Progress::Made, None, None);
     }
     let request = Call {
         parts,
@@ -120,19 +127,45 @@ pub async fn dispatch(State(app): State<App>, request: Request) -> Response<Body
         resign_secret,
     };
     if after.is_zero() && !cut {
-        return answer(app, request).await;
+        return answered(app, request, seq).await;
     }
     // The call is made whatever happens to this connection (a client killed while it
     // waits), as AWS would; then the answer is held, or the connection cut.
-    let made = tokio::spawn(answer(app, request));
+    let made = tokio::spawn(answered(app.clone(), request, seq));
     let response = made
         .await
         .unwrap_or_else(|e| reply(500, "text/plain", format!("the call failed: {e}")));
     tokio::time::sleep(after).await;
     if cut {
+        app.record(seq, Progress::Cut, None, None);
         return cut_connection();
     }
     response
+}
+
+/// Answers a call and writes its answer into the ledger.
+async fn answered(app: App, request: Call, seq: u64) -> Response<Body> {
+    let response = answer(app.clone(), request).await;
+    let version = response
+        .headers()
+        .get("x-amz-version-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    app.record(
+        seq,
+        Progress::Answered,
+        Some(response.status().as_u16()),
+        version,
+    );
+    response
+}
+
+impl App {
+    /// Moves ledger entry `seq` on to `progress`.
+    fn record(&self, seq: u64, progress: Progress, status: Option<u16>, version: Option<String>) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.ledger.update(seq, progress, status, version);
+    }
 }
 
 /// A request on its way to its answer.
@@ -318,6 +351,11 @@ async fn admin(app: &App, request: Request) -> Response<Body> {
             }
             Err(e) => bad(e),
         },
+        ("GET", "/sim-api/ledger") => reply(
+            200,
+            "application/json",
+            serde_json::to_string(&s.ledger.entries()).unwrap_or_default(),
+        ),
         ("GET", "/sim-api/counts") => reply(
             200,
             "application/json",

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use super::state::{ManagedInstance, Session, SimState};
-use super::{Fault, SignInKnobs, agent_ws, server};
+use super::{Fault, LedgerEntry, SignInKnobs, agent_ws, server};
 
 /// A running simulator; stopped (and its sandbox directory removed) when dropped.
 pub struct Simulator {
@@ -183,6 +183,35 @@ impl Simulator {
             .unwrap_or_else(|p| p.into_inner())
             .counts
             .clone()
+    }
+
+    /// Every AWS request received so far, in order, and how far each got.
+    pub fn ledger(&self) -> Vec<LedgerEntry> {
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .ledger
+            .entries()
+    }
+
+    /// The first ledger entry that satisfies `found`, once there is one; `None` after
+    /// `timeout`. Polls: for a test that acts once a call has reached (or been answered by)
+    /// the emulator.
+    pub async fn wait_for_request(
+        &self,
+        timeout: std::time::Duration,
+        found: impl Fn(&LedgerEntry) -> bool,
+    ) -> Option<LedgerEntry> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Some(entry) = self.ledger().into_iter().find(|e| found(e)) {
+                return Some(entry);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
     }
 }
 

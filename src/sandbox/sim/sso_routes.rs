@@ -22,14 +22,7 @@ pub fn is_sso(path: &str) -> bool {
 }
 
 fn query_value(query: &str, name: &str) -> Option<String> {
-    query.split('&').find_map(|kv| {
-        let (k, v) = kv.split_once('=')?;
-        (k == name).then(|| {
-            percent_encoding::percent_decode_str(&v.replace('+', " "))
-                .decode_utf8_lossy()
-                .into_owned()
-        })
-    })
+    super::request::form_field(query.as_bytes(), name)
 }
 
 fn json_reply(status: u16, kind: Option<&str>, body: Value) -> Response<Body> {

@@ -1,5 +1,5 @@
 //! What the simulator knows: the managed instances (their SSM agents), the Run Command
-//! invocations, the Session Manager sessions, and the fault rules.
+//! invocations, the Session Manager sessions, the fault rules and the request ledger.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -83,6 +83,8 @@ pub struct SimState {
     pub sandbox_dir: PathBuf,
     /// Requests answered or forwarded, by `service:Operation` (for drills and tests).
     pub counts: BTreeMap<String, u64>,
+    /// Every AWS request, in order, and how far it got.
+    pub ledger: super::ledger::Ledger,
     /// Snapshot and draining times.
     pub timing: super::timing::Timing,
     /// IAM Identity Center sign-in.

@@ -27,14 +27,7 @@ fn all(xml: &str, tag: &str) -> Vec<String> {
 
 /// A form field of a query-protocol request body.
 fn field(body: &str, name: &str) -> Option<String> {
-    body.split('&').find_map(|kv| {
-        let (k, v) = kv.split_once('=')?;
-        (k == name).then(|| {
-            percent_encoding::percent_decode_str(v)
-                .decode_utf8_lossy()
-                .into_owned()
-        })
-    })
+    super::request::form_field(body.as_bytes(), name)
 }
 
 impl Timing {

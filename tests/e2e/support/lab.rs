@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use breakglass::aws::{AwsContext, Ec2Api, Ec2EvidenceApi, Ec2Filter, SsmApi};
 use breakglass::sandbox::{
-    EVIDENCE_BUCKET, Fault, FaultKind, INSTANCE_ROLE, ManagedInstance, Seeder, Session, Simulator,
-    seed_evidence, seed_instance_role,
+    EVIDENCE_BUCKET, Fault, FaultKind, INSTANCE_ROLE, ManagedInstance, Progress, Seeder, Session,
+    Simulator, seed_evidence, seed_instance_role,
 };
 use serde_json::Value;
 use tokio::sync::OnceCell;
@@ -79,8 +79,8 @@ impl Lab {
     }
 
     /// Starts `playbook` (with `params`) on `ss-prod-1` with `fault` held by `hold`, waits
-    /// for its intent (in `step` when given), and sends `signal`; returns the result and
-    /// run id.
+    /// for its intent (in `step` when given) and for the ledger to show the call held or
+    /// answered, and sends `signal`; returns the result and run id.
     pub fn stop_during(
         &self,
         (playbook, params): (&str, &[&str]),
@@ -89,11 +89,10 @@ impl Lab {
         signal: &str,
     ) -> (Run, String) {
         let operation = fault.split_once(':').unwrap().1;
-        self.sim.inject([Fault {
-            operation: fault.into(),
-            kind: hold,
-            times: if step.is_some() { None } else { Some(1) },
-        }]);
+        let hold_kind = hold.clone();
+        let rule = Fault::on(fault, hold);
+        self.sim
+            .inject([if step.is_some() { rule } else { rule.times(1) }]);
         let child = self
             .bg()
             .args(super::live(playbook, "ss-prod-1", "IR-81"))
@@ -109,6 +108,32 @@ impl Lab {
         while !self.records().iter().any(in_flight) {
             assert!(Instant::now() < deadline, "{playbook}/{fault}: no intent");
             std::thread::sleep(Duration::from_millis(20));
+        }
+        // And the call is where the hold keeps it, as the simulator's ledger shows: held
+        // before it is made (`latency`), or made and answered (`slow_answer`). The fault
+        // holds every call of the operation from here, so the calls held so far match
+        // the intents written.
+        let intents = self
+            .records()
+            .iter()
+            .filter(|r| r["kind"] == "intent" && r["body"]["operation"] == operation)
+            .count();
+        let at = match hold_kind {
+            FaultKind::SlowAnswer { .. } => Progress::Answered,
+            _ => Progress::Held,
+        };
+        let reached = || {
+            let hit: Vec<_> = self
+                .sim
+                .ledger()
+                .into_iter()
+                .filter(|e| e.operation == fault && !e.faults.is_empty())
+                .collect();
+            hit.len() >= intents && hit.last().is_some_and(|e| e.progress == at)
+        };
+        while !reached() {
+            assert!(Instant::now() < deadline, "{playbook}/{fault}: not reached");
+            std::thread::sleep(Duration::from_millis(10));
         }
         let sent = std::process::Command::new("kill")
             .args([signal, &child.id().to_string()])

@@ -5,6 +5,7 @@
 pub mod agent;
 pub mod estate;
 pub mod lab;
+pub mod ledger;
 pub mod procs;
 pub mod runs;
 pub mod sso;
@@ -113,6 +114,30 @@ impl Account {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, text).unwrap();
         path
+    }
+}
+
+/// Polls `check` until it gives `Some`, and returns that; fails the test, saying `what` was
+/// awaited, after `timeout`. For conditions that come true a while later (a command seen
+/// running, a session gone, simulated time passed), in place of a fixed sleep.
+pub async fn eventually<T, F>(
+    timeout: std::time::Duration,
+    what: &str,
+    mut check: impl FnMut() -> F,
+) -> T
+where
+    F: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(found) = check().await {
+            return found;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: not within {timeout:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
 

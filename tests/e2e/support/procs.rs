@@ -27,10 +27,23 @@ pub fn wait_gone(pid: u32, timeout: Duration) {
     while std::path::Path::new(&format!("/proc/{pid}")).exists() && !zombie(pid) {
         assert!(
             Instant::now() < deadline,
-            "process {pid} still runs after {timeout:?}"
+            "process {pid} still runs after {timeout:?} ({}; this process: {})",
+            signals(pid),
+            signals(std::process::id())
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// The signal masks `/proc/PID/status` shows (blocked, ignored, caught), for a failure
+/// message.
+fn signals(pid: u32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.starts_with("SigBlk") || l.starts_with("SigIgn") || l.starts_with("SigCgt"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn foreground(argv: &[&str]) -> Option<u32> {
