@@ -57,13 +57,6 @@ impl Entry {
     pub fn succeeded(&self) -> bool {
         self.progress == Progress::Answered && self.status.is_some_and(|s| s < 300)
     }
-
-    /// Whether it names `resource` (`Param=value`) or a resource with the value `value`.
-    pub fn names(&self, resource: &str) -> bool {
-        self.resources
-            .iter()
-            .any(|r| r == resource || r.split_once('=').is_some_and(|(_, v)| v == resource))
-    }
 }
 
 /// The requests received, oldest first; the oldest go beyond [`Ledger::KEPT`] (a long
@@ -267,6 +260,5 @@ mod tests {
         ledger.update(seq, Progress::Answered, Some(200), None);
         let entry = &ledger.entries()[0];
         assert!(entry.made() && entry.succeeded());
-        assert!(entry.names("i-1") && entry.names("ResourceId=sg-2") && !entry.names("i-2"));
     }
 }

@@ -59,8 +59,8 @@ pub fn service_of(authorization: Option<&str>, query: Option<&str>) -> Option<St
 }
 
 /// A field of a form body or a query string (`a=1&b=x%20y`), decoded.
-pub fn form_field(form: &[u8], name: &str) -> Option<String> {
-    form_urlencoded::parse(form)
+pub fn form_field(form: impl AsRef<[u8]>, name: &str) -> Option<String> {
+    form_urlencoded::parse(form.as_ref())
         .find(|(key, _)| key == name)
         .map(|(_, value)| value.into_owned())
 }

@@ -7,6 +7,7 @@ use axum::extract::Request;
 use axum::http::{HeaderValue, Response, StatusCode, header};
 use serde_json::{Value, json};
 
+use super::request::form_field;
 use super::server::App;
 use super::sso;
 
@@ -19,10 +20,6 @@ pub fn is_sso(path: &str) -> bool {
         || path == "/federation/credentials"
         || path.starts_with("/sim-sso/")
         || path == "/authorize"
-}
-
-fn query_value(query: &str, name: &str) -> Option<String> {
-    super::request::form_field(query.as_bytes(), name)
 }
 
 fn json_reply(status: u16, kind: Option<&str>, body: Value) -> Response<Body> {
@@ -98,7 +95,7 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
             Some(_) => json_reply(
                 200,
                 None,
-                sso::roles(&query_value(&query, "account_id").unwrap_or_default()),
+                sso::roles(&form_field(&query, "account_id").unwrap_or_default()),
             ),
             None => unauthorized(),
         },
@@ -107,8 +104,8 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
             let Some(user) = user else {
                 return unauthorized();
             };
-            let role = query_value(&query, "role_name").unwrap_or_default();
-            let account = query_value(&query, "account_id").unwrap_or_default();
+            let role = form_field(&query, "role_name").unwrap_or_default();
+            let account = form_field(&query, "account_id").unwrap_or_default();
             if account != sso::ACCOUNT_ID || !sso::ROLES.contains(&role.as_str()) {
                 return json_reply(
                     403,
@@ -130,7 +127,7 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
             json_reply(200, None, json!({}))
         }
         ("GET", "/sim-sso/device") => {
-            let code = escape(&query_value(&query, "user_code").unwrap_or_default());
+            let code = escape(&form_field(&query, "user_code").unwrap_or_default());
             page(format!(
                 "<form method=\"post\"><label>Code <input name=\"user_code\" value=\"{code}\"></label>\
                  <button name=\"decision\" value=\"approve\">Allow</button>\
@@ -138,8 +135,8 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
             ))
         }
         ("POST", "/sim-sso/device") => {
-            let code = query_value(&form, "user_code").unwrap_or_default();
-            let approve = query_value(&form, "decision").as_deref() != Some("deny");
+            let code = form_field(&form, "user_code").unwrap_or_default();
+            let approve = form_field(&form, "decision").as_deref() != Some("deny");
             if lock().sso.decide(&code, approve) {
                 page(format!(
                     "<p>{} — you can close this window.</p>",
@@ -155,11 +152,11 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
             escape(&query)
         )),
         ("POST", "/sim-sso/authorize" | "/authorize") => {
-            let original = query_value(&form, "q").unwrap_or_default();
-            let client = query_value(&original, "client_id").unwrap_or_default();
-            let redirect = query_value(&original, "redirect_uri").unwrap_or_default();
-            let challenge = query_value(&original, "code_challenge").unwrap_or_default();
-            let state = query_value(&original, "state").unwrap_or_default();
+            let original = form_field(&form, "q").unwrap_or_default();
+            let client = form_field(&original, "client_id").unwrap_or_default();
+            let redirect = form_field(&original, "redirect_uri").unwrap_or_default();
+            let challenge = form_field(&original, "code_challenge").unwrap_or_default();
+            let state = form_field(&original, "state").unwrap_or_default();
             let code = lock().sso.authorize(&client, &redirect, &challenge);
             match code {
                 Some(code)

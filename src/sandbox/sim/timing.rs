@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use super::request::form_field;
+
 /// How long things take in the sandbox, and what is under way.
 #[derive(Debug, Default)]
 pub struct Timing {
@@ -23,11 +25,6 @@ fn all(xml: &str, tag: &str) -> Vec<String> {
         .skip(1)
         .filter_map(|rest| rest.split(&close).next().map(str::to_owned))
         .collect()
-}
-
-/// A form field of a query-protocol request body.
-fn field(body: &str, name: &str) -> Option<String> {
-    super::request::form_field(body.as_bytes(), name)
 }
 
 impl Timing {
@@ -59,12 +56,13 @@ impl Timing {
             }
             "ec2:DescribeSnapshots" => self.pending_snapshots(response, now),
             "elasticloadbalancing:DeregisterTargets" => {
-                if let Some(arn) = field(request, "TargetGroupArn") {
+                if let Some(arn) = form_field(request, "TargetGroupArn") {
                     for n in 1.. {
-                        let Some(id) = field(request, &format!("Targets.member.{n}.Id")) else {
+                        let Some(id) = form_field(request, &format!("Targets.member.{n}.Id"))
+                        else {
                             break;
                         };
-                        let port = field(request, &format!("Targets.member.{n}.Port"));
+                        let port = form_field(request, &format!("Targets.member.{n}.Port"));
                         self.draining.insert((arn.clone(), id, port), now);
                     }
                 }
@@ -106,7 +104,7 @@ impl Timing {
     }
 
     fn draining_targets(&self, request: &str, response: String, now: Instant) -> String {
-        let Some(arn) = field(request, "TargetGroupArn") else {
+        let Some(arn) = form_field(request, "TargetGroupArn") else {
             return response;
         };
         let extra: String = self
