@@ -227,6 +227,8 @@ impl AutoScalingApi for AutoScaling {
             .auto_scaling_group_name(group_name)
             .instance_ids(instance_id)
             .should_decrement_desired_capacity(false)
+            .customize()
+            .config_override(super::retry::autoscaling_once())
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("autoscaling", "EnterStandby", &self.region, &e))?;
@@ -239,6 +241,8 @@ impl AutoScalingApi for AutoScaling {
             .exit_standby()
             .auto_scaling_group_name(group_name)
             .instance_ids(instance_id)
+            .customize()
+            .config_override(super::retry::autoscaling_once())
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("autoscaling", "ExitStandby", &self.region, &e))?;
@@ -256,6 +260,8 @@ impl AutoScalingApi for AutoScaling {
             .auto_scaling_group_name(group_name)
             .instance_ids(instance_id)
             .should_decrement_desired_capacity(false)
+            .customize()
+            .config_override(super::retry::autoscaling_once())
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("autoscaling", "DetachInstances", &self.region, &e))?;

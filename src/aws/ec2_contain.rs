@@ -434,6 +434,8 @@ impl Ec2ContainApi for Ec2 {
             .client()
             .disassociate_iam_instance_profile()
             .association_id(association_id)
+            .customize()
+            .config_override(super::retry::ec2_once())
             .send()
             .await
             .map_err(|e| {

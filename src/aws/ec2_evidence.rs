@@ -139,6 +139,8 @@ impl Ec2EvidenceApi for Ec2 {
                 (!tags.is_empty()).then(|| vec![tag_spec(ResourceType::Snapshot, tags)]),
             )
             .dry_run(dry_run)
+            .customize()
+            .config_override(super::retry::ec2_once())
             .send()
             .await;
         let snapshots = result
@@ -212,6 +214,8 @@ impl Ec2EvidenceApi for Ec2 {
                 (!tags.is_empty()).then(|| vec![tag_spec(ResourceType::Snapshot, tags)]),
             )
             .dry_run(dry_run)
+            .customize()
+            .config_override(super::retry::ec2_once())
             .send()
             .await;
         let id = result

@@ -229,6 +229,8 @@ impl Ec2GroupsApi for Ec2 {
             .description(description)
             .tag_specifications(tags)
             .dry_run(dry_run)
+            .customize()
+            .config_override(super::retry::ec2_once())
             .send()
             .await;
         let id = result
@@ -251,6 +253,8 @@ impl Ec2GroupsApi for Ec2 {
             .group_id(group_id)
             .ip_permissions(rule.to_sdk())
             .dry_run(dry_run)
+            .customize()
+            .config_override(super::retry::ec2_once())
             .send()
             .await;
         ec2_mutation("AuthorizeSecurityGroupIngress", self.region(), result)
@@ -268,6 +272,8 @@ impl Ec2GroupsApi for Ec2 {
             .group_id(group_id)
             .ip_permissions(rule.to_sdk())
             .dry_run(dry_run)
+            .customize()
+            .config_override(super::retry::ec2_once())
             .send()
             .await;
         ec2_mutation("AuthorizeSecurityGroupEgress", self.region(), result)
@@ -285,6 +291,8 @@ impl Ec2GroupsApi for Ec2 {
             .group_id(group_id)
             .set_ip_permissions(Some(rules.iter().map(Rule::to_sdk).collect()))
             .dry_run(dry_run)
+            .customize()
+            .config_override(super::retry::ec2_once())
             .send()
             .await;
         ec2_mutation("RevokeSecurityGroupEgress", self.region(), result)

@@ -55,6 +55,9 @@ pub struct AwsError {
     pub request_id: Option<String>,
     pub http_status: Option<u16>,
     pub retryable: bool,
+    /// The request may have left, but no answer was read (the connection was cut, or the
+    /// attempt timed out): whether AWS made the call is unknown until it is read back.
+    pub answer_lost: bool,
 }
 
 impl AwsError {
@@ -83,6 +86,14 @@ impl AwsError {
                 .map(str::to_owned),
             http_status: err.raw_response().map(|r| r.status().as_u16()),
             retryable: false,
+            // No answer was read: the call may or may not have been made.
+            answer_lost: match err {
+                SdkError::TimeoutError(_) | SdkError::ResponseError(_) => true,
+                // Anything but a request that could not be built (a connection cut mid-answer
+                // is an "other" connector error).
+                SdkError::DispatchFailure(failure) => !failure.is_user(),
+                _ => false,
+            },
         };
         match err {
             SdkError::ServiceError(_) | SdkError::ResponseError(_) => {
@@ -140,6 +151,7 @@ impl AwsError {
             request_id: None,
             http_status: None,
             retryable: false,
+            answer_lost: false,
         }
     }
 
@@ -160,6 +172,7 @@ impl AwsError {
             request_id: None,
             http_status: None,
             retryable: matches!(kind, AwsErrorKind::Unreachable),
+            answer_lost: false,
         }
     }
 
@@ -374,6 +387,7 @@ mod tests {
             request_id: Some("req-1".into()),
             http_status: Some(403),
             retryable: false,
+            answer_lost: false,
         };
         assert_eq!(
             err.to_string(),

@@ -12,6 +12,7 @@ mod iam;
 mod kms;
 mod logs;
 mod mutation;
+mod retry;
 mod run_command;
 mod s3;
 mod sdk;

@@ -130,6 +130,8 @@ impl RunCommandApi for Ssm {
             .parameters("executionTimeout", vec![timeout.as_secs().to_string()])
             .timeout_seconds(i32::try_from(timeout.as_secs() + 300).unwrap_or(i32::MAX))
             .comment(command_comment(comment))
+            .customize()
+            .config_override(super::retry::ssm_once())
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("ssm", "SendCommand", self.region(), &e))?;

@@ -149,7 +149,9 @@ impl Run {
         }
         let outcome = outcome.map_err(|err| {
             eprintln!(
-                "The audit log failed: the run stopped before its next AWS call. Run id {}.",
+                "The audit log failed: the run stopped before its next AWS call. The last call \
+                 the log announces may have been made without its outcome recorded: once the log \
+                 can be written, `breakglass resume {}` reads AWS and finishes the run.",
                 plan.run_id
             );
             Error::Audit(err)

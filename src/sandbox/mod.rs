@@ -12,6 +12,6 @@ pub use seed_evidence::{
     EVIDENCE_BUCKET, INSTANCE_ROLE, TOOLS_BUCKET, seed_evidence, seed_instance_role,
 };
 pub use sim::{
-    Fault, FaultKind, LedgerEntry, ManagedInstance, Progress, SANDBOX_ACCOUNT, SANDBOX_ROLES,
+    Fault, FaultKind, LedgerEntry, Lie, ManagedInstance, Progress, SANDBOX_ACCOUNT, SANDBOX_ROLES,
     Session, SignInKnobs, Simulator,
 };

@@ -58,14 +58,13 @@ impl Estate {
         self.servers
             .iter()
             .map(|(name, id)| crate::sandbox::ManagedInstance {
-                instance_id: id.clone(),
                 ping_status: if name == "ss-test-3" {
                     "ConnectionLost"
                 } else {
                     "Online"
                 }
                 .into(),
-                platform_type: "Linux".into(),
+                ..crate::sandbox::ManagedInstance::new(id.clone())
             })
             .collect()
     }

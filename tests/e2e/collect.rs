@@ -1,12 +1,15 @@
 //! End to end: `capture-memory` and `collect-volatile` with the real S3 of moto (presigned
-//! URLs, objects read back) and a stand-in SSM agent that runs the scripts with bash on this
-//! machine (moto's Run Command never runs anything): success with all three hashes
-//! recorded, and the failures that must never look like success — a tool hash mismatch, a
-//! host that misreports its upload, a timeout, an offline agent, a Windows host.
+//! URLs, objects read back) and the game-day simulator's Run Command, which runs the
+//! scripts with bash on this machine (moto's never runs anything): success with all three
+//! hashes recorded, and the failures that must never look like success — a tool hash
+//! mismatch, a host that lies about its upload, a timeout, an offline agent, a Windows host.
 
-use crate::support::agent::{Agent, agent};
+use crate::support::lab::evidence_config;
 use crate::support::{Account, REGION};
-use breakglass::sandbox::{InstanceSpec, Seeder};
+use breakglass::aws::AwsContext;
+use breakglass::sandbox::{
+    EVIDENCE_BUCKET, InstanceSpec, Lie, ManagedInstance, Seeder, Simulator, TOOLS_BUCKET,
+};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -15,16 +18,21 @@ const FAKE_AVML: &str = "#!/bin/sh\nhead -c 262144 /dev/urandom > \"$1\"\n";
 
 struct Lab {
     account: Account,
+    sim: Simulator,
+    ctx: AwsContext,
     instance: String,
-    agent: Agent,
     work: tempfile::TempDir,
 }
 
-/// One Security Server, an evidence bucket and a tools bucket with the fake tool staged,
-/// the config pointing at them with `tool_sha256`, and the stand-in agent.
-async fn lab(cidr: &str, tool_sha256: Option<&str>) -> Lab {
+/// One Security Server managed by the simulator's SSM, the sandbox's evidence bucket (under
+/// Object Lock, as docs/evidence.md recommends), `tool` staged for this account with the
+/// config pinning `tool_sha256` (its true hash when `None`).
+async fn lab(cidr: &str, tool: &str, tool_sha256: Option<&str>) -> Lab {
     let account = Account::new().await;
-    let ctx = account.context().await;
+    let sim = Simulator::start(&crate::support::moto().endpoint())
+        .await
+        .unwrap();
+    let ctx = account.context_at(&sim.endpoint()).await;
     let seeder = Seeder::new(&ctx, REGION);
     let net = seeder.network(cidr, &["a"]).await.unwrap();
     let instance = seeder
@@ -37,63 +45,30 @@ async fn lab(cidr: &str, tool_sha256: Option<&str>) -> Lab {
         })
         .await
         .unwrap();
-    let s3 = aws_sdk_s3::Client::new(ctx.sdk_config());
-    let evidence = format!("evidence-{}", account.id);
-    let tools = format!("tools-{}", account.id);
-    for bucket in [&evidence, &tools] {
-        s3.create_bucket()
-            .bucket(bucket)
-            .object_lock_enabled_for_bucket(bucket == &evidence)
-            .create_bucket_configuration(
-                aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
-    }
-    // Evidence is kept under Object Lock with a default retention, as docs/evidence.md
-    // recommends (S3 then wants Content-MD5 on every upload).
-    s3.put_object_lock_configuration()
-        .bucket(&evidence)
-        .object_lock_configuration(
-            aws_sdk_s3::types::ObjectLockConfiguration::builder()
-                .object_lock_enabled(aws_sdk_s3::types::ObjectLockEnabled::Enabled)
-                .rule(
-                    aws_sdk_s3::types::ObjectLockRule::builder()
-                        .default_retention(
-                            aws_sdk_s3::types::DefaultRetention::builder()
-                                .mode(aws_sdk_s3::types::ObjectLockRetentionMode::Governance)
-                                .days(1)
-                                .build(),
-                        )
-                        .build(),
-                )
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    s3.put_object()
-        .bucket(&tools)
-        .key("avml/avml")
-        .body(FAKE_AVML.as_bytes().to_vec().into())
+    sim.manage([ManagedInstance::new(instance.clone())]);
+    // The buckets exist once per emulator; the tool is this account's own.
+    evidence_config().await;
+    let key = format!("{}/avml", account.id);
+    aws_sdk_s3::Client::new(ctx.sdk_config())
+        .put_object()
+        .bucket(TOOLS_BUCKET)
+        .key(&key)
+        .body(tool.as_bytes().to_vec().into())
         .send()
         .await
         .unwrap();
     let sha = tool_sha256
         .map(str::to_owned)
-        .unwrap_or_else(|| hex::encode(Sha256::digest(FAKE_AVML.as_bytes())));
+        .unwrap_or_else(|| hex::encode(Sha256::digest(tool.as_bytes())));
     account.write_config(&format!(
-        "[aws]\nmax_attempts = 1\n[evidence]\nbucket = \"{evidence}\"\n\
-         [evidence.memory_tool.x86_64]\ns3 = \"s3://{tools}/avml/avml\"\nsha256 = \"{sha}\"\n"
+        "[aws]\nmax_attempts = 1\n[evidence]\nbucket = \"{EVIDENCE_BUCKET}\"\n\
+         [evidence.memory_tool.x86_64]\ns3 = \"s3://{TOOLS_BUCKET}/{key}\"\nsha256 = \"{sha}\"\n"
     ));
-    let agent = agent(&instance);
     Lab {
         account,
+        sim,
+        ctx,
         instance,
-        agent,
         work: tempfile::tempdir().unwrap(),
     }
 }
@@ -107,7 +82,7 @@ impl Lab {
         let run = self
             .account
             .bg()
-            .env("AWS_ENDPOINT_URL_SSM", &self.agent.endpoint)
+            .env("AWS_ENDPOINT_URL", self.sim.endpoint())
             .args([
                 "run",
                 playbook,
@@ -146,16 +121,41 @@ impl Lab {
     }
 
     async fn object(&self, name: &str, run_id: &str) -> Option<Vec<u8>> {
-        let s3 = aws_sdk_s3::Client::new(self.account.context().await.sdk_config());
+        let s3 = aws_sdk_s3::Client::new(self.ctx.sdk_config());
         let key = format!("breakglass/IR-51/{}/{run_id}/{name}", self.instance);
         let out = s3
             .get_object()
-            .bucket(format!("evidence-{}", self.account.id))
+            .bucket(EVIDENCE_BUCKET)
             .key(key)
             .send()
             .await
             .ok()?;
         Some(out.body.collect().await.unwrap().into_bytes().to_vec())
+    }
+
+    /// The scripts the host received, oldest first, as SSM lists the commands sent to it.
+    async fn scripts(&self) -> Vec<String> {
+        let listed = aws_sdk_ssm::Client::new(self.ctx.sdk_config())
+            .list_commands()
+            .instance_id(&self.instance)
+            .send()
+            .await
+            .unwrap();
+        listed
+            .commands()
+            .iter()
+            .filter_map(|c| c.parameters()?.get("commands")?.first().cloned())
+            .collect()
+    }
+
+    /// The host's agent is `ping`, on `platform`, and `lies` in its reports.
+    fn host(&self, ping: &str, platform: &str, lies: Option<Lie>) {
+        self.sim.manage([ManagedInstance {
+            ping_status: ping.into(),
+            platform_type: platform.into(),
+            lies,
+            ..ManagedInstance::new(self.instance.clone())
+        }]);
     }
 }
 
@@ -165,7 +165,7 @@ fn step(doc: &Value) -> &Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn memory_is_captured_uploaded_and_verified_with_all_three_hashes() {
-    let lab = lab("10.90.0.0/16", None).await;
+    let lab = lab("10.90.0.0/16", FAKE_AVML, None).await;
     let (code, doc, stderr) = lab.run("capture-memory");
     assert_eq!(code, 0, "{doc:#}\n{stderr}");
     assert_eq!(step(&doc)["status"], "succeeded", "{doc:#}");
@@ -211,7 +211,8 @@ async fn memory_is_captured_uploaded_and_verified_with_all_three_hashes() {
     ] {
         assert!(!whole.contains(secret), "{secret} in the audit log");
     }
-    let script = &lab.agent.state.lock().unwrap().scripts[0];
+    let scripts = lab.scripts().await;
+    let script = &scripts[0];
     assert!(
         script.contains("X-Amz-Signature"),
         "the host did get a presigned URL"
@@ -225,7 +226,7 @@ async fn memory_is_captured_uploaded_and_verified_with_all_three_hashes() {
 #[tokio::test(flavor = "multi_thread")]
 async fn failures_are_failures_never_a_silent_success() {
     // A tool whose hash is not the pinned one: refused on the host, nothing uploaded.
-    let lab_tool = lab("10.91.0.0/16", Some(&"0".repeat(64))).await;
+    let lab_tool = lab("10.91.0.0/16", FAKE_AVML, Some(&"0".repeat(64))).await;
     let (code, doc, _) = lab_tool.run("capture-memory");
     assert_eq!(code, 1);
     let detail = step(&doc)["detail"].as_str().unwrap();
@@ -241,8 +242,8 @@ async fn failures_are_failures_never_a_silent_success() {
     );
 
     // A host that reports more than it uploaded: caught when S3 is read back.
-    let lab = lab("10.92.0.0/16", None).await;
-    lab.agent.state.lock().unwrap().misreport_size = true;
+    let lab = lab("10.92.0.0/16", FAKE_AVML, None).await;
+    lab.host("Online", "Linux", Some(Lie::Size));
     let (code, doc, _) = lab.run("capture-memory");
     assert_eq!(code, 1);
     assert!(
@@ -254,11 +255,7 @@ async fn failures_are_failures_never_a_silent_success() {
     );
 
     // A host that reports another hash than what arrived.
-    {
-        let mut state = lab.agent.state.lock().unwrap();
-        state.misreport_size = false;
-        state.misreport_hash = true;
-    }
+    lab.host("Online", "Linux", Some(Lie::Hash));
     let (code, doc, _) = lab.run("collect-volatile");
     assert_eq!(code, 1);
     assert!(
@@ -269,13 +266,29 @@ async fn failures_are_failures_never_a_silent_success() {
         "{doc:#}"
     );
 
-    // The command times out on the host.
-    {
-        let mut state = lab.agent.state.lock().unwrap();
-        state.misreport_size = false;
-        state.forced_status = Some("TimedOut".into());
+    // An agent that is not online, and a Windows host: refused before any command.
+    let sent_before = lab.scripts().await.len();
+    for (ping, platform, expected) in [
+        ("ConnectionLost", "Linux", "not online"),
+        ("Online", "Windows", "only Linux hosts"),
+    ] {
+        lab.host(ping, platform, None);
+        let (code, doc, _) = lab.run("capture-memory");
+        assert_eq!(code, 1);
+        assert!(
+            step(&doc)["detail"].as_str().unwrap().contains(expected),
+            "{doc:#}"
+        );
     }
-    let (code, doc, _) = lab.run("collect-volatile");
+    assert_eq!(lab.scripts().await.len(), sent_before);
+}
+
+/// A tool that never finishes: the host's agent ends the command at its execution timeout
+/// (one minute, the shortest a playbook takes) and the step fails with it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_command_past_its_timeout_fails_the_step() {
+    let lab = lab("10.96.0.0/16", "#!/bin/sh\nexec sleep 90\n", None).await;
+    let (code, doc, _) = lab.run_with("capture-memory", &["-p", "timeout_minutes=1"]);
     assert_eq!(code, 1);
     assert!(
         step(&doc)["detail"]
@@ -284,31 +297,11 @@ async fn failures_are_failures_never_a_silent_success() {
             .contains("ended TimedOut"),
         "{doc:#}"
     );
-
-    // An agent that is not online, and a Windows host: refused before any command.
-    let sent_before = lab.agent.state.lock().unwrap().scripts.len();
-    for (ping, platform, expected) in [
-        ("ConnectionLost", "Linux", "not online"),
-        ("Online", "Windows", "only Linux hosts"),
-    ] {
-        {
-            let mut state = lab.agent.state.lock().unwrap();
-            state.ping_status = ping.into();
-            state.platform_type = platform.into();
-        }
-        let (code, doc, _) = lab.run("capture-memory");
-        assert_eq!(code, 1);
-        assert!(
-            step(&doc)["detail"].as_str().unwrap().contains(expected),
-            "{doc:#}"
-        );
-    }
-    assert_eq!(lab.agent.state.lock().unwrap().scripts.len(), sent_before);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn volatile_data_is_archived_uploaded_and_verified() {
-    let lab = lab("10.93.0.0/16", None).await;
+    let lab = lab("10.93.0.0/16", FAKE_AVML, None).await;
     let (code, doc, stderr) = lab.run("collect-volatile");
     assert_eq!(code, 0, "{doc:#}\n{stderr}");
     let run_id = doc["run_id"].as_str().unwrap();
@@ -345,11 +338,11 @@ async fn volatile_data_is_archived_uploaded_and_verified() {
 }
 
 /// Shell syntax in a value that reaches the host script is data: the host really runs the
-/// script (bash, through the stand-in agent) in a work directory whose name is built to
+/// script (bash, through the simulator's Run Command) in a work directory whose name is built to
 /// break out of quoting, and nothing in it executes.
 #[tokio::test(flavor = "multi_thread")]
 async fn shell_syntax_in_parameters_reaches_the_host_as_data() {
-    let lab = lab("10.95.0.0/16", None).await;
+    let lab = lab("10.95.0.0/16", FAKE_AVML, None).await;
     let canary = lab.work.path().join("pwned");
     let hostile = lab.work.path().join(format!(
         "w'\"$(touch {c});`touch {c}`;\\' {{{{ incident }}}}",
@@ -365,10 +358,10 @@ async fn shell_syntax_in_parameters_reaches_the_host_as_data() {
             &format!("work_dir={}", hostile.display()),
         ],
     );
-    let seen = format!("{:?}", lab.agent.state.lock().unwrap().invocations);
-    assert_eq!(code, 0, "{doc:#}\n{stderr}\n{seen}");
+    assert_eq!(code, 0, "{doc:#}\n{stderr}");
     assert!(!canary.exists(), "nothing in the value was executed");
-    let scripts = lab.agent.state.lock().unwrap().scripts.clone();
+    let scripts = lab.scripts().await;
+    assert!(!scripts.is_empty());
     assert!(
         scripts
             .iter()
@@ -379,7 +372,7 @@ async fn shell_syntax_in_parameters_reaches_the_host_as_data() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn contain_runs_the_whole_response_in_the_order_that_keeps_the_evidence() {
-    let lab = lab("10.94.0.0/16", None).await;
+    let lab = lab("10.94.0.0/16", FAKE_AVML, None).await;
     let (code, doc, stderr) = lab.run_with("contain", &[]);
     assert_eq!(code, 0, "{doc:#}\n{stderr}");
     let steps: Vec<(&str, &str)> = doc["targets"][0]["steps"]

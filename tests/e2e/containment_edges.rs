@@ -1,14 +1,15 @@
 //! End to end: containment at its edges — the SSM endpoint rule (parameter and config),
 //! bad and gone targets failing alone, 20 servers at once, a changed instance refused by
-//! release, draining targets (stub load balancer), escalations, always-tracked paths.
+//! release, draining targets (the game-day simulator's deregistration delay), escalations, always-tracked paths.
 
 use crate::support;
 
 use crate::support::estate::{breakglass_groups, estate, id, run_json, state, step};
 use crate::support::{Account, REGION};
 use breakglass::aws::{Ec2Api, Ec2ContainApi};
-use breakglass::sandbox::{InstanceSpec, Seeder};
+use breakglass::sandbox::{InstanceSpec, Seeder, Simulator};
 use serde_json::Value;
+use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_quarantine_group_can_reach_the_ssm_endpoints_over_https() {
@@ -251,58 +252,12 @@ async fn release_refuses_an_instance_that_changed_unless_forced() {
     assert_eq!(after.termination_protected, before.termination_protected);
 }
 
-/// The stub load balancer's state: target health, deregistrations, registrations.
-type ElbState = std::sync::Arc<std::sync::Mutex<(String, u32, u32)>>;
-
-/// A stub load balancer (moto deregisters at once; AWS drains first): one target group in
-/// `vpc` where `instance` is registered on 5500; after `DeregisterTargets` it reports
-/// `draining`, after `RegisterTargets` `healthy`. Counts both calls.
-fn draining_elb(vpc: String, instance: String) -> (String, ElbState) {
-    let state = std::sync::Arc::new(std::sync::Mutex::new(("healthy".to_owned(), 0, 0)));
-    let shared = state.clone();
-    let ns = "xmlns=\"http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/\"";
-    let arn =
-        "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/stub-tg/0123456789abcdef";
-    let endpoint = support::stub::serve_with(move |body| {
-        let mut s = shared.lock().unwrap();
-        let (op, result) = if body.contains("Action=DescribeTargetGroups") {
-            (
-                "DescribeTargetGroups",
-                format!(
-                    "<TargetGroups><member><TargetGroupArn>{arn}</TargetGroupArn>\
-                     <TargetGroupName>stub-tg</TargetGroupName><Protocol>HTTPS</Protocol>\
-                     <Port>5500</Port><VpcId>{vpc}</VpcId><TargetType>instance</TargetType>\
-                     </member></TargetGroups>"
-                ),
-            )
-        } else if body.contains("Action=DescribeTargetHealth") {
-            (
-                "DescribeTargetHealth",
-                format!(
-                    "<TargetHealthDescriptions><member><Target><Id>{instance}</Id>\
-                     <Port>5500</Port></Target><TargetHealth><State>{}</State></TargetHealth>\
-                     </member></TargetHealthDescriptions>",
-                    s.0
-                ),
-            )
-        } else if body.contains("Action=DeregisterTargets") {
-            s.0 = "draining".into();
-            s.1 += 1;
-            ("DeregisterTargets", String::new())
-        } else {
-            s.0 = "healthy".into();
-            s.2 += 1;
-            ("RegisterTargets", String::new())
-        };
-        (
-            200,
-            format!(
-                "<{op}Response {ns}><{op}Result>{result}</{op}Result><ResponseMetadata>\
-                 <RequestId>stub-elb</RequestId></ResponseMetadata></{op}Response>"
-            ),
-        )
-    });
-    (endpoint, state)
+/// The calls of `operation` the simulator's ledger shows made.
+fn made(sim: &Simulator, operation: &str) -> usize {
+    sim.ledger()
+        .iter()
+        .filter(|e| e.operation == operation && e.succeeded())
+        .count()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -321,11 +276,23 @@ async fn a_draining_target_counts_as_deregistered() {
         })
         .await
         .unwrap();
-    let (elb, calls) = draining_elb(net.vpc_id.clone(), instance.clone());
+    seeder
+        .target_group(
+            "xroad-drain-5500",
+            &net.vpc_id,
+            5500,
+            std::slice::from_ref(&instance),
+        )
+        .await
+        .unwrap();
+    // moto deregisters at once; AWS drains first (the deregistration delay, 300 s by
+    // default): the game-day simulator reports the target `draining` for a minute.
+    let sim = Simulator::start(&support::moto().endpoint()).await.unwrap();
+    sim.set_timing(Duration::ZERO, Duration::from_secs(60));
     let run = |playbook: &str| {
         let run = account
             .bg()
-            .env("AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2", &elb)
+            .env("AWS_ENDPOINT_URL", sim.endpoint())
             .args([
                 "run",
                 playbook,
@@ -342,16 +309,24 @@ async fn a_draining_target_counts_as_deregistered() {
     let (code, doc) = run("isolate");
     assert_eq!(code, 0, "{doc:#}");
     assert_eq!(step(&doc, 0)["status"], "succeeded");
-    assert_eq!(calls.lock().unwrap().1, 1, "deregistered once");
+    assert_eq!(
+        made(&sim, "elasticloadbalancing:DeregisterTargets"),
+        1,
+        "deregistered once"
+    );
     // Still draining: a re-run has nothing to do.
     let (code, doc) = run("isolate");
     assert_eq!(code, 0);
     assert_eq!(step(&doc, 0)["status"], "already_done", "{doc:#}");
-    assert_eq!(calls.lock().unwrap().1, 1);
+    assert_eq!(made(&sim, "elasticloadbalancing:DeregisterTargets"), 1);
     // Release registers it again (a draining target is not serving).
     let (code, doc) = run("release");
     assert_eq!(code, 0, "{doc:#}");
-    assert_eq!(calls.lock().unwrap().2, 1, "registered again");
+    assert_eq!(
+        made(&sim, "elasticloadbalancing:RegisterTargets"),
+        1,
+        "registered again"
+    );
 }
 
 const ESCALATE: &str = "name: escalate\ndescription: beyond isolation\nsteps:\n  \
@@ -616,4 +591,46 @@ async fn always_tracked_paths_are_warned_about_in_the_output_and_the_audit() {
         .find(|r| r["kind"] == "note" && r["body"]["message"].as_str().unwrap_or("").contains(&nat))
         .expect("a note in the audit log");
     assert_eq!(note["body"]["level"], "warning");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_instance_marked_isolating_without_a_record_is_refused_and_left_alone() {
+    // Someone (a crashed tool, a hand) tagged it `isolating`, and no record of its original
+    // state exists: its current groups may already be a quarantine, so isolate refuses to
+    // record them as the original — and changes nothing.
+    let account = Account::new().await;
+    let estate = estate(&account).await;
+    let ctx = account.context().await;
+    let target = id(&estate, "ss-prod-3");
+    let tags =
+        std::collections::BTreeMap::from([("breakglass:state".to_owned(), "isolating".to_owned())]);
+    ctx.ec2(REGION)
+        .create_tags(&target, &tags, false)
+        .await
+        .unwrap();
+    let before = state(&ctx, &target).await;
+    let sim = Simulator::start(&support::moto().endpoint()).await.unwrap();
+    let run = account
+        .bg()
+        .env("AWS_ENDPOINT_URL", sim.endpoint())
+        .args(support::live("isolate", "ss-prod-3", "IR-20"))
+        .args(["--output", "json"])
+        .run();
+    run.assert_code(1);
+    let doc = run.json();
+    let detail = step(&doc, 0)["detail"].as_str().unwrap().to_owned();
+    assert_eq!(step(&doc, 0)["status"], "failed", "{doc:#}");
+    assert!(
+        detail.contains("tagged breakglass:state=isolating")
+            && detail.contains("has no isolation record"),
+        "{detail}"
+    );
+    // Counted at AWS: not one change was made.
+    let changed: Vec<_> = sim
+        .ledger()
+        .into_iter()
+        .filter(|e| support::ledger::is_change(&e.operation) && support::ledger::changed(e))
+        .collect();
+    assert!(changed.is_empty(), "{changed:?}");
+    assert_eq!(state(&ctx, &target).await, before);
 }

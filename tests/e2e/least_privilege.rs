@@ -1,6 +1,7 @@
 //! Each playbook runs to success holding exactly the policy `breakglass playbook policy`
 //! prints for it, with moto's IAM enforcement on (every request's signature checked and its
-//! action evaluated against the caller's policies); a policy missing one action is refused.
+//! action evaluated against the caller's policies); a policy missing one action is refused,
+//! and a dry run with it names the action as what would fail.
 //!
 //! What moto cannot check, and so this test does not: moto evaluates every EC2, Auto
 //! Scaling, ELB, SSM and IAM call against the resource `*` and treats any `Condition` as a
@@ -83,6 +84,8 @@ fn enforce_iam(moto: &MotoServer) {
     let status = std::process::Command::new("curl")
         .args([
             "-sf",
+            "-o",
+            "/dev/null",
             "-X",
             "POST",
             "-H",
@@ -117,11 +120,7 @@ async fn each_playbook_works_with_exactly_its_printed_policy() {
     let config = home.path().join(".config/breakglass/config.toml");
     std::fs::create_dir_all(config.parent().unwrap()).unwrap();
     std::fs::write(&config, format!("{evidence}\n[aws]\nmax_attempts = 1\n")).unwrap();
-    sim.manage(prod.iter().map(|id| ManagedInstance {
-        instance_id: id.clone(),
-        ping_status: "Online".into(),
-        platform_type: "Linux".into(),
-    }));
+    sim.manage(prod.iter().map(|id| ManagedInstance::new(id.clone())));
     sim.set_timing(Duration::from_secs(1), Duration::from_secs(1));
 
     // A user per playbook holding exactly its policy, and one missing a single action.
@@ -198,6 +197,33 @@ async fn each_playbook_works_with_exactly_its_printed_policy() {
         "{}",
         short_run.stderr
     );
+
+    // A dry run with the short policy reports the missing permission as what would fail,
+    // and changes nothing.
+    let dry = run(
+        &without_one,
+        &[
+            "run",
+            "isolate",
+            "-t",
+            "ss-prod-3",
+            "--dry-run",
+            "--output",
+            "json",
+        ],
+    );
+    dry.assert_code(1);
+    let doc: Value = serde_json::from_str(&dry.stdout).unwrap();
+    let step = &doc["targets"][0]["steps"][0];
+    assert_eq!(step["status"], "would_fail", "{doc:#}");
+    assert!(
+        step["detail"]
+            .as_str()
+            .unwrap()
+            .contains("ModifyNetworkInterfaceAttribute"),
+        "{doc:#}"
+    );
+    assert!(dry.stderr.contains("Fix what would fail"), "{}", dry.stderr);
 
     // And for S3 through presigned URLs: a user without s3:GetObject cannot fetch the tool.
     let no_s3 = run(

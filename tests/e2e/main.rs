@@ -20,7 +20,6 @@ mod demo;
 mod evidence;
 mod fault_matrix;
 mod fault_matrix_steps;
-mod fault_network;
 mod fuzz_corpus;
 mod hostile_input;
 mod least_privilege;

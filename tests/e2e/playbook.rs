@@ -1,12 +1,16 @@
 //! End to end: `breakglass run` / `--playbook` with the real binary against the moto
 //! emulator — dry-run changes nothing, live runs tag and are idempotent, runs ship their
-//! records to the sinks, a missing permission is a dry-run finding, Ctrl-C stops after the
-//! call in flight, and an interactive run asks for the incident id.
+//! records to the sinks, Ctrl-C stops after the call in flight (held by the game-day
+//! simulator), and an interactive run asks for the incident id. (A missing permission as a
+//! dry-run finding is in `least_privilege`, with moto's IAM enforcement.)
 
 use crate::support;
 
+use std::time::Duration;
+
 use crate::support::Account;
 use crate::support::runs::{all_tags, audit_path, of_run, records, seed, tags};
+use breakglass::sandbox::{Fault, FaultKind, Progress, Simulator};
 use serde_json::Value;
 
 /// A user playbook: two tags, the second from a parameter.
@@ -280,79 +284,24 @@ async fn a_run_ships_its_records_to_the_sinks_and_survives_a_broken_one() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_dry_run_reports_a_missing_permission_as_would_fail() {
-    // moto does not enforce IAM, so EC2 is a stub here: it knows one instance and answers
-    // CreateTags with UnauthorizedOperation, as AWS does for a dry run the role may not make.
-    let account = Account::new().await;
-    let id = "i-0123456789abcdef0";
-    let ec2 = support::stub::serve_with(move |body| {
-        if body.contains("Action=CreateTags") {
-            (
-                403,
-                support::stub::ec2_error(
-                    "UnauthorizedOperation",
-                    "You are not authorized to perform this operation.",
-                ),
-            )
-        } else {
-            (200, support::stub::ec2_one_instance(id, "ss-1"))
-        }
-    });
-    let run = account
-        .bg()
-        .env("AWS_ENDPOINT_URL_EC2", &ec2)
-        .args([
-            "run",
-            "tag-incident",
-            "-t",
-            "ss-1",
-            "--dry-run",
-            "--output",
-            "json",
-        ])
-        .run();
-    run.assert_code(1);
-    let doc = run.json();
-    assert_eq!(doc["status"], "failed");
-    let step = &doc["targets"][0]["steps"][0];
-    assert_eq!(step["status"], "would_fail", "{doc:#}");
-    assert!(
-        step["detail"]
-            .as_str()
-            .unwrap()
-            .contains("UnauthorizedOperation")
-    );
-    assert!(run.stderr.contains("Fix what would fail"), "{}", run.stderr);
-}
-
-#[tokio::test(flavor = "multi_thread")]
 async fn ctrl_c_finishes_the_call_in_flight_records_it_and_stops() {
-    // EC2 is a stub so a call can be slow on purpose: CreateTags answers after 2 s, and
-    // tells the test when it arrived. moto has no latency injection.
+    // The game-day simulator holds CreateTags for 2 s before it reaches AWS; the run is
+    // interrupted while the ledger shows it held.
     let account = Account::new().await;
-    let (arrived, created) = std::sync::mpsc::channel::<()>();
-    let arrived = std::sync::Mutex::new(arrived);
-    let ec2 = support::stub::serve_with(move |body| {
-        if body.contains("Action=CreateTags") {
-            let _ = arrived.lock().unwrap().send(());
-            std::thread::sleep(std::time::Duration::from_secs(2));
-            (200, support::stub::ec2_ok("CreateTagsResponse"))
-        } else {
-            (
-                200,
-                support::stub::ec2_one_instance("i-0123456789abcdef0", "ss-1"),
-            )
-        }
-    });
+    let ids = seed(&account, "10.66.0.0/16").await;
+    let sim = Simulator::start(&support::moto().endpoint()).await.unwrap();
+    sim.inject([Fault::on("ec2:CreateTags", FaultKind::Latency { millis: 2_000 }).times(1)]);
     let child = account
         .bg()
-        .env("AWS_ENDPOINT_URL_EC2", &ec2)
+        .env("AWS_ENDPOINT_URL", sim.endpoint())
         .args(support::live("tag-incident", "ss-1", "IR-3"))
         .args(["--output", "json"])
         .spawn();
-    created
-        .recv_timeout(std::time::Duration::from_secs(60))
-        .expect("CreateTags reaches EC2");
+    sim.wait_for_request(Duration::from_secs(60), |e| {
+        e.operation == "ec2:CreateTags" && e.progress == Progress::Held
+    })
+    .await
+    .expect("CreateTags reaches EC2");
     let interrupt = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -400,6 +349,18 @@ async fn ctrl_c_finishes_the_call_in_flight_records_it_and_stops() {
     );
     assert_eq!(all.last().unwrap()["body"]["status"], "interrupted");
     assert!(run.stderr.contains("breakglass resume"), "{}", run.stderr);
+    // Made at AWS, once: the held call went on after the interruption.
+    let made: Vec<_> = sim
+        .ledger()
+        .into_iter()
+        .filter(|e| e.operation == "ec2:CreateTags" && e.succeeded())
+        .collect();
+    assert_eq!(made.len(), 1, "{made:?}");
+    let t = tags(&account.context().await, &ids["ss-1"]).await;
+    assert_eq!(
+        t.get("breakglass:incident").map(String::as_str),
+        Some("IR-3")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

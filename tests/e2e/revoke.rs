@@ -1,76 +1,76 @@
 //! End to end: `revoke-sessions` — Session Manager sessions and running commands ended
-//! (SSM is a stub here: moto has no session API and no command states but Success), the
+//! (through the game-day simulator, which answers Session Manager and Run Command), the
 //! instance role's credentials denied for this instance (IAM is moto: the inline policies
 //! written are read back), who else shares the role reported, idempotent re-runs, and
 //! release lifting the per-instance deny.
 
 use crate::support;
 
-use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use crate::support::{Account, REGION};
 use breakglass::aws::AwsContext;
-use breakglass::sandbox::{Estate, Seeder};
+use breakglass::aws::SsmApi;
+use breakglass::sandbox::{Estate, ManagedInstance, Seeder, Session, Simulator};
 use serde_json::{Value, json};
 
-/// What the SSM stub has seen: sessions terminated, commands cancelled.
-#[derive(Default)]
-struct SsmState {
-    terminated: Vec<String>,
-    cancelled: Vec<String>,
+/// The game-day simulator in front of the emulator (moto has no Session Manager and no
+/// command but a finished one), with `instance` Online, someone else's session open on it
+/// and a command running there (`sleep`, run by the simulator's Run Command); returns the
+/// simulator, a context through it, and the command's id.
+async fn ssm_with_work(account: &Account, instance: &str) -> (Simulator, AwsContext, String) {
+    let sim = Simulator::start(&support::moto().endpoint()).await.unwrap();
+    sim.manage([ManagedInstance::new(instance.to_owned())]);
+    sim.open_sessions([Session {
+        session_id: "alice-0123456789abcdef0".into(),
+        target: instance.to_owned(),
+        owner: "arn:aws:sts::123456789012:assumed-role/Dev/alice".into(),
+    }]);
+    let ctx = account.context_at(&sim.endpoint()).await;
+    let ssm = aws_sdk_ssm::Client::new(ctx.sdk_config());
+    let command = ssm
+        .send_command()
+        .instance_ids(instance)
+        .document_name("AWS-RunShellScript")
+        .parameters("commands", vec!["sleep 120".into()])
+        .send()
+        .await
+        .unwrap()
+        .command
+        .unwrap()
+        .command_id
+        .unwrap();
+    support::eventually(Duration::from_secs(30), "the command runs", || async {
+        (command_status(&ssm, &command).await == "InProgress").then_some(())
+    })
+    .await;
+    (sim, ctx, command)
 }
 
-/// An SSM stub: `instance` is Online with one active session and one running command
-/// until they are terminated / cancelled.
-fn ssm_stub(instance: String) -> (String, Arc<Mutex<SsmState>>) {
-    let state = Arc::new(Mutex::new(SsmState::default()));
-    let shared = state.clone();
-    let endpoint = support::stub::serve_json(move |target, body| {
-        let mut s = shared.lock().unwrap();
-        let request: Value = serde_json::from_str(body).unwrap_or(Value::Null);
-        let answer = match target.trim_start_matches("AmazonSSM.") {
-            "DescribeInstanceInformation" => json!({ "InstanceInformationList": [{
-                "InstanceId": instance, "PingStatus": "Online", "AgentVersion": "3.3.1142.0",
-                "PlatformType": "Linux", "PlatformName": "Ubuntu" }] }),
-            "DescribeSessions" => {
-                let sessions = if s.terminated.is_empty() {
-                    json!([{ "SessionId": "alice-0123456789abcdef0", "Target": instance,
-                             "Status": "Connected",
-                             "Owner": "arn:aws:sts::123456789012:assumed-role/Dev/alice" }])
-                } else {
-                    json!([])
-                };
-                json!({ "Sessions": sessions })
-            }
-            "TerminateSession" => {
-                s.terminated
-                    .push(request["SessionId"].as_str().unwrap_or("").to_owned());
-                json!({ "SessionId": request["SessionId"] })
-            }
-            "ListCommands" => {
-                let status = if s.cancelled.is_empty() {
-                    "InProgress"
-                } else {
-                    "Cancelled"
-                };
-                json!({ "Commands": [{ "CommandId": "c0ffee00-0000-4000-8000-000000000001",
-                                        "Status": status }] })
-            }
-            "CancelCommand" => {
-                s.cancelled
-                    .push(request["CommandId"].as_str().unwrap_or("").to_owned());
-                json!({})
-            }
-            other => {
-                return (
-                    400,
-                    json!({ "__type": "UnknownOperation", "message": other }).to_string(),
-                );
-            }
-        };
-        (200, answer.to_string())
-    });
-    (endpoint, state)
+/// A command's status, as Run Command reports it.
+async fn command_status(ssm: &aws_sdk_ssm::Client, command: &str) -> String {
+    let listed = ssm
+        .list_commands()
+        .command_id(command)
+        .send()
+        .await
+        .unwrap();
+    listed.commands()[0]
+        .status()
+        .map(|s| s.as_str().to_owned())
+        .unwrap_or_default()
+}
+
+/// The calls of `operation` on `resource` the simulator's ledger shows made.
+fn made(sim: &Simulator, operation: &str, resource: &str) -> usize {
+    sim.ledger()
+        .iter()
+        .filter(|e| {
+            e.operation == operation
+                && e.resources.iter().any(|r| r.ends_with(resource))
+                && e.succeeded()
+        })
+        .count()
 }
 
 /// The estate with `ss-prod-1` and `ss-prod-2` sharing one instance profile.
@@ -150,11 +150,11 @@ async fn ends_sessions_and_commands_and_denies_this_instances_credentials() {
     let (estate, role, role_id) = estate_with_role(&account).await;
     let ctx = account.context().await;
     let target = id(&estate, "ss-prod-1");
-    let (ssm, seen) = ssm_stub(target.clone());
+    let (sim, through_sim, command) = ssm_with_work(&account, &target).await;
     let run = |extra: &[&str]| {
         let run = account
             .bg()
-            .env("AWS_ENDPOINT_URL_SSM", &ssm)
+            .env("AWS_ENDPOINT_URL", sim.endpoint())
             .args([
                 "run",
                 "revoke-sessions",
@@ -175,11 +175,19 @@ async fn ends_sessions_and_commands_and_denies_this_instances_credentials() {
         doc["targets"][0]["steps"][0]["status"], "succeeded",
         "{doc:#}"
     );
-    {
-        let seen = seen.lock().unwrap();
-        assert_eq!(seen.terminated, ["alice-0123456789abcdef0"]);
-        assert_eq!(seen.cancelled, ["c0ffee00-0000-4000-8000-000000000001"]);
-    }
+    // Ended, as Session Manager and Run Command report it, each by one call.
+    let sessions = through_sim
+        .ssm(REGION)
+        .describe_active_sessions(&target)
+        .await;
+    assert!(sessions.unwrap().value.is_empty(), "no session left open");
+    let ssm = aws_sdk_ssm::Client::new(through_sim.sdk_config());
+    assert_eq!(command_status(&ssm, &command).await, "Cancelled");
+    assert_eq!(
+        made(&sim, "ssm:TerminateSession", "alice-0123456789abcdef0"),
+        1
+    );
+    assert_eq!(made(&sim, "ssm:CancelCommand", &command), 1);
     // Who else uses the role is said, and only this instance is denied.
     let other = id(&estate, "ss-prod-2");
     assert!(stderr.contains(&other), "{stderr}");
@@ -253,14 +261,11 @@ async fn release_lifts_the_deny_of_the_instance_but_not_of_its_old_credentials()
     let (estate, role, _) = estate_with_role(&account).await;
     let ctx = account.context().await;
     let target = id(&estate, "ss-prod-2");
-    let (ssm, _) = ssm_stub(target.clone());
+    let (sim, _, _) = ssm_with_work(&account, &target).await;
     for playbook in ["isolate", "revoke-sessions", "release"] {
-        let mut bg = account.bg();
-        if playbook == "revoke-sessions" {
-            // Only this one needs sessions; the isolation record lives in moto's SSM.
-            bg = bg.env("AWS_ENDPOINT_URL_SSM", &ssm);
-        }
-        let run = bg
+        let run = account
+            .bg()
+            .env("AWS_ENDPOINT_URL", sim.endpoint())
             .args([
                 "run",
                 playbook,

@@ -61,15 +61,10 @@ async fn sandbox() -> (Account, Simulator, breakglass::aws::Ssm) {
     let account = Account::new().await;
     let sim = Simulator::start(&support::moto().endpoint()).await.unwrap();
     sim.manage([
+        ManagedInstance::new("i-0123456789abcdef0"),
         ManagedInstance {
-            instance_id: "i-0123456789abcdef0".into(),
-            ping_status: "Online".into(),
-            platform_type: "Linux".into(),
-        },
-        ManagedInstance {
-            instance_id: "i-0fffffffffffffff1".into(),
             ping_status: "ConnectionLost".into(),
-            platform_type: "Linux".into(),
+            ..ManagedInstance::new("i-0fffffffffffffff1")
         },
     ]);
     let ssm = account.context_at(&sim.endpoint()).await.ssm(REGION);

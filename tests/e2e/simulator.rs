@@ -25,9 +25,8 @@ async fn follow(ssm: &breakglass::aws::Ssm, command: &str, instance: &str) -> In
 
 fn managed(id: &str, ping: &str) -> ManagedInstance {
     ManagedInstance {
-        instance_id: id.into(),
         ping_status: ping.into(),
-        platform_type: "Linux".into(),
+        ..ManagedInstance::new(id)
     }
 }
 

@@ -251,6 +251,7 @@ mod tests {
             request_id: None,
             http_status: None,
             retryable: true,
+            answer_lost: false,
         }
     }
 

@@ -118,6 +118,7 @@ fn error(kind: AwsErrorKind, code: &str, retryable: bool) -> AwsError {
         request_id: None,
         http_status: Some(400),
         retryable,
+        answer_lost: false,
     }
 }
 

@@ -342,19 +342,7 @@ impl Action for Snapshot {
                 ));
             }
             for snapshot in &created.snapshots {
-                let volume = snapshot.volume_id.as_deref().unwrap_or_default();
-                let device = devices.get(volume).copied().unwrap_or("unknown");
-                let tags = BTreeMap::from([
-                    (SOURCE_VOLUME_TAG.to_owned(), volume.to_owned()),
-                    (DEVICE_TAG.to_owned(), device.to_owned()),
-                    ("Name".to_owned(), format!("breakglass {id} {device}")),
-                ]);
-                ctx.mutate(
-                    &TAG_SNAPSHOT,
-                    json!({ "resources": [snapshot.id], "tags": tags }),
-                    ec2.create_tags(&snapshot.id, &tags, false),
-                )
-                .await?;
+                tag_volume(ctx, snapshot, &devices).await?;
             }
             done.push(format!(
                 "snapshot(s) {}",
@@ -367,6 +355,13 @@ impl Action for Snapshot {
             ));
             taken = created.snapshots;
         } else {
+            // An earlier attempt may have stopped before it tagged each with its volume.
+            for snapshot in taken
+                .iter()
+                .filter(|s| !s.tags.contains_key(SOURCE_VOLUME_TAG))
+            {
+                tag_volume(ctx, snapshot, &devices).await?;
+            }
             done.push(format!(
                 "kept the snapshot(s) this run took: {}",
                 taken
@@ -413,6 +408,31 @@ impl Action for Snapshot {
         }
         Ok(StepResult::new(StepStatus::Succeeded, done.join("; ")))
     }
+}
+
+/// Tags `snapshot` with the volume it was taken of and that volume's device.
+async fn tag_volume(
+    ctx: &StepCtx<'_>,
+    snapshot: &crate::aws::Snapshot,
+    devices: &BTreeMap<&str, &str>,
+) -> Result<(), StepError> {
+    let volume = snapshot.volume_id.as_deref().unwrap_or_default();
+    let device = devices.get(volume).copied().unwrap_or("unknown");
+    let tags = BTreeMap::from([
+        (SOURCE_VOLUME_TAG.to_owned(), volume.to_owned()),
+        (DEVICE_TAG.to_owned(), device.to_owned()),
+        (
+            "Name".to_owned(),
+            format!("breakglass {} {device}", ctx.instance_id()),
+        ),
+    ]);
+    ctx.mutate(
+        &TAG_SNAPSHOT,
+        json!({ "resources": [snapshot.id], "tags": tags }),
+        ctx.ec2().create_tags(&snapshot.id, &tags, false),
+    )
+    .await?;
+    Ok(())
 }
 
 /// Tags every snapshot of the run carries.

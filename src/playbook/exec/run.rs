@@ -180,7 +180,7 @@ async fn run_target(
         } else {
             recorder.emit(ExecEvent::StepStarted(at.clone()));
             let dry_run = recorder.meta().dry_run;
-            match actions::execute(&ctx, &step.args).await {
+            match execute_step(&ctx, &step.args, &options.cancel).await {
                 Ok(result) => result,
                 Err(StepError::Audit(err)) => return Err(err),
                 Err(StepError::Interrupted) => StepResult::new(
@@ -258,6 +258,34 @@ async fn run_target(
         steps,
         error: None,
     })
+}
+
+/// Executes a step; when a call's answer was lost (it may have been made), runs the step
+/// once more. Every action reads AWS before it changes anything, as `resume` relies on, so
+/// the second run finds what the first made and goes on from there. See `aws::retry`.
+async fn execute_step(
+    ctx: &StepCtx<'_>,
+    args: &actions::ResolvedAction,
+    cancel: &CancellationToken,
+) -> Result<StepResult, StepError> {
+    let first = actions::execute(ctx, args).await;
+    let Err(StepError::Aws(err)) = &first else {
+        return first;
+    };
+    if !err.answer_lost || cancel.is_cancelled() {
+        return first;
+    }
+    ctx.note(
+        "warning",
+        format!(
+            "{}:{} got no answer ({}): it may have been made; reading AWS again and going on \
+             (what was made is not made again)",
+            err.service,
+            err.operation,
+            err.message.as_deref().unwrap_or("no answer")
+        ),
+    )?;
+    actions::execute(ctx, args).await
 }
 
 impl RunStatus {

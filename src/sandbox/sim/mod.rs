@@ -26,4 +26,4 @@ pub use faults::{Fault, FaultKind};
 pub use ledger::{Entry as LedgerEntry, Progress};
 pub use simulator::Simulator;
 pub use sso::{ACCOUNT_ID as SANDBOX_ACCOUNT, Knobs as SignInKnobs, ROLES as SANDBOX_ROLES};
-pub use state::{ManagedInstance, Session};
+pub use state::{Lie, ManagedInstance, Session};

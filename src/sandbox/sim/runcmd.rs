@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::state::{Invocation, SimState};
+use super::state::{Invocation, Lie, SimState};
 
 /// SSM returns at most this many characters of each stream.
 pub const OUTPUT_LIMIT: usize = 24_000;
@@ -23,18 +23,18 @@ pub fn start(
     script: String,
     timeout: Duration,
 ) {
-    let (online, dir) = {
+    let (online, lies, dir) = {
         let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
-        let online = s
-            .managed
-            .get(instance_id)
-            .is_some_and(|m| m.ping_status == "Online");
+        let host = s.managed.get(instance_id);
+        let online = host.is_some_and(|m| m.ping_status == "Online");
+        let lies = host.and_then(|m| m.lies);
         s.invocations.insert(
             command_id.to_owned(),
             Invocation {
                 command_id: command_id.to_owned(),
                 instance_id: instance_id.to_owned(),
                 comment: comment.to_owned(),
+                script: script.clone(),
                 status: if online { "Pending" } else { "Undeliverable" }.to_owned(),
                 exit_code: -1,
                 stdout: String::new(),
@@ -42,7 +42,7 @@ pub fn start(
                 pid: None,
             },
         );
-        (online, s.sandbox_dir.clone())
+        (online, lies, s.sandbox_dir.clone())
     };
     if !online {
         return;
@@ -87,7 +87,9 @@ pub fn start(
         match tokio::time::timeout(timeout, child.wait_with_output()).await {
             Ok(Ok(out)) => {
                 let code = out.status.code().unwrap_or(-1);
-                let stdout = truncate(&String::from_utf8_lossy(&out.stdout));
+                let stdout = String::from_utf8_lossy(&out.stdout);
+                let stdout =
+                    truncate(&lies.map_or_else(|| stdout.to_string(), |l| lie(l, &stdout)));
                 let stderr = truncate(&String::from_utf8_lossy(&out.stderr));
                 update(&|i| {
                     if i.status != "Cancelled" {
@@ -111,6 +113,22 @@ pub fn start(
             }),
         }
     });
+}
+
+/// The report a lying host gives instead of `stdout`: each `size=N` or `sha256=H` word of
+/// its output misstated.
+fn lie(lie: Lie, stdout: &str) -> String {
+    let word = |word: &str| match (lie, word.split_once('=')) {
+        (Lie::Size, Some(("size", size))) => {
+            format!("size={}", size.parse::<u64>().unwrap_or(0) + 1)
+        }
+        (Lie::Hash, Some(("sha256", _))) => format!("sha256={}", "0".repeat(64)),
+        _ => word.to_owned(),
+    };
+    stdout
+        .lines()
+        .map(|line| line.split(' ').map(word).collect::<Vec<_>>().join(" ") + "\n")
+        .collect()
 }
 
 /// Cancels a running invocation (kills its shell).

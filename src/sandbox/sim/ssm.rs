@@ -151,7 +151,8 @@ pub fn handle(state: &Arc<Mutex<SimState>>, operation: &str, body: &Value) -> Op
                 .map(|i| {
                     json!({ "CommandId": i.command_id, "Status": i.status,
                                   "InstanceIds": [i.instance_id], "Comment": i.comment,
-                                  "DocumentName": "AWS-RunShellScript" })
+                                  "DocumentName": "AWS-RunShellScript",
+                                  "Parameters": { "commands": [i.script] } })
                 })
                 .collect();
             (200, json!({ "Commands": commands }))

@@ -18,6 +18,33 @@ pub struct ManagedInstance {
     /// `Linux` or `Windows`.
     #[serde(default = "linux")]
     pub platform_type: String,
+    /// A compromised host lies in its commands' reports (game days: evidence a host cannot
+    /// fake; see docs/game-days.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lies: Option<Lie>,
+}
+
+impl ManagedInstance {
+    /// An honest Linux host whose agent is online.
+    pub fn new(instance_id: impl Into<String>) -> ManagedInstance {
+        ManagedInstance {
+            instance_id: instance_id.into(),
+            ping_status: online(),
+            platform_type: linux(),
+            lies: None,
+        }
+    }
+}
+
+/// What a compromised host misstates in the `size=` / `sha256=` lines of a collection's
+/// report, after it ran the script truthfully.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Lie {
+    /// Reports one byte more than it uploaded.
+    Size,
+    /// Reports a SHA-256 of zeros.
+    Hash,
 }
 
 fn online() -> String {
@@ -34,6 +61,8 @@ pub struct Invocation {
     pub command_id: String,
     pub instance_id: String,
     pub comment: String,
+    /// The script sent (SSM returns it as the command's `commands` parameter).
+    pub script: String,
     /// `Pending`, `InProgress`, `Success`, `Failed`, `TimedOut`, `Cancelled`,
     /// `Undeliverable`.
     pub status: String,

@@ -56,5 +56,6 @@ pub fn aws_failure(operation: &'static str, code: &str) -> crate::app::Error {
         request_id: None,
         http_status: None,
         retryable: false,
+        answer_lost: false,
     })
 }

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use breakglass::aws::AwsContext;
+use breakglass::aws::{AwsContext, Ec2Api, Ec2EvidenceApi, Ec2Filter};
 use breakglass::playbook::actions::{ACTIONS, Access};
 use breakglass::sandbox::{Estate, LedgerEntry, Progress};
 
@@ -80,6 +80,33 @@ impl Labels {
         for (device, (eni, _)) in state(ctx, target).await.interfaces.iter().enumerate() {
             labels.push((eni.clone(), format!("<eni{device}>")));
         }
+        let ec2 = ctx.ec2(super::REGION);
+        let instance = ec2.describe_instance(target).await.unwrap().value.unwrap();
+        let devices: BTreeMap<String, String> = instance
+            .volumes
+            .iter()
+            .map(|v| (v.volume_id.clone(), v.device.clone()))
+            .collect();
+        for (volume, device) in &devices {
+            labels.push((volume.clone(), format!("<volume {device}>")));
+        }
+        let mine = [Ec2Filter {
+            name: "tag:breakglass:source-instance".into(),
+            values: vec![target.to_owned()],
+        }];
+        for snapshot in ec2.describe_snapshots(&mine).await.unwrap().value {
+            let device = snapshot
+                .volume_id
+                .as_ref()
+                .and_then(|v| devices.get(v))
+                .map_or("?", String::as_str);
+            let what = if snapshot.tags.contains_key("breakglass:copy-of") {
+                "copy"
+            } else {
+                "snapshot"
+            };
+            labels.push((snapshot.id, format!("<{what} of {device}>")));
+        }
         for (name, groups) in breakglass_groups(ctx, &estate.network.vpc_id).await {
             for group in groups {
                 labels.push((group.id, format!("<{name}>")));
@@ -89,12 +116,57 @@ impl Labels {
         Labels(labels)
     }
 
+    /// Also names each of `runs` (run ids, in the order they ran) `<run N>`.
+    pub fn with_runs<'a>(mut self, runs: impl IntoIterator<Item = &'a str>) -> Labels {
+        for (n, run) in runs.into_iter().enumerate() {
+            self.0.push((run.to_owned(), format!("<run {}>", n + 1)));
+        }
+        self.0.sort_by_key(|(id, _)| std::cmp::Reverse(id.len()));
+        self
+    }
+
     /// `operation resource,…` with every known id written as its role.
     pub fn key(&self, entry: &LedgerEntry) -> String {
-        let mut key = format!("{} {}", entry.operation, entry.resources.join(","));
-        for (id, role) in &self.0 {
-            key = key.replace(id.as_str(), role);
-        }
-        key
+        self.text(&format!(
+            "{} {}",
+            entry.operation,
+            entry.resources.join(",")
+        ))
     }
+
+    /// `text` with every known id written as its role, and the ids no estate names — an
+    /// instance profile's association, a role's unique id — by their kind.
+    pub fn text(&self, text: &str) -> String {
+        let mut text = text.to_owned();
+        for (id, role) in &self.0 {
+            text = text.replace(id.as_str(), role);
+        }
+        for (prefix, kind) in OPAQUE {
+            text = by_kind(&text, prefix, kind);
+        }
+        text
+    }
+}
+
+/// Ids that differ from estate to estate and that no estate lists, by prefix.
+const OPAQUE: [(&str, &str); 2] = [
+    ("iip-assoc-", "<profile association>"),
+    ("AROA", "<role id>"),
+];
+
+/// `text` with every token starting with `prefix` (then letters and digits) as `kind`.
+fn by_kind(text: &str, prefix: &str, kind: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find(prefix) {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + prefix.len()..];
+        let len = after
+            .find(|c: char| !c.is_ascii_alphanumeric())
+            .unwrap_or(after.len());
+        out.push_str(kind);
+        rest = &after[len..];
+    }
+    out.push_str(rest);
+    out
 }

@@ -2,10 +2,10 @@
 //! use), a fresh emulated AWS account per test, and a builder that runs the real `breakglass`
 //! binary in an isolated HOME against it.
 
-pub mod agent;
 pub mod estate;
 pub mod lab;
 pub mod ledger;
+pub mod matrix;
 pub mod procs;
 pub mod runs;
 pub mod sso;
