@@ -230,6 +230,11 @@ impl Elbv2Api for Elbv2 {
             .deregister_targets()
             .target_group_arn(target_group_arn)
             .targets(target(instance_id, port))
+            // A second one, after the first's answer was lost, is refused where the target
+            // is already gone (the emulator; the step's own read of the registrations
+            // decides instead, on AWS too).
+            .customize()
+            .config_override(super::retry::elbv2_once())
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("elbv2", "DeregisterTargets", &self.region, &e))?;

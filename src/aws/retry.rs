@@ -45,6 +45,10 @@ pub fn autoscaling_once() -> aws_sdk_autoscaling::config::Builder {
     aws_sdk_autoscaling::config::Builder::default().retry_classifier(SentOnce)
 }
 
+pub fn elbv2_once() -> aws_sdk_elasticloadbalancingv2::config::Builder {
+    aws_sdk_elasticloadbalancingv2::config::Builder::default().retry_classifier(SentOnce)
+}
+
 pub fn ssm_once() -> aws_sdk_ssm::config::Builder {
     aws_sdk_ssm::config::Builder::default().retry_classifier(SentOnce)
 }

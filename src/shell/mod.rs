@@ -3,6 +3,7 @@
 //! pseudo-terminal, every session recorded as an asciicast transcript whose hash goes into
 //! the audit trail. See docs/sessions.md.
 
+pub mod hangup;
 pub mod native;
 pub mod plugin;
 pub mod terminal;

@@ -8,6 +8,8 @@ use std::future::Future;
 use std::io::Write;
 
 use tokio::signal::unix::{SignalKind, signal};
+
+use super::hangup::Hangup;
 use tokio::sync::mpsc;
 
 use super::transcript::Transcript;
@@ -100,8 +102,7 @@ pub async fn attach<R: Remote>(
     let mut stdin = keystrokes();
     let mut stdout = std::io::stdout();
     let mut winch = signal(SignalKind::window_change()).ok();
-    let mut hangup = signal(SignalKind::hangup()).ok();
-    let mut terminate = signal(SignalKind::terminate()).ok();
+    let mut hangup = Hangup::listen();
     let mut record_error = None;
     let keep = |result: std::io::Result<()>, record_error: &mut Option<String>| {
         if let Err(err) = result {
@@ -142,8 +143,7 @@ pub async fn attach<R: Remote>(
                 }
                 remote.resize(cols, rows);
             }
-            Some(()) = async { hangup.as_mut()?.recv().await } => break End::Hangup,
-            Some(()) = async { terminate.as_mut()?.recv().await } => break End::Hangup,
+            () = hangup.recv() => break End::Hangup,
         }
     };
     (end, record_error)

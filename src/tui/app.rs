@@ -211,6 +211,19 @@ impl App {
         }
     }
 
+    /// `name (id)` of a listed server, or the id alone.
+    pub fn server_label(&self, instance_id: &str) -> String {
+        self.inventory
+            .iter()
+            .flat_map(|i| i.servers.iter())
+            .find(|s| s.instance_id == instance_id)
+            .and_then(|s| s.name.as_deref())
+            .map_or_else(
+                || instance_id.to_owned(),
+                |n| format!("{n} ({instance_id})"),
+            )
+    }
+
     pub fn running(&self) -> bool {
         self.flow
             .as_ref()

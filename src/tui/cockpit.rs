@@ -17,6 +17,7 @@ use super::signin::{SignIn, SignInResult};
 use super::theme::Theme;
 use crate::app::session::ShellRequest;
 use crate::app::{Error, ExitCode, Result, Settings};
+use crate::shell::hangup::{self, Hangup};
 
 const TICK: Duration = Duration::from_millis(250);
 
@@ -85,14 +86,22 @@ impl Cockpit {
         })
     }
 
-    /// Runs until the responder quits or input ends.
+    /// Runs until the responder quits, input ends or the terminal goes away.
     pub async fn drive<C: Console>(
         &mut self,
         console: &mut C,
         settings: &Settings,
     ) -> Result<ExitCode> {
         let mut tick = tokio::time::interval(TICK);
+        // Ticks missed while a shell had the terminal are not made up in a burst (which
+        // would expire at once the toast saying how the shell ended).
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut gone = Hangup::listen();
         loop {
+            // Also when a shell the cockpit handed the terminal to saw it go.
+            if hangup::happened() {
+                return Ok(self.hang_up().await);
+            }
             if self.app.take_dirty() {
                 let (app, theme, keys) = (&self.app, self.theme, &self.keys);
                 console
@@ -111,7 +120,13 @@ impl Cockpit {
                     Some(Err(_)) | None => return Ok(ExitCode::Success),
                 },
                 action = self.actions.recv() => action,
-                _ = tick.tick() => Some(Action::Tick),
+                () = gone.recv() => return Ok(self.hang_up().await),
+                _ = tick.tick() => {
+                    if console.hung_up() {
+                        return Ok(self.hang_up().await);
+                    }
+                    Some(Action::Tick)
+                }
             };
             // Take what else is queued, then draw once.
             let mut batch: Vec<Action> = first.into_iter().collect();
@@ -145,6 +160,26 @@ impl Cockpit {
         }
     }
 
+    /// The terminal went away (SIGHUP, SIGTERM, or a terminal that hung up): a run in
+    /// progress stops after the calls in flight, as on Ctrl-C — recorded in the audit trail
+    /// and resumable — and the loop ends (exit 1 when a run was stopped). Nothing is drawn.
+    async fn hang_up(&mut self) -> ExitCode {
+        tracing::warn!("the terminal went away; stopping");
+        if !self.app.running() {
+            return ExitCode::Success;
+        }
+        self.runner.run(Effect::Interrupt);
+        while let Some(action) = self.actions.recv().await {
+            let finished = matches!(action, Action::RunFinished(_));
+            // What the model would do next (reload the list) has no one to show it to.
+            let _ = self.app.update(action);
+            if finished {
+                break;
+            }
+        }
+        ExitCode::Failed
+    }
+
     /// Hands the terminal to a Session Manager shell on `target`, then takes it back.
     async fn session<C: Console>(&mut self, target: &str, console: &mut C, settings: &Settings) {
         console.suspend();
@@ -156,6 +191,7 @@ impl Cockpit {
         let ended = crate::app::session::shell(settings, &self.runner.ctx, &request).await;
         console.resume();
         self.app.update(Action::Resize);
+        let target = self.app.server_label(target);
         match ended {
             Ok(ExitCode::Success) => self.app.toast(format!("session to {target} ended"), false),
             Ok(code) => self.app.toast(

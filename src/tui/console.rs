@@ -27,21 +27,30 @@ pub trait Console {
 
     /// Takes the terminal back after [`Console::suspend`].
     fn resume(&mut self);
+
+    /// Whether the terminal has gone away (hung up) without a signal saying so.
+    fn hung_up(&self) -> bool {
+        false
+    }
 }
 
 /// The process's terminal, in raw mode on the alternate screen while the cockpit runs.
 pub struct TerminalConsole {
     terminal: ratatui::DefaultTerminal,
     events: Option<EventStream>,
+    /// Whether standard input was a terminal when the cockpit started.
+    tty: bool,
 }
 
 impl TerminalConsole {
     /// Enters raw mode and the alternate screen; ratatui's panic hook restores the
     /// terminal before a panic message. [`TerminalConsole::restore`] leaves.
     pub fn enter() -> TerminalConsole {
+        use std::io::IsTerminal;
         TerminalConsole {
             terminal: ratatui::init(),
             events: Some(EventStream::new()),
+            tty: std::io::stdin().is_terminal(),
         }
     }
 
@@ -74,6 +83,10 @@ impl Console for TerminalConsole {
         self.terminal = ratatui::init();
         let _ = self.terminal.clear();
         self.events = Some(EventStream::new());
+    }
+
+    fn hung_up(&self) -> bool {
+        self.tty && crate::shell::hangup::terminal_gone()
     }
 }
 

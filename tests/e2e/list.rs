@@ -404,8 +404,11 @@ async fn unreachable_endpoint_fails_with_exit_code_1() {
     );
 }
 
-/// moto never rejects credentials (outside its IAM-enforcing mode), so a loopback stub
-/// plays EC2 here, reached through the per-service `AWS_ENDPOINT_URL_EC2`; STS stays on moto.
+/// moto checks no signature, so it never answers `AuthFailure` or `RequestExpired`, and its
+/// IAM enforcement is process-wide (the denial itself, from a real policy, is
+/// `least_privilege.rs`'s): a loopback stub plays EC2 here, reached through the per-service
+/// `AWS_ENDPOINT_URL_EC2`, to check each error keeps its code, request id and hint; STS stays
+/// on moto.
 #[tokio::test(flavor = "multi_thread")]
 async fn expired_and_denied_credentials_keep_code_and_request_id() {
     let account = Account::new().await;

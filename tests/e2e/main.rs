@@ -36,3 +36,4 @@ mod signin;
 mod simulator;
 mod sinks;
 mod tui;
+mod tui_runs;

@@ -128,7 +128,8 @@ async fn a_dry_run_without_a_policy_simulator_is_not_verifiable_and_changes_noth
 }
 
 /// An IAM stub: GetRole answers with a role under a path, SimulatePrincipalPolicy with
-/// `decision`; every request body is kept.
+/// `decision`; every request body is kept. moto does not implement SimulatePrincipalPolicy
+/// (nor does the simulator): nothing real here can answer it.
 fn iam_stub(
     account: &str,
     decision: &'static str,

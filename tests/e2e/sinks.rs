@@ -477,7 +477,8 @@ async fn retention_on_a_bucket_without_object_lock_is_reported_with_a_hint() {
     );
 }
 
-/// moto does not enforce IAM by default, so a denied PutLogEvents comes from a loopback stub.
+/// A denied CreateLogStream, from a loopback stub. moto's IAM mode could give it too, on a
+/// moto of the test's own (`support::own_moto`, as `least_privilege.rs` does): not moved yet.
 #[tokio::test(flavor = "multi_thread")]
 async fn access_denied_is_reported_with_the_iam_hint() {
     let endpoint = stub::serve(

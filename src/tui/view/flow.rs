@@ -25,18 +25,7 @@ fn block(title: String, theme: Theme) -> Block<'static> {
 }
 
 fn target_names(app: &App, flow: &Flow) -> String {
-    let names: Vec<String> = flow
-        .targets
-        .iter()
-        .map(|id| {
-            app.inventory
-                .iter()
-                .flat_map(|i| i.servers.iter())
-                .find(|s| &s.instance_id == id)
-                .and_then(|s| s.name.clone())
-                .map_or_else(|| id.clone(), |n| format!("{n} ({id})"))
-        })
-        .collect();
+    let names: Vec<String> = flow.targets.iter().map(|id| app.server_label(id)).collect();
     names.join(", ")
 }
 

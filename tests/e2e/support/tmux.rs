@@ -111,6 +111,34 @@ impl Tmux {
         assert!(status.success());
     }
 
+    /// The pid of the program the session started (the child of the pane's shell).
+    pub fn program_pid(&self) -> u32 {
+        let out = Command::new("tmux")
+            .args(["display-message", "-p", "-t", &self.name, "#{pane_pid}"])
+            .output()
+            .unwrap();
+        let shell: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+        let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children"))
+            .unwrap_or_default();
+        let pids: Vec<u32> = children
+            .split_whitespace()
+            .filter_map(|p| p.parse().ok())
+            .collect();
+        match pids.as_slice() {
+            [one] => *one,
+            other => panic!("the pane's shell {shell} has children {other:?}, not one"),
+        }
+    }
+
+    /// Closes the terminal (the pane goes, as when a window or an SSH connection closes).
+    pub fn close(&self) {
+        let status = Command::new("tmux")
+            .args(["kill-session", "-t", &self.name])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
     /// Whether the program has the alternate screen on (a full-screen UI is showing).
     pub fn alternate_screen(&self) -> bool {
         let out = Command::new("tmux")
