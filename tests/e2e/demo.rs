@@ -1,12 +1,16 @@
 //! End to end: `breakglass demo --seed-only` starts moto and the simulator, seeds the
 //! estate, prints how to use it; the CLI runs `isolate` against it; on SIGTERM everything it
-//! started is gone — no process left, no port left bound.
+//! started is gone — no process left, no port left bound. And `breakglass demo` in a real
+//! terminal (tmux) from a fresh HOME: it signs in, lists the servers and ends, leaving
+//! nothing running or bound.
 
 use crate::support;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use crate::support::tmux::Tmux;
 
 fn port_of(endpoint: &str) -> u16 {
     endpoint
@@ -22,22 +26,49 @@ fn bound(port: u16) -> bool {
     std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
 }
 
+/// `breakglass` in a fresh HOME (`support::Bg::in_home`), the emulator's install shared
+/// through `BREAKGLASS_MOTO_VENV`.
+fn breakglass(home: &std::path::Path) -> Command {
+    let mut cmd = support::Bg::in_home(home).cmd;
+    cmd.env(
+        "BREAKGLASS_MOTO_VENV",
+        breakglass::sandbox::venv_dir().unwrap(),
+    );
+    cmd
+}
+
+#[test]
+fn demo_in_a_terminal_signs_in_lists_and_leaves_nothing_behind() {
+    let _ = support::moto(); // installs the emulator once for the whole test binary
+    let home = tempfile::tempdir().unwrap();
+    let mut demo = breakglass(home.path());
+    demo.arg("demo");
+    let tmux = Tmux::start_sized(&demo, 100, 40);
+    let screen = tmux.wait_for("[exit 0]", Duration::from_secs(180));
+    assert!(screen.contains("GAME DAY"), "{screen}");
+    assert!(screen.contains("signed in:"), "{screen}");
+    assert!(
+        screen.contains("ss-prod-1") && screen.contains("ss-test-3"),
+        "{screen}"
+    );
+    // `emulator: moto at http://127.0.0.1:PORT (pid N); simulator at http://127.0.0.1:PORT`
+    let line = screen
+        .lines()
+        .find(|l| l.starts_with("emulator:"))
+        .unwrap_or_else(|| panic!("{screen}"));
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let moto_port = port_of(words[3]);
+    let moto_pid: u32 = words[5].trim_end_matches(");").parse().unwrap();
+    let sim_port = port_of(words[8]);
+    assert!(!bound(moto_port), "moto's port is still bound");
+    assert!(!bound(sim_port), "the simulator's port is still bound");
+    assert!(!alive(moto_pid), "moto is still running");
+}
+
 #[test]
 fn demo_runs_a_drill_and_leaves_nothing_behind() {
     let home = tempfile::tempdir().unwrap();
-    let venv = breakglass::sandbox::venv_dir().unwrap();
-    let base = |cmd: &mut Command| {
-        cmd.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", home.path())
-            .env("XDG_CONFIG_HOME", home.path().join(".config"))
-            .env("XDG_STATE_HOME", home.path().join(".local/state"))
-            .env("XDG_CACHE_HOME", home.path().join(".cache"))
-            .env("BREAKGLASS_MOTO_VENV", &venv)
-            .env("AWS_EC2_METADATA_DISABLED", "true");
-    };
-    let mut demo = Command::new(env!("CARGO_BIN_EXE_breakglass"));
-    base(&mut demo);
+    let mut demo = breakglass(home.path());
     let mut demo = demo
         .args(["demo", "--seed-only"])
         .stdout(Stdio::piped())
@@ -132,8 +163,7 @@ fn demo_runs_a_drill_and_leaves_nothing_behind() {
         .clone();
 
     // A drill: isolate a production server through the simulator.
-    let mut run = Command::new(env!("CARGO_BIN_EXE_breakglass"));
-    base(&mut run);
+    let mut run = breakglass(home.path());
     let out = run
         .envs(vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .args([
@@ -160,8 +190,7 @@ fn demo_runs_a_drill_and_leaves_nothing_behind() {
         "{doc:#}"
     );
     // The drill ran with the role the sign-in gave, not with keys.
-    let mut who = Command::new(env!("CARGO_BIN_EXE_breakglass"));
-    base(&mut who);
+    let mut who = breakglass(home.path());
     let who = who
         .envs(vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .args(["whoami"])
@@ -182,8 +211,7 @@ fn demo_runs_a_drill_and_leaves_nothing_behind() {
     // simulator's Run Command (uploads by presigned URL through it to the evidence bucket),
     // then isolate, snapshot, revoke; and a capture on the server whose agent is offline.
     let drill = |args: &[&str]| {
-        let mut run = Command::new(env!("CARGO_BIN_EXE_breakglass"));
-        base(&mut run);
+        let mut run = breakglass(home.path());
         let out = run
             .envs(vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .args(args)
