@@ -17,18 +17,11 @@ use crate::support;
 
 use std::time::Duration;
 
+use crate::support::iam::{Keys, enforce_iam, user};
 use crate::support::{Bg, REGION, Run};
 use breakglass::aws::AwsContext;
-use breakglass::sandbox::{
-    ManagedInstance, MotoServer, Seeder, Simulator, seed_evidence, seed_instance_role,
-};
+use breakglass::sandbox::{ManagedInstance, Seeder, Simulator, seed_evidence, seed_instance_role};
 use serde_json::{Value, json};
-
-/// An IAM user's keys (moto checks users' keys without a session token).
-struct Keys {
-    id: String,
-    secret: String,
-}
 
 /// The policy breakglass prints for `playbook`, as moto can evaluate it: every statement's
 /// actions, on `*`, without conditions.
@@ -52,51 +45,6 @@ fn policy_for_moto(playbook: &str, home: &std::path::Path) -> (Value, Vec<String
         }
     }
     (policy, actions)
-}
-
-/// Creates an IAM user holding `policy` (inline) and returns its keys.
-async fn user(iam: &aws_sdk_iam::Client, name: &str, policy: &Value) -> Keys {
-    iam.create_user().user_name(name).send().await.unwrap();
-    iam.put_user_policy()
-        .user_name(name)
-        .policy_name("breakglass")
-        .policy_document(policy.to_string())
-        .send()
-        .await
-        .unwrap();
-    let key = iam
-        .create_access_key()
-        .user_name(name)
-        .send()
-        .await
-        .unwrap()
-        .access_key
-        .unwrap();
-    Keys {
-        id: key.access_key_id,
-        secret: key.secret_access_key,
-    }
-}
-
-/// Turns moto's IAM enforcement on from the next request.
-fn enforce_iam(moto: &MotoServer) {
-    let url = format!("{}/moto-api/reset-auth", moto.endpoint());
-    let status = std::process::Command::new("curl")
-        .args([
-            "-sf",
-            "-o",
-            "/dev/null",
-            "-X",
-            "POST",
-            "-H",
-            "Content-Type: text/plain",
-            "--data",
-            "0",
-            &url,
-        ])
-        .status()
-        .unwrap();
-    assert!(status.success(), "moto's reset-auth");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -477,8 +477,10 @@ async fn retention_on_a_bucket_without_object_lock_is_reported_with_a_hint() {
     );
 }
 
-/// A denied CreateLogStream, from a loopback stub. moto's IAM mode could give it too, on a
-/// moto of the test's own (`support::own_moto`, as `least_privilege.rs` does): not moved yet.
+/// A denied CreateLogStream, from a loopback stub sending AWS's JSON error
+/// (`AccessDeniedException`). moto's IAM mode (tried, on a moto of the test's own) denies
+/// CloudWatch Logs calls with an HTTP 403 whose body is not AWS's JSON error, so the SDK
+/// sees no error code: that would test moto's shape, not AWS's.
 #[tokio::test(flavor = "multi_thread")]
 async fn access_denied_is_reported_with_the_iam_hint() {
     let endpoint = stub::serve(

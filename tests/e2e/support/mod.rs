@@ -3,6 +3,7 @@
 //! binary in an isolated HOME against it.
 
 pub mod estate;
+pub mod iam;
 pub mod lab;
 pub mod ledger;
 pub mod matrix;
