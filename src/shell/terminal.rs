@@ -8,10 +8,9 @@ use std::future::Future;
 use std::io::Write;
 
 use tokio::signal::unix::{SignalKind, signal};
-
-use super::hangup::Hangup;
 use tokio::sync::mpsc;
 
+use super::hangup::Hangup;
 use super::transcript::Transcript;
 
 /// What the remote side reports.
