@@ -117,7 +117,9 @@ impl Cockpit {
                     }
                     Some(Ok(Event::Resize(..))) => Some(Action::Resize),
                     Some(Ok(_)) => None,
-                    Some(Err(_)) | None => return Ok(ExitCode::Success),
+                    // Input ended (standard input closed) or cannot be read: the terminal
+                    // is gone, as on a hang-up.
+                    Some(Err(_)) | None => return Ok(self.hang_up().await),
                 },
                 action = self.actions.recv() => action,
                 () = gone.recv() => return Ok(self.hang_up().await),

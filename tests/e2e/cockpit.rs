@@ -13,7 +13,7 @@ use crate::support::estate::{breakglass_groups, id, state};
 use crate::support::{Account, REGION, moto};
 use breakglass::app::{ExitCode, Overrides, Settings};
 use breakglass::aws::SandboxEndpoint;
-use breakglass::sandbox::{Seeder, Simulator};
+use breakglass::sandbox::{Estate, Fault, FaultKind, Progress, Seeder, Simulator};
 use breakglass::tui::theme::Theme;
 use breakglass::tui::{Cockpit, TestConsole};
 
@@ -50,36 +50,68 @@ impl Keyboard {
     }
 }
 
+/// The sandbox a test's cockpit runs on: the simulator in front of the emulator, the seeded
+/// estate, and settings that name only this test's files.
+struct Sandbox {
+    account: Account,
+    sim: Simulator,
+    ctx: breakglass::aws::AwsContext,
+    estate: Estate,
+    settings: Settings,
+    audit: std::path::PathBuf,
+}
+
+impl Sandbox {
+    async fn start() -> Sandbox {
+        let account = Account::new().await;
+        let sim = Simulator::start(&moto().endpoint()).await.unwrap();
+        let ctx = account.context_at(&sim.endpoint()).await;
+        let estate = Seeder::new(&ctx, REGION).xroad_estate().await.unwrap();
+
+        // Everything the settings read is named: the config, the audit log, the cache and the
+        // playbook directory are this test's, and the AWS endpoint and keys are the sandbox's.
+        let home = account.home();
+        let config = account.write_config(&format!(
+            "regions = [\"{REGION}\"]\n[aws]\nmax_attempts = 1\n[playbooks]\ndir = \"{}\"\n",
+            home.join("playbooks").display()
+        ));
+        let audit = home.join("audit.jsonl");
+        let mut settings = Settings::new(&Overrides {
+            config: Some(config),
+            audit_log: Some(audit.clone()),
+            ..Overrides::default()
+        })
+        .unwrap();
+        settings.aws.sandbox = Some(SandboxEndpoint {
+            endpoint_url: sim.endpoint(),
+            region: REGION.into(),
+            access_key_id: account.access_key_id.clone(),
+            secret_access_key: account.secret_access_key.clone(),
+        });
+        settings.cache_dir = Some(home.join("cache"));
+
+        Sandbox {
+            account,
+            sim,
+            ctx,
+            estate,
+            settings,
+            audit,
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_event_loop_lists_isolates_and_quits_on_a_test_console() {
-    let account = Account::new().await;
-    let sim = Simulator::start(&moto().endpoint()).await.unwrap();
-    let ctx = account.context_at(&sim.endpoint()).await;
-    let estate = Seeder::new(&ctx, REGION).xroad_estate().await.unwrap();
+    let Sandbox {
+        account,
+        sim: _sim,
+        ctx,
+        estate,
+        settings,
+        audit,
+    } = Sandbox::start().await;
     let target = id(&estate, "ss-prod-3");
-
-    // Everything the settings read is named: the config, the audit log, the cache and the
-    // playbook directory are this test's, and the AWS endpoint and keys are the sandbox's.
-    let home = account.home();
-    let config = account.write_config(&format!(
-        "regions = [\"{REGION}\"]\n[aws]\nmax_attempts = 1\n[playbooks]\ndir = \"{}\"\n",
-        home.join("playbooks").display()
-    ));
-    let audit = home.join("audit.jsonl");
-    let mut settings = Settings::new(&Overrides {
-        config: Some(config),
-        audit_log: Some(audit.clone()),
-        ..Overrides::default()
-    })
-    .unwrap();
-    settings.aws.sandbox = Some(SandboxEndpoint {
-        endpoint_url: sim.endpoint(),
-        region: REGION.into(),
-        access_key_id: account.access_key_id.clone(),
-        secret_access_key: account.secret_access_key.clone(),
-    });
-    settings.cache_dir = Some(home.join("cache"));
-
     let (mut console, keys, screen) = TestConsole::new(80, 24);
     let mut cockpit = Cockpit::start(&settings, Theme::plain()).await.unwrap();
     let mut kb = Keyboard { keys, screen };
@@ -138,4 +170,67 @@ async fn the_event_loop_lists_isolates_and_quits_on_a_test_console() {
     }
     let log = std::fs::read_to_string(&audit).unwrap();
     assert!(log.contains("IR-LOOP-1"));
+}
+
+/// Input that ends (standard input closed, a read error) while a run is in flight is the
+/// terminal going away: the run stops after the call in flight — made once, recorded — and
+/// the loop ends with exit 1, as on a hang-up. It used to return success at once, leaving
+/// the run's task behind.
+#[tokio::test(flavor = "multi_thread")]
+async fn input_that_ends_during_a_run_stops_it_after_the_call_in_flight() {
+    let sandbox = Sandbox::start().await;
+    let (mut console, keys, screen) = TestConsole::new(80, 24);
+    let mut cockpit = Cockpit::start(&sandbox.settings, Theme::plain())
+        .await
+        .unwrap();
+    sandbox.sim.inject([Fault::on(
+        "ec2:ModifyNetworkInterfaceAttribute",
+        FaultKind::Latency { millis: 5_000 },
+    )
+    .times(1)]);
+    let mut kb = Keyboard { keys, screen };
+    let script = async {
+        kb.wait_for("ss-test-3").await;
+        kb.chars("/prod-3");
+        kb.key(KeyCode::Enter);
+        kb.wait_for("Servers 1/6").await;
+        kb.chars("p");
+        kb.wait_for("Playbook for ss-prod-3").await;
+        kb.chars("jjj");
+        kb.key(KeyCode::Enter);
+        kb.wait_for("Type it:").await;
+        kb.chars("IR-LOOP-EOF");
+        kb.key(KeyCode::Enter);
+        kb.wait_for("Plan: isolate · LIVE").await;
+        kb.key(KeyCode::Enter);
+        kb.wait_for("Type `ss-prod-3` to run it").await;
+        kb.chars("ss-prod-3");
+        kb.key(KeyCode::Enter);
+        sandbox
+            .sim
+            .wait_for_request(WAIT, |e| {
+                e.operation == "ec2:ModifyNetworkInterfaceAttribute" && e.progress == Progress::Held
+            })
+            .await
+            .expect("the swap reaches EC2");
+        // Input ends.
+        drop(kb);
+    };
+    let (ended, ()) = tokio::join!(cockpit.drive(&mut console, &sandbox.settings), script);
+    assert!(matches!(ended, Ok(ExitCode::Failed)), "{ended:?}");
+    assert!(!cockpit.app.running(), "the run has finished");
+
+    // Counted where it happened: the held swap made once, and nothing after it.
+    let swaps: Vec<_> = sandbox
+        .sim
+        .ledger()
+        .into_iter()
+        .filter(|e| e.operation == "ec2:ModifyNetworkInterfaceAttribute")
+        .collect();
+    assert_eq!(swaps.len(), 1, "{swaps:?}");
+    assert!(swaps[0].succeeded(), "{swaps:?}");
+    let log = std::fs::read_to_string(&sandbox.audit).unwrap();
+    let last: serde_json::Value = serde_json::from_str(log.lines().last().unwrap()).unwrap();
+    assert_eq!(last["kind"], "run_finished", "{last}");
+    assert_eq!(last["body"]["status"], "interrupted", "{last}");
 }
