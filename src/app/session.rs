@@ -287,6 +287,7 @@ pub async fn shell(settings: &Settings, ctx: &AwsContext, args: &ShellRequest) -
                 session_id: access.session_id.clone(),
                 target: audited.server.instance_id.clone(),
                 keys: Some(Box::new(ctx.kms(&audited.server.region))),
+                signing: ctx.stream_signing(&audited.server.region),
                 stream_url: access.stream_url.clone(),
                 token: access.token.clone(),
                 size: Some(Size {

@@ -96,6 +96,17 @@ impl AwsContext {
         &self.sdk
     }
 
+    /// How a session's data channel signs its websocket upgrade in `region`: with this
+    /// context's credentials (resolved at each connection).
+    pub fn stream_signing(&self, region: &str) -> Option<crate::datachannel::connect::Signing> {
+        self.sdk
+            .credentials_provider()
+            .map(|credentials| crate::datachannel::connect::Signing {
+                credentials,
+                region: region.to_owned(),
+            })
+    }
+
     /// The region from the environment or profile, if any.
     pub fn default_region(&self) -> Option<String> {
         self.sdk.region().map(|r| r.as_ref().to_owned())

@@ -1,8 +1,11 @@
 //! The client end of a data channel: connects to the stream URL, sends the open frame,
-//! answers the agent's handshake, then moves input and output through the reliability layer
-//! in one task — acknowledging, resending, reordering, honouring pause/start publication,
-//! keeping the websocket alive, and resuming (a new token from `ResumeSession`) when the
-//! connection drops. The caller sees [`ChannelEvent`]s and sends [`Command`]s.
+//! answers the agent's handshake when it asks for one, then moves input and output through
+//! the reliability layer in one task — acknowledging, resending, reordering, honouring
+//! pause/start publication, keeping the websocket alive, and resuming (a new token from
+//! `ResumeSession`) when the connection drops. The session is ready, as the AWS plugin has
+//! it, on the handshake's completion, or — for an agent that skips the handshake, as the
+//! real agent does for an unencrypted shell — on its first output or `start_publication`.
+//! The caller sees [`ChannelEvent`]s and sends [`Command`]s.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -18,10 +21,11 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use super::connect::{Signing, Socket, connect};
 use super::crypto::{Cipher, Side};
 use super::payload::{
     ACTION_FAILED, ACTION_SUCCESS, ACTION_UNSUPPORTED, ChannelClosed, HandshakeComplete,
-    HandshakeRequest, HandshakeResponse, OpenDataChannel, ProcessedClientAction, Size,
+    HandshakeRequest, HandshakeResponse, ProcessedClientAction, Size,
 };
 use super::stream::Stream;
 
@@ -35,9 +39,6 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 /// Largest input chunk per frame, as the plugin sends.
 pub const INPUT_CHUNK: usize = 1024;
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
 /// Asks the service for a new token for the same session (`ResumeSession`).
 pub trait Resumer: Send + Sync + 'static {
     /// The new token; `Ok(None)` when the session has ended or timed out.
@@ -47,7 +48,8 @@ pub trait Resumer: Send + Sync + 'static {
 /// What happens on the channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChannelEvent {
-    /// The handshake completed; input is now delivered.
+    /// The session is ready (the handshake completed, or the agent skipped it); input is
+    /// now delivered. `agent_version` is empty when there was no handshake.
     Ready {
         agent_version: String,
         message: String,
@@ -104,12 +106,20 @@ pub struct Endpoint {
     pub size: Option<Size>,
     /// KMS, for accounts whose Session Manager preferences require encryption.
     pub keys: Option<Box<dyn DataKeys>>,
+    /// Signs the websocket upgrade with SigV4 (as current plugins do); `None` sends the
+    /// token alone.
+    pub signing: Option<Signing>,
 }
 
 impl Channel {
     /// Connects and starts the channel task; fails if the first connection cannot be made.
     pub async fn open(endpoint: Endpoint, resumer: impl Resumer) -> Result<Channel, String> {
-        let socket = connect(&endpoint.stream_url, &endpoint.token).await?;
+        let socket = connect(
+            &endpoint.stream_url,
+            &endpoint.token,
+            endpoint.signing.as_ref(),
+        )
+        .await?;
         let (commands, command_rx) = mpsc::unbounded_channel();
         let (event_tx, events) = mpsc::unbounded_channel();
         let task = Task {
@@ -118,8 +128,9 @@ impl Channel {
             stream: Stream::new(MessageType::InputStreamData),
             events: event_tx,
             ready: false,
+            handshaking: false,
             paused: false,
-            queued: Vec::new(),
+            queued: std::collections::VecDeque::new(),
             pending_agent: None,
             cipher: None,
         };
@@ -153,26 +164,6 @@ impl Channel {
     }
 }
 
-/// Opens the websocket and sends the open frame with `token`.
-async fn connect(url: &str, token: &str) -> Result<Socket, String> {
-    let (mut socket, _) = tokio_tungstenite::connect_async(url)
-        .await
-        .map_err(|e| format!("cannot open the session's data channel: {e}"))?;
-    let open = OpenDataChannel {
-        message_schema_version: "1.0".into(),
-        request_id: uuid::Uuid::new_v4().to_string(),
-        token_value: token.to_owned(),
-        client_id: uuid::Uuid::new_v4().to_string(),
-        client_version: CLIENT_VERSION.into(),
-    };
-    let text = serde_json::to_string(&open).map_err(|e| e.to_string())?;
-    socket
-        .send(Message::Text(text.into()))
-        .await
-        .map_err(|e| format!("cannot open the session's data channel: {e}"))?;
-    Ok(socket)
-}
-
 /// Why the connection loop stopped.
 enum Stop {
     /// Channel closed or the caller closed it: the task ends.
@@ -187,10 +178,13 @@ struct Task {
     stream: Stream,
     events: mpsc::UnboundedSender<ChannelEvent>,
     ready: bool,
+    /// The agent's handshake request was answered and its completion is awaited.
+    handshaking: bool,
     /// The agent asked us to stop publishing (flow control).
     paused: bool,
-    /// Input waiting for the handshake or for start_publication.
-    queued: Vec<Command>,
+    /// Input waiting for the session to be ready, for start_publication, or for room in
+    /// the resend buffer.
+    queued: std::collections::VecDeque<Command>,
     /// The agent's version, from its handshake request.
     pending_agent: Option<String>,
     /// Set when the handshake agreed on KMS encryption.
@@ -239,7 +233,14 @@ impl Task {
                 }
             };
             self.endpoint.token = token;
-            match connect(&self.endpoint.stream_url, &self.endpoint.token).await {
+            let endpoint = &self.endpoint;
+            match connect(
+                &endpoint.stream_url,
+                &endpoint.token,
+                endpoint.signing.as_ref(),
+            )
+            .await
+            {
                 Ok(mut socket) => {
                     let frames = self.stream.outstanding(Instant::now());
                     if flush(&mut socket, frames).await {
@@ -278,6 +279,9 @@ impl Task {
                                 return Stop::Done;
                             }
                             Err(err) => {
+                                // What was answered first still goes (a failed handshake's
+                                // response tells the agent why).
+                                flush(socket, out).await;
                                 self.emit(ChannelEvent::Failed(err));
                                 return Stop::Done;
                             }
@@ -289,12 +293,16 @@ impl Task {
                 command = commands.recv() => match command {
                     None | Some(Command::Close) => return Stop::Done,
                     Some(command) => {
-                        self.queued.push(command);
+                        self.queued.push_back(command);
                         self.publish(&mut out);
                     }
                 },
                 _ = tick.tick() => match self.stream.due(Instant::now()) {
-                    Ok(frames) => out.extend(frames),
+                    Ok(frame) => {
+                        out.extend(frame);
+                        // Acknowledgements may have made room for held-back input.
+                        self.publish(&mut out);
+                    }
                     Err(gave_up) => {
                         self.emit(ChannelEvent::Failed(gave_up.to_string()));
                         return Stop::Done;
@@ -312,12 +320,15 @@ impl Task {
         }
     }
 
-    /// Sends queued input unless the handshake is pending or publication is paused.
+    /// Sends queued input unless the session is not ready yet, publication is paused, or
+    /// the resend buffer is full (the rest waits, in order).
     fn publish(&mut self, out: &mut Vec<Vec<u8>>) {
         if !self.ready || self.paused {
             return;
         }
-        for command in std::mem::take(&mut self.queued) {
+        while self.stream.has_room()
+            && let Some(command) = self.queued.pop_front()
+        {
             let (payload_type, payload) = match command {
                 Command::Input(bytes) => {
                     let bytes = lone_newline(bytes);
@@ -341,8 +352,12 @@ impl Task {
     async fn frame(&mut self, bytes: &[u8], out: &mut Vec<Vec<u8>>) -> Result<bool, String> {
         let frame = match Frame::decode(bytes) {
             Ok(frame) => frame,
-            // A corrupt frame is treated as lost: the agent resends it.
-            Err(_) => return Ok(true),
+            // A corrupt frame, or one of a message type this client does not know, is
+            // dropped (as the plugin does); a stream-data frame is resent by the agent.
+            Err(err) => {
+                tracing::warn!("dropped a data-channel frame: {err}");
+                return Ok(true);
+            }
         };
         let received = self.stream.receive(frame, Instant::now());
         out.extend(received.replies);
@@ -363,6 +378,9 @@ impl Task {
             }
             Some(frame) if frame.message_type == MessageType::StartPublication => {
                 self.paused = false;
+                if !self.handshaking {
+                    self.become_ready(String::new(), String::new());
+                }
                 self.publish(out);
             }
             _ => {}
@@ -377,6 +395,13 @@ impl Task {
                 let request: HandshakeRequest = serde_json::from_slice(&frame.payload)
                     .map_err(|e| format!("the agent's handshake request is malformed: {e}"))?;
                 let response = self.handshake(&request).await;
+                // The response goes to the agent whatever happened, so it knows why the
+                // client stops (as the plugin does); a failed action then ends the channel.
+                let payload = serde_json::to_vec(&response).unwrap_or_default();
+                out.push(
+                    self.stream
+                        .send(PayloadType::HandshakeResponse, payload, Instant::now()),
+                );
                 if let Some(action) = response
                     .processed_client_actions
                     .iter()
@@ -384,11 +409,7 @@ impl Task {
                 {
                     return Err(action.error.clone());
                 }
-                let payload = serde_json::to_vec(&response).unwrap_or_default();
-                out.push(
-                    self.stream
-                        .send(PayloadType::HandshakeResponse, payload, Instant::now()),
-                );
+                self.handshaking = true;
                 self.pending_agent = Some(request.agent_version);
             }
             PayloadType::HandshakeComplete => {
@@ -397,15 +418,9 @@ impl Task {
                         handshake_time_to_complete: 0,
                         customer_message: String::new(),
                     });
-                self.ready = true;
+                self.handshaking = false;
                 let agent_version = self.pending_agent.take().unwrap_or_default();
-                self.emit(ChannelEvent::Ready {
-                    agent_version,
-                    message: complete.customer_message,
-                });
-                if let Some(size) = self.endpoint.size {
-                    self.queued.insert(0, Command::Resize(size));
-                }
+                self.become_ready(agent_version, complete.customer_message);
                 self.publish(out);
             }
             PayloadType::EncChallengeRequest => {
@@ -434,11 +449,34 @@ impl Task {
                     Some(cipher) => cipher.open(&frame.payload)?,
                     None => frame.payload,
                 };
+                // An agent that skips the handshake starts with output.
+                if !self.handshaking {
+                    self.become_ready(String::new(), String::new());
+                    self.publish(out);
+                }
                 self.emit(ChannelEvent::Output(payload));
             }
-            _ => {}
+            other => tracing::warn!(
+                "dropped a data-channel frame with payload type {} this client does not use",
+                other.code()
+            ),
         }
         Ok(())
+    }
+
+    /// The session is ready: once, with the terminal size as the first thing sent.
+    fn become_ready(&mut self, agent_version: String, message: String) {
+        if self.ready {
+            return;
+        }
+        self.ready = true;
+        self.emit(ChannelEvent::Ready {
+            agent_version,
+            message,
+        });
+        if let Some(size) = self.endpoint.size {
+            self.queued.push_front(Command::Resize(size));
+        }
     }
 
     /// The answers to the agent's requested actions: a shell session, and KMS encryption
@@ -465,10 +503,15 @@ impl Task {
                 error,
             });
         }
+        let errors = processed
+            .iter()
+            .filter(|a| !a.error.is_empty())
+            .map(|a| a.error.clone())
+            .collect();
         HandshakeResponse {
             client_version: CLIENT_VERSION.into(),
             processed_client_actions: processed,
-            errors: Vec::new(),
+            errors,
         }
     }
 

@@ -4,6 +4,7 @@
 //! format is described in docs/sessions.md.
 
 pub mod client;
+pub mod connect;
 pub mod crypto;
 pub mod frame;
 pub mod payload;

@@ -1,7 +1,8 @@
 //! The reliability layer both ends of a data channel run: outgoing stream data numbered
-//! from 0 and kept until acknowledged (resent on a Jacobson/Karels timeout between 200 ms
-//! and 1 s), incoming stream data acknowledged, put back in order and de-duplicated. Pure
-//! and clock-driven, so every case is a unit test.
+//! from 0 and kept until acknowledged (the oldest resent on a Jacobson/Karels timeout
+//! between 200 ms and 1 s, at most [`MAX_RESENDS`] times, as the AWS plugin does), incoming
+//! stream data acknowledged, put back in order and de-duplicated; both buffers bounded in
+//! frames and bytes. Pure and clock-driven, so every case is a unit test.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -12,18 +13,20 @@ use super::payload::Acknowledge;
 /// Lowest and highest retransmission timeout.
 const MIN_RTO: Duration = Duration::from_millis(200);
 const MAX_RTO: Duration = Duration::from_secs(1);
-/// How long a frame may stay unacknowledged before the channel is given up.
-pub const GIVE_UP_AFTER: Duration = Duration::from_secs(300);
-/// Frames held ahead of a gap; beyond this they are dropped unacknowledged (and resent).
-const REORDER_CAPACITY: usize = 10_000;
+/// How often the oldest unacknowledged frame may be resent before the channel is given up
+/// (the plugin's `ResendMaxAttempt`: with resends at least 200 ms apart, 10 minutes or more).
+pub const MAX_RESENDS: u32 = 3000;
+/// Frames kept for resending, and frames held ahead of a gap (the plugin's buffer
+/// capacities); each buffer also holds at most [`BUFFER_BYTES`].
+const BUFFER_FRAMES: usize = 10_000;
+pub const BUFFER_BYTES: usize = 4 << 20;
 
 /// One sent frame waiting for its acknowledgement.
 #[derive(Debug, Clone)]
 struct Outstanding {
     bytes: Vec<u8>,
-    first_sent: Instant,
     last_sent: Instant,
-    resent: bool,
+    resends: u32,
 }
 
 /// What one received frame produced.
@@ -37,10 +40,12 @@ pub struct Received {
     pub control: Option<Frame>,
 }
 
-/// The channel was given up: a frame went unacknowledged too long.
+/// The channel was given up: a frame was resent [`MAX_RESENDS`] times unacknowledged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("the other end acknowledged nothing for {} seconds", GIVE_UP_AFTER.as_secs())]
-pub struct GaveUp;
+#[error("the other end did not acknowledge frame {sequence_number}, resent {MAX_RESENDS} times")]
+pub struct GaveUp {
+    pub sequence_number: i64,
+}
 
 /// Round-trip estimate (RFC 6298 constants).
 #[derive(Debug, Clone, Copy)]
@@ -68,8 +73,12 @@ pub struct Stream {
     outgoing: MessageType,
     next_out: i64,
     unacked: BTreeMap<i64, Outstanding>,
+    /// Bytes in `unacked`.
+    unacked_bytes: usize,
     expected_in: i64,
     ahead: BTreeMap<i64, Frame>,
+    /// Payload bytes in `ahead`.
+    ahead_bytes: usize,
     rtt: Rtt,
 }
 
@@ -79,8 +88,10 @@ impl Stream {
             outgoing,
             next_out: 0,
             unacked: BTreeMap::new(),
+            unacked_bytes: 0,
             expected_in: 0,
             ahead: BTreeMap::new(),
+            ahead_bytes: 0,
             rtt: Rtt {
                 smoothed: Duration::from_millis(100),
                 variation: Duration::ZERO,
@@ -88,17 +99,23 @@ impl Stream {
         }
     }
 
+    /// Whether the resend buffer has room for another frame; a sender that finds none
+    /// holds its data back until acknowledgements make room (never drops it).
+    pub fn has_room(&self) -> bool {
+        self.unacked.len() < BUFFER_FRAMES && self.unacked_bytes < BUFFER_BYTES
+    }
+
     /// Numbers a new stream-data frame and keeps it for resending; returns its bytes.
     pub fn send(&mut self, payload_type: PayloadType, payload: Vec<u8>, now: Instant) -> Vec<u8> {
         let frame = Frame::new(self.outgoing, self.next_out, 0, payload_type, payload);
         let bytes = frame.encode();
+        self.unacked_bytes += bytes.len();
         self.unacked.insert(
             self.next_out,
             Outstanding {
                 bytes: bytes.clone(),
-                first_sent: now,
                 last_sent: now,
-                resent: false,
+                resends: 0,
             },
         );
         self.next_out += 1;
@@ -128,15 +145,22 @@ impl Stream {
                     received.delivered.push(frame);
                     self.expected_in += 1;
                     while let Some(next) = self.ahead.remove(&self.expected_in) {
+                        self.ahead_bytes -= next.payload.len();
                         received.delivered.push(next);
                         self.expected_in += 1;
                     }
-                } else if self.ahead.len() < REORDER_CAPACITY || self.ahead.contains_key(&seq) {
+                } else if self.ahead.contains_key(&seq) {
                     received
                         .replies
                         .push(Acknowledge::frame_for(&frame).encode());
+                } else if self.ahead.len() < BUFFER_FRAMES && self.ahead_bytes < BUFFER_BYTES {
+                    received
+                        .replies
+                        .push(Acknowledge::frame_for(&frame).encode());
+                    self.ahead_bytes += frame.payload.len();
                     self.ahead.insert(seq, frame);
                 }
+                // Else the frame is dropped unacknowledged: the other end resends it.
             }
             _ => received.control = Some(frame),
         }
@@ -145,29 +169,33 @@ impl Stream {
 
     fn acknowledged(&mut self, sequence_number: i64, now: Instant) {
         if let Some(sent) = self.unacked.remove(&sequence_number) {
+            self.unacked_bytes -= sent.bytes.len();
             // Karn: only frames sent once give a clean round-trip sample.
-            if !sent.resent {
+            if sent.resends == 0 {
                 self.rtt
                     .sample(now.saturating_duration_since(sent.last_sent));
             }
         }
     }
 
-    /// Frames whose timeout passed, to send again; an error once one is too old.
-    pub fn due(&mut self, now: Instant) -> Result<Vec<Vec<u8>>, GaveUp> {
+    /// The oldest unacknowledged frame, to send again once its timeout has passed (only the
+    /// head of the queue, as the AWS plugin and agent do: the other end acknowledges
+    /// what it buffered ahead, so the head is what is missing); an error once it was resent
+    /// [`MAX_RESENDS`] times.
+    pub fn due(&mut self, now: Instant) -> Result<Option<Vec<u8>>, GaveUp> {
         let timeout = self.rtt.timeout();
-        let mut out = Vec::new();
-        for sent in self.unacked.values_mut() {
-            if now.saturating_duration_since(sent.first_sent) > GIVE_UP_AFTER {
-                return Err(GaveUp);
-            }
-            if now.saturating_duration_since(sent.last_sent) >= timeout {
-                sent.last_sent = now;
-                sent.resent = true;
-                out.push(sent.bytes.clone());
-            }
+        let Some((&sequence_number, head)) = self.unacked.iter_mut().next() else {
+            return Ok(None);
+        };
+        if now.saturating_duration_since(head.last_sent) < timeout {
+            return Ok(None);
         }
-        Ok(out)
+        if head.resends >= MAX_RESENDS {
+            return Err(GaveUp { sequence_number });
+        }
+        head.last_sent = now;
+        head.resends += 1;
+        Ok(Some(head.bytes.clone()))
     }
 
     /// Every unacknowledged frame, oldest first (after a reconnect).
@@ -176,7 +204,7 @@ impl Stream {
             .values_mut()
             .map(|sent| {
                 sent.last_sent = now;
-                sent.resent = true;
+                sent.resends += 1;
                 sent.bytes.clone()
             })
             .collect()
@@ -260,29 +288,66 @@ mod tests {
     }
 
     #[test]
-    fn resends_until_acknowledged_then_gives_up_after_the_limit() {
+    fn resends_the_head_of_the_queue_until_acknowledged_then_gives_up() {
         let start = Instant::now();
         let mut agent = Stream::new(MessageType::OutputStreamData);
-        let sent = agent.send(PayloadType::Output, b"x".to_vec(), start);
-        assert_eq!(Frame::decode(&sent).unwrap().sequence_number, 0);
-        assert!(
-            agent
-                .due(start + Duration::from_millis(50))
-                .unwrap()
-                .is_empty()
-        );
+        let first = agent.send(PayloadType::Output, b"x".to_vec(), start);
+        let second = agent.send(PayloadType::Output, b"y".to_vec(), start);
+        assert_eq!(Frame::decode(&first).unwrap().sequence_number, 0);
+        assert_eq!(agent.due(start + Duration::from_millis(50)), Ok(None));
         let rto = agent.retransmission_timeout();
         assert!((MIN_RTO..=MAX_RTO).contains(&rto));
-        assert_eq!(agent.due(start + rto).unwrap(), vec![sent.clone()]);
-        let second = agent.send(PayloadType::Output, b"y".to_vec(), start);
+        // Both are overdue; only the head goes again.
+        assert_eq!(agent.due(start + rto), Ok(Some(first.clone())));
+        assert_eq!(
+            agent.due(start + rto),
+            Ok(None),
+            "not again before its timeout"
+        );
+        // The other end acknowledges the second (buffered ahead of the gap): the head
+        // is still the first.
         let mut client = Stream::new(MessageType::InputStreamData);
         let ack = client.receive(Frame::decode(&second).unwrap(), start);
         agent.receive(Frame::decode(&ack.replies[0]).unwrap(), start);
         assert_eq!(agent.unacknowledged(), 1, "only frame 1 was acknowledged");
-        assert_eq!(
-            agent.due(start + GIVE_UP_AFTER + Duration::from_secs(1)),
-            Err(GaveUp)
-        );
+        let mut at = start + rto;
+        for _ in 1..MAX_RESENDS {
+            at += MAX_RTO;
+            assert_eq!(agent.due(at), Ok(Some(first.clone())));
+        }
+        at += MAX_RTO;
+        assert_eq!(agent.due(at), Err(GaveUp { sequence_number: 0 }));
+    }
+
+    #[test]
+    fn both_buffers_are_bounded_in_bytes() {
+        let now = Instant::now();
+        let big = vec![b'z'; 1 << 20];
+        let mut agent = Stream::new(MessageType::OutputStreamData);
+        let mut sent = 0;
+        while agent.has_room() {
+            agent.send(PayloadType::Output, big.clone(), now);
+            sent += 1;
+        }
+        assert_eq!(sent, BUFFER_BYTES >> 20, "the sender holds back once full");
+        // Ahead of a gap: frames beyond the limit are dropped unacknowledged.
+        let mut client = Stream::new(MessageType::InputStreamData);
+        let mut acked = 0;
+        for seq in 1..=(sent + 2) {
+            let frame = Frame::new(
+                MessageType::OutputStreamData,
+                i64::try_from(seq).unwrap(),
+                0,
+                PayloadType::Output,
+                big.clone(),
+            );
+            acked += client.receive(frame, now).replies.len();
+        }
+        assert_eq!(acked, sent, "held ahead up to the limit, no further");
+        // Filling the gap delivers everything held, and makes room again.
+        let gap = client.receive(data(0, "a"), now);
+        assert_eq!(gap.delivered.len(), sent + 1);
+        assert_eq!(client.ahead_bytes, 0);
     }
 
     #[test]

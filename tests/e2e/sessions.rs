@@ -57,6 +57,19 @@ impl Shell {
     }
 }
 
+/// For hand-written agents: a session that cannot be resumed.
+struct NoResume;
+
+impl breakglass::datachannel::client::Resumer for NoResume {
+    fn resume(
+        &self,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Option<String>, String>> + Send + '_>,
+    > {
+        Box::pin(async { Ok(None) })
+    }
+}
+
 async fn sandbox() -> (Account, Simulator, breakglass::aws::Ssm) {
     let account = Account::new().await;
     let sim = Simulator::start(&support::moto().endpoint()).await.unwrap();
@@ -98,6 +111,7 @@ async fn open_with(
             token: access.token,
             size,
             keys,
+            signing: None,
         },
         SessionResumer {
             ssm: ssm.clone(),
@@ -126,8 +140,10 @@ async fn a_session_is_a_real_shell_that_closes_on_exit() {
     )
     .await;
     shell.until("GAME DAY / SANDBOX").await;
+    // No handshake: the sandbox agent, as the real one for an unencrypted shell, starts
+    // with output; the client is ready on it and sends the size first.
     assert!(
-        matches!(&shell.events[0], ChannelEvent::Ready { agent_version, .. } if !agent_version.is_empty()),
+        matches!(&shell.events[0], ChannelEvent::Ready { agent_version, .. } if agent_version.is_empty()),
         "{:?}",
         shell.events
     );
@@ -270,10 +286,25 @@ async fn kms_encrypted_sessions_work_end_to_end_and_need_kms_access() {
         matches!(&failed, ChannelEvent::Failed(m) if m.contains("require KMS encryption")),
         "{failed:?}"
     );
+    // It answered the handshake (saying why) before it stopped: the agent read the answer.
+    support::eventually(Duration::from_secs(10), "the refusal read", || async {
+        let refused = sim
+            .counts()
+            .get("ssmmessages:HandshakeResponse(refused)")
+            .copied();
+        (refused == Some(1)).then_some(())
+    })
+    .await;
 
     // With it: the data key from KMS, the challenge, then an encrypted shell.
     let (mut shell, session_id) = open_with(&ssm, None, Some(Box::new(ctx.kms(REGION)))).await;
     shell.until("sandbox$ ").await;
+    // With KMS the agent asks for the handshake, and the client is ready on its completion.
+    assert!(
+        matches!(&shell.events[0], ChannelEvent::Ready { agent_version, .. } if !agent_version.is_empty()),
+        "{:?}",
+        shell.events
+    );
     shell.channel.input(b"echo secret-$((40+2))\r");
     shell.until("secret-42").await;
     let counts = sim.counts();
@@ -297,16 +328,6 @@ async fn input_waits_while_the_agent_pauses_publication() {
     use futures::{SinkExt, StreamExt};
     use tokio_tungstenite::tungstenite::Message;
 
-    struct NoResume;
-    impl breakglass::datachannel::client::Resumer for NoResume {
-        fn resume(
-            &self,
-        ) -> std::pin::Pin<
-            Box<dyn std::future::Future<Output = Result<Option<String>, String>> + Send + '_>,
-        > {
-            Box::pin(async { Ok(None) })
-        }
-    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!(
         "ws://{}/v1/data-channel/test",
@@ -412,6 +433,7 @@ async fn input_waits_while_the_agent_pauses_publication() {
             token: "t0ken".into(),
             size: None,
             keys: None,
+            signing: None,
         },
         NoResume,
     )
@@ -433,4 +455,107 @@ async fn input_waits_while_the_agent_pauses_publication() {
         after >= Duration::from_millis(700),
         "held for the pause: {after:?}"
     );
+}
+
+/// The websocket upgrade is signed with SigV4 for `ssmmessages` over the `Host` header, as
+/// current plugins sign it: a hand-written agent takes the upgrade request as it arrived on
+/// the wire and recomputes its signature with the secret (aws-sigv4 directly, from the
+/// received host, path and date), so a signature over the wrong host, path or service fails.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_upgrade_request_is_signed_with_sigv4_for_ssmmessages() {
+    use aws_credential_types::Credentials;
+    use aws_credential_types::provider::SharedCredentialsProvider;
+    use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+    use breakglass::datachannel::connect::Signing;
+    use futures::StreamExt;
+    use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+
+    const SECRET: &str = "sandbox-secret-key";
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let url = format!("ws://{addr}/v1/data-channel/s-9?role=publish_subscribe");
+    let agent = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let mut seen = None;
+        let callback = |request: &Request, response: Response| {
+            let header = |name: &str| {
+                request
+                    .headers()
+                    .get(name)
+                    .map(|v| v.to_str().unwrap().to_owned())
+            };
+            seen = Some((
+                request.uri().to_string(),
+                header("host"),
+                header("authorization"),
+                header("x-amz-date"),
+                header("x-amz-security-token"),
+            ));
+            Ok(response)
+        };
+        let mut ws = tokio_tungstenite::accept_hdr_async(tcp, callback)
+            .await
+            .unwrap();
+        let open = ws.next().await.unwrap().unwrap();
+        assert!(open.to_text().unwrap().contains("\"TokenValue\":\"t0ken\""));
+        seen.unwrap()
+    });
+    let credentials = Credentials::new("AKIDSANDBOX", SECRET, Some("sess".into()), None, "test");
+    let _channel = Channel::open(
+        Endpoint {
+            session_id: "s-9".into(),
+            target: "i-test".into(),
+            stream_url: url,
+            token: "t0ken".into(),
+            size: None,
+            keys: None,
+            signing: Some(Signing {
+                credentials: SharedCredentialsProvider::new(credentials.clone()),
+                region: "eu-north-1".into(),
+            }),
+        },
+        NoResume,
+    )
+    .await
+    .unwrap();
+    let (path, host, authorization, date, token) = agent.await.unwrap();
+    let (host, authorization, date) = (host.unwrap(), authorization.unwrap(), date.unwrap());
+    assert_eq!(token.as_deref(), Some("sess"));
+    let day = &date[..8];
+    assert!(
+        authorization.starts_with(&format!(
+            "AWS4-HMAC-SHA256 Credential=AKIDSANDBOX/{day}/eu-north-1/ssmmessages/aws4_request, \
+             SignedHeaders=host;x-amz-date;x-amz-security-token, Signature="
+        )),
+        "{authorization}"
+    );
+    // Recompute from what arrived.
+    let time = chrono::NaiveDateTime::parse_from_str(&date, "%Y%m%dT%H%M%SZ")
+        .unwrap()
+        .and_utc();
+    let identity = credentials.into();
+    let params = aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(&identity)
+        .region("eu-north-1")
+        .name("ssmmessages")
+        .time(time.into())
+        .settings(SigningSettings::default())
+        .build()
+        .unwrap()
+        .into();
+    let signable = SignableRequest::new(
+        "GET",
+        format!("https://{host}{path}"),
+        std::iter::once(("host", host.as_str())),
+        SignableBody::Bytes(&[]),
+    )
+    .unwrap();
+    let (expected, _) = sign(signable, &params).unwrap().into_parts();
+    let expected = expected
+        .headers()
+        .find(|(name, _)| *name == "authorization")
+        .unwrap()
+        .1
+        .to_owned();
+    assert_eq!(authorization, expected);
 }

@@ -1,8 +1,12 @@
 //! The sandbox's Session Manager agent: one task per session, owning a real shell on a
 //! pseudo-terminal in the throwaway directory and the agent's end of the data channel
-//! (handshake, acknowledgements, resends, reordering). At most one websocket is attached at
-//! a time, so a client that resumes after a dropped connection finds its shell as it left
-//! it. Frame faults (`ssmmessages:<message_type>`) are applied here.
+//! (handshake, acknowledgements, resends, reordering). As the real agent does
+//! (amazon-ssm-agent, `agent/session/plugins/sessionplugin/sessionplugin.go`: a handshake
+//! only when the session plugin requires one or encryption is on; the shell plugin does not
+//! require one), an unencrypted shell starts at once with no handshake, and a session whose
+//! preferences ask for KMS starts with the handshake. At most one websocket is attached at a
+//! time, so a client that resumes after a dropped connection finds its shell as it left it.
+//! Frame faults (`ssmmessages:<message_type>`) are applied here.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -80,7 +84,7 @@ pub fn spawn(
         stream: Stream::new(MessageType::OutputStreamData),
         socket: None,
         held: None,
-        handshake_sent: false,
+        connected_before: false,
         size: None,
         shell: None,
         closing: None,
@@ -117,7 +121,7 @@ struct Agent {
     socket: Option<(u64, mpsc::UnboundedSender<Outbound>)>,
     /// A frame held back by a reorder fault.
     held: Option<Vec<u8>>,
-    handshake_sent: bool,
+    connected_before: bool,
     size: Option<Size>,
     shell: Option<Shell>,
     /// Set when the shell ended: close once the client acknowledged everything.
@@ -134,7 +138,13 @@ impl Agent {
                 event = events.recv() => match event {
                     None | Some(Event::Terminate) => break,
                     Some(Event::DataKey(key)) => self.data_key(key),
-                    Some(Event::Attach { generation, socket }) => self.attach(generation, socket),
+                    Some(Event::Attach { generation, socket }) => {
+                        // Without encryption the shell starts with the first connection.
+                        if self.attach(generation, socket) && let Some(sender) = output_tx.take() {
+                            self.start_shell(sender);
+                            self.send_stream(PayloadType::Output, banner(&self.target).into_bytes());
+                        }
+                    }
                     Some(Event::Detach { generation }) => {
                         if self.socket.as_ref().is_some_and(|(g, _)| *g == generation) {
                             self.socket = None;
@@ -147,13 +157,15 @@ impl Agent {
                         }
                     }
                 },
-                chunk = output.recv(), if self.shell.is_some() && self.closing.is_none() => match chunk {
+                // Output waits while the resend buffer is full (the client acknowledges
+                // slowly or not at all): the shell blocks on its terminal, nothing is lost.
+                chunk = output.recv(), if self.shell.is_some() && self.closing.is_none() && self.stream.has_room() => match chunk {
                     Some(bytes) => self.send_stream(PayloadType::Output, bytes),
                     None => self.closing = Some(Instant::now()),
                 },
                 _ = tick.tick() => {
                     match self.stream.due(Instant::now()) {
-                        Ok(frames) => frames.into_iter().for_each(|f| self.emit(MessageType::OutputStreamData, f)),
+                        Ok(frame) => frame.into_iter().for_each(|f| self.emit(MessageType::OutputStreamData, f)),
                         Err(_) => break,
                     }
                     if self.closing.is_some_and(|since| self.stream.unacknowledged() == 0 || since.elapsed() > CLOSE_GRACE) {
@@ -165,12 +177,17 @@ impl Agent {
         self.close().await;
     }
 
-    fn attach(&mut self, generation: u64, socket: mpsc::UnboundedSender<Outbound>) {
+    /// A connection of the client's; true when it is the first and the shell should start
+    /// now (no handshake: the session is not encrypted).
+    fn attach(&mut self, generation: u64, socket: mpsc::UnboundedSender<Outbound>) -> bool {
         if let Some((_, old)) = self.socket.replace((generation, socket)) {
             let _ = old.send(Outbound::Close);
         }
-        if !self.handshake_sent {
-            self.handshake_sent = true;
+        if !self.connected_before {
+            self.connected_before = true;
+            if self.kms.is_none() {
+                return true;
+            }
             let request = HandshakeRequest {
                 agent_version: "3.3.1142.0".into(),
                 requested_client_actions: std::iter::once(RequestedClientAction {
@@ -188,6 +205,7 @@ impl Agent {
                 self.emit(MessageType::OutputStreamData, frame);
             }
         }
+        false
     }
 
     /// Handles one binary message; true when it completed the handshake.
@@ -221,8 +239,9 @@ impl Agent {
     fn input(&mut self, frame: Frame) -> bool {
         match frame.payload_type {
             PayloadType::HandshakeResponse => {
+                // Only sent when there was a handshake, which is only with KMS.
                 let Some(kms) = self.kms.clone() else {
-                    return self.complete_handshake();
+                    return false;
                 };
                 let response: serde_json::Value =
                     serde_json::from_slice(&frame.payload).unwrap_or_default();
@@ -236,7 +255,11 @@ impl Agent {
                             let _ = me.send(Event::DataKey(key));
                         });
                     }
-                    Err(err) => self.refuse(&err),
+                    Err(err) => {
+                        // Counted, so a test sees the client answered before it stopped.
+                        self.count("ssmmessages:HandshakeResponse(refused)");
+                        self.refuse(&err);
+                    }
                 }
             }
             PayloadType::EncChallengeResponse => {
