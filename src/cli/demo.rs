@@ -59,6 +59,9 @@ pub async fn run(settings: &Settings, args: &DemoArgs) -> Result<ExitCode> {
     let simulator = Simulator::start(&moto.endpoint())
         .await
         .map_err(|e| Error::Sandbox(format!("cannot start the simulator: {e}")))?;
+    // The seeding keys are placeholders, not secrets; sessions opened with them (as the
+    // interoperability check does) sign their upgrade with them.
+    simulator.trust_keys([(ACCESS_KEY.to_owned(), SECRET_KEY.to_owned())]);
     eprintln!(
         "emulator: moto at {} (pid {}); simulator at {}",
         moto.endpoint(),

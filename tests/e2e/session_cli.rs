@@ -30,6 +30,8 @@ impl Sandbox {
     async fn new() -> Sandbox {
         let account = Account::new().await;
         let sim = Simulator::start(&support::moto().endpoint()).await.unwrap();
+        // Shells sign their upgrade with the account's key: the sandbox verifies it.
+        sim.trust_keys([account.key()]);
         let ctx = account.context_at(&sim.endpoint()).await;
         let estate = Seeder::new(&ctx, REGION).xroad_estate().await.unwrap();
         sim.manage(estate.agents());

@@ -73,6 +73,7 @@ impl breakglass::datachannel::client::Resumer for NoResume {
 async fn sandbox() -> (Account, Simulator, breakglass::aws::Ssm) {
     let account = Account::new().await;
     let sim = Simulator::start(&support::moto().endpoint()).await.unwrap();
+    sim.trust_keys([account.key()]);
     sim.manage([
         ManagedInstance::new("i-0123456789abcdef0"),
         ManagedInstance {
@@ -84,11 +85,16 @@ async fn sandbox() -> (Account, Simulator, breakglass::aws::Ssm) {
     (account, sim, ssm)
 }
 
-async fn open(ssm: &breakglass::aws::Ssm, size: Option<Size>) -> (Shell, String) {
-    open_with(ssm, size, None).await
+async fn open(
+    account: &Account,
+    ssm: &breakglass::aws::Ssm,
+    size: Option<Size>,
+) -> (Shell, String) {
+    open_with(account, ssm, size, None).await
 }
 
 async fn open_with(
+    account: &Account,
     ssm: &breakglass::aws::Ssm,
     size: Option<Size>,
     keys: Option<Box<dyn breakglass::datachannel::client::DataKeys>>,
@@ -111,7 +117,7 @@ async fn open_with(
             token: access.token,
             size,
             keys,
-            signing: None,
+            signing: Some(account.signing()),
         },
         SessionResumer {
             ssm: ssm.clone(),
@@ -130,8 +136,9 @@ async fn open_with(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_session_is_a_real_shell_that_closes_on_exit() {
-    let (_account, sim, ssm) = sandbox().await;
+    let (account, sim, ssm) = sandbox().await;
     let (mut shell, session_id) = open(
+        &account,
         &ssm,
         Some(Size {
             cols: 101,
@@ -182,8 +189,8 @@ async fn a_session_is_a_real_shell_that_closes_on_exit() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn lost_duplicated_and_reordered_frames_still_give_the_output_once_in_order() {
-    let (_account, sim, ssm) = sandbox().await;
-    let (mut shell, _) = open(&ssm, None).await;
+    let (account, sim, ssm) = sandbox().await;
+    let (mut shell, _) = open(&account, &ssm, None).await;
     shell.until("sandbox$ ").await;
     let fault =
         |operation: &str, kind: FaultKind, times: u32| Fault::on(operation, kind).times(times);
@@ -228,8 +235,8 @@ async fn lost_duplicated_and_reordered_frames_still_give_the_output_once_in_orde
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_cut_connection_resumes_the_same_shell() {
-    let (_account, sim, ssm) = sandbox().await;
-    let (mut shell, _) = open(&ssm, None).await;
+    let (account, sim, ssm) = sandbox().await;
+    let (mut shell, _) = open(&account, &ssm, None).await;
     shell.until("sandbox$ ").await;
     shell.channel.input(b"export MARK=kept-across-resume\r");
     shell.until("sandbox$ ").await;
@@ -252,8 +259,8 @@ async fn a_cut_connection_resumes_the_same_shell() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn terminate_session_closes_the_channel_and_bad_targets_are_refused() {
-    let (_account, _sim, ssm) = sandbox().await;
-    let (mut shell, session_id) = open(&ssm, None).await;
+    let (account, _sim, ssm) = sandbox().await;
+    let (mut shell, session_id) = open(&account, &ssm, None).await;
     shell.until("sandbox$ ").await;
     ssm.terminate_session(&session_id).await.unwrap();
     let closed = shell.finish().await;
@@ -280,7 +287,7 @@ async fn kms_encrypted_sessions_work_end_to_end_and_need_kms_access() {
     sim.require_session_encryption(Some(key_id));
 
     // Without KMS access the client says why and the session does not start.
-    let (mut refused, _) = open_with(&ssm, None, None).await;
+    let (mut refused, _) = open_with(&account, &ssm, None, None).await;
     let failed = refused.finish().await;
     assert!(
         matches!(&failed, ChannelEvent::Failed(m) if m.contains("require KMS encryption")),
@@ -297,7 +304,8 @@ async fn kms_encrypted_sessions_work_end_to_end_and_need_kms_access() {
     .await;
 
     // With it: the data key from KMS, the challenge, then an encrypted shell.
-    let (mut shell, session_id) = open_with(&ssm, None, Some(Box::new(ctx.kms(REGION)))).await;
+    let (mut shell, session_id) =
+        open_with(&account, &ssm, None, Some(Box::new(ctx.kms(REGION)))).await;
     shell.until("sandbox$ ").await;
     // With KMS the agent asks for the handshake, and the client is ready on its completion.
     assert!(
@@ -558,4 +566,51 @@ async fn the_upgrade_request_is_signed_with_sigv4_for_ssmmessages() {
         .1
         .to_owned();
     assert_eq!(authorization, expected);
+}
+
+/// The sandbox refuses an upgrade it cannot verify, as a gateway that requires signed
+/// upgrades would: unsigned, or signed with a secret that is not the key's. Nothing is
+/// attached to the session (its websocket never opens).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sandbox_refuses_an_unsigned_or_wrongly_signed_upgrade() {
+    use aws_credential_types::provider::SharedCredentialsProvider;
+    use breakglass::datachannel::connect::Signing;
+
+    let (account, _sim, ssm) = sandbox().await;
+    let forged = Signing {
+        credentials: SharedCredentialsProvider::new(aws_credential_types::Credentials::new(
+            &account.access_key_id,
+            "not-the-secret",
+            Some(account.session_token.clone()),
+            None,
+            "test",
+        )),
+        region: REGION.into(),
+    };
+    for signing in [None, Some(forged)] {
+        let access = ssm
+            .start_session("i-0123456789abcdef0", None, &[])
+            .await
+            .unwrap();
+        let opened = Channel::open(
+            Endpoint {
+                session_id: access.session_id.clone(),
+                target: "i-0123456789abcdef0".into(),
+                stream_url: access.stream_url,
+                token: access.token,
+                size: None,
+                keys: None,
+                signing,
+            },
+            NoResume,
+        )
+        .await;
+        let err = opened.err().expect("refused");
+        assert!(err.contains("403"), "{err}");
+        ssm.terminate_session(&access.session_id).await.unwrap();
+    }
+    // The signed one opens.
+    let (mut shell, session_id) = open(&account, &ssm, None).await;
+    shell.until("sandbox$ ").await;
+    ssm.terminate_session(&session_id).await.unwrap();
 }

@@ -1,10 +1,12 @@
-//! The websocket end of the sandbox's data channel (`/v1/data-channel/<session id>`): checks
-//! the open frame's token against the session's current one, then shuttles binary frames
+//! The websocket end of the sandbox's data channel (`/v1/data-channel/<session id>`): refuses
+//! an upgrade without a valid SigV4 signature (`upgrade_auth.rs`), checks the open frame's
+//! token against the session's current one, then shuttles binary frames
 //! between the client and the session's agent until either side closes.
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
-use axum::response::Response;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
 use futures::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 
@@ -12,6 +14,7 @@ use crate::datachannel::payload::OpenDataChannel;
 
 use super::agent::{Event, Outbound};
 use super::server::App;
+use super::upgrade_auth;
 
 /// How long a new connection has to send its open frame.
 const OPEN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -19,8 +22,24 @@ const OPEN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 pub async fn upgrade(
     State(app): State<App>,
     Path(session_id): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
     socket: WebSocketUpgrade,
 ) -> Response {
+    let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    let verified = {
+        let s = app.state.lock().unwrap_or_else(|p| p.into_inner());
+        upgrade_auth::verify(
+            &headers,
+            path,
+            &s.signing_keys,
+            std::time::SystemTime::now(),
+        )
+    };
+    if let Err(reason) = verified {
+        tracing::warn!("refused a data-channel upgrade: {reason}");
+        return (StatusCode::FORBIDDEN, reason).into_response();
+    }
     socket.on_upgrade(move |socket| serve(app, session_id, socket))
 }
 

@@ -21,6 +21,7 @@ mod sso;
 mod sso_routes;
 mod state;
 mod timing;
+mod upgrade_auth;
 
 pub use faults::{Fault, FaultKind};
 pub use ledger::{Entry as LedgerEntry, Progress};

@@ -158,6 +158,17 @@ impl Simulator {
         s.timing.draining_time = draining;
     }
 
+    /// Trusts access keys (id, secret) the sandbox did not hand out itself — the keys a test
+    /// or the demo's seeding signs with — so their data-channel upgrades verify. Role
+    /// credentials from the sandbox's IAM Identity Center are trusted already.
+    pub fn trust_keys(&self, keys: impl IntoIterator<Item = (String, String)>) {
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .signing_keys
+            .extend(keys);
+    }
+
     /// Registers access keys (id, secret) whose form-encoded requests are re-signed before
     /// they reach moto, so moto's IAM enforcement can check them (see `resign.rs`). For
     /// tests that run moto with IAM enforcement on; the secrets stay in memory.

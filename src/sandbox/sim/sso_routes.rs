@@ -221,6 +221,10 @@ async fn mint(app: &App, account: &str, role: &str, user: &str) -> Option<Value>
             .map(str::to_owned)
     });
     let mut state = app.state.lock().unwrap_or_else(|p| p.into_inner());
+    let role = &credentials["roleCredentials"];
+    if let (Some(id), Some(secret)) = (role["accessKeyId"].as_str(), &secrets[0]) {
+        state.signing_keys.insert(id.to_owned(), secret.clone());
+    }
     state.issued.extend(secrets.into_iter().flatten());
     Some(credentials)
 }

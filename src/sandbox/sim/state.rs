@@ -106,6 +106,9 @@ pub struct SimState {
     /// Secrets handed out outside sign-in (session stream tokens, role credentials), for
     /// tests that scan artifacts for leaks.
     pub issued: Vec<String>,
+    /// Access key id → secret of the keys whose data-channel upgrades the sandbox can
+    /// verify: role credentials it handed out, and keys it was told to trust.
+    pub signing_keys: BTreeMap<String, String>,
     /// Access key id → secret of the keys whose form requests are re-signed for moto.
     pub resign_keys: BTreeMap<String, String>,
     /// Where commands run: a throwaway directory.

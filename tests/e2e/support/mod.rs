@@ -49,6 +49,29 @@ pub struct Account {
 }
 
 impl Account {
+    /// The account's key, for `Simulator::trust_keys` (the sandbox then verifies the
+    /// data-channel upgrades signed with it).
+    pub fn key(&self) -> (String, String) {
+        (self.access_key_id.clone(), self.secret_access_key.clone())
+    }
+
+    /// How a data channel opened by this account signs its upgrade.
+    pub fn signing(&self) -> breakglass::datachannel::connect::Signing {
+        let credentials = aws_credential_types::Credentials::new(
+            &self.access_key_id,
+            &self.secret_access_key,
+            Some(self.session_token.clone()),
+            None,
+            "test",
+        );
+        breakglass::datachannel::connect::Signing {
+            credentials: aws_credential_types::provider::SharedCredentialsProvider::new(
+                credentials,
+            ),
+            region: REGION.into(),
+        }
+    }
+
     pub async fn new() -> Account {
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let n = NEXT.fetch_add(1, Ordering::SeqCst);
