@@ -53,12 +53,22 @@ pub fn upgrade_headers(
         (Some(host), None) => host.to_owned(),
         (None, _) => return Err("the stream URL names no host".into()),
     };
+    let path = parsed.path_and_query().map_or("/", |p| p.as_str());
+    signed_headers(&host, path, credentials, region, time)
+}
+
+/// The SigV4 headers of `GET https://{host}{path_and_query}` for `ssmmessages`, signed over
+/// `Host` and an empty body (the client signs its upgrade with them; the sandbox
+/// recomputes them to verify one).
+pub fn signed_headers(
+    host: &str,
+    path_and_query: &str,
+    credentials: &aws_credential_types::Credentials,
+    region: &str,
+    time: SystemTime,
+) -> Result<Vec<(String, String)>, String> {
     // Signed as the HTTPS request it is on the wire (the scheme is not part of SigV4).
-    let https = format!(
-        "https://{host}{}{}",
-        parsed.path(),
-        parsed.query().map(|q| format!("?{q}")).unwrap_or_default()
-    );
+    let https = format!("https://{host}{path_and_query}");
     let identity = credentials.clone().into();
     let params = v4::SigningParams::builder()
         .identity(&identity)
@@ -72,7 +82,7 @@ pub fn upgrade_headers(
     let signable = SignableRequest::new(
         "GET",
         https,
-        std::iter::once(("host", host.as_str())),
+        std::iter::once(("host", host)),
         SignableBody::Bytes(&[]),
     )
     .map_err(|e| e.to_string())?;

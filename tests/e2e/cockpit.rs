@@ -35,6 +35,23 @@ impl Keyboard {
         text.chars().for_each(|c| self.key(KeyCode::Char(c)));
     }
 
+    /// A live isolate of ss-prod-3 (the list already filtered to it) for `incident`: the
+    /// playbook, the incident id, the plan, the target's name typed, Enter.
+    async fn isolate_prod_3(&mut self, incident: &str) {
+        self.chars("p");
+        self.wait_for("Playbook for ss-prod-3").await;
+        self.chars("jjj");
+        self.key(KeyCode::Enter);
+        self.wait_for("Type it:").await;
+        self.chars(incident);
+        self.key(KeyCode::Enter);
+        self.wait_for("Plan: isolate · LIVE").await;
+        self.key(KeyCode::Enter);
+        self.wait_for("Type `ss-prod-3` to run it").await;
+        self.chars("ss-prod-3");
+        self.key(KeyCode::Enter);
+    }
+
     /// The first screen drawn that shows `text`; fails the test after [`WAIT`].
     async fn wait_for(&mut self, text: &str) -> String {
         let found = tokio::time::timeout(WAIT, self.screen.wait_for(|s| s.contains(text)))
@@ -128,18 +145,7 @@ async fn the_event_loop_lists_isolates_and_quits_on_a_test_console() {
         assert!(!screen.contains("ss-prod-1"), "{screen}");
 
         // A live isolate: the playbook, the incident id, the plan, the target's name typed.
-        kb.chars("p");
-        kb.wait_for("Playbook for ss-prod-3").await;
-        kb.chars("jjj");
-        kb.key(KeyCode::Enter);
-        kb.wait_for("Type it:").await;
-        kb.chars("IR-LOOP-1");
-        kb.key(KeyCode::Enter);
-        kb.wait_for("Plan: isolate · LIVE").await;
-        kb.key(KeyCode::Enter);
-        kb.wait_for("Type `ss-prod-3` to run it").await;
-        kb.chars("ss-prod-3");
-        kb.key(KeyCode::Enter);
+        kb.isolate_prod_3("IR-LOOP-1").await;
         kb.wait_for("Run isolate · succeeded").await;
 
         // The audit screen shows the run with a verified chain; then `q` quits.
@@ -194,18 +200,7 @@ async fn input_that_ends_during_a_run_stops_it_after_the_call_in_flight() {
         kb.chars("/prod-3");
         kb.key(KeyCode::Enter);
         kb.wait_for("Servers 1/6").await;
-        kb.chars("p");
-        kb.wait_for("Playbook for ss-prod-3").await;
-        kb.chars("jjj");
-        kb.key(KeyCode::Enter);
-        kb.wait_for("Type it:").await;
-        kb.chars("IR-LOOP-EOF");
-        kb.key(KeyCode::Enter);
-        kb.wait_for("Plan: isolate · LIVE").await;
-        kb.key(KeyCode::Enter);
-        kb.wait_for("Type `ss-prod-3` to run it").await;
-        kb.chars("ss-prod-3");
-        kb.key(KeyCode::Enter);
+        kb.isolate_prod_3("IR-LOOP-EOF").await;
         sandbox
             .sim
             .wait_for_request(WAIT, |e| {
@@ -221,14 +216,7 @@ async fn input_that_ends_during_a_run_stops_it_after_the_call_in_flight() {
     assert!(!cockpit.app.running(), "the run has finished");
 
     // Counted where it happened: the held swap made once, and nothing after it.
-    let swaps: Vec<_> = sandbox
-        .sim
-        .ledger()
-        .into_iter()
-        .filter(|e| e.operation == "ec2:ModifyNetworkInterfaceAttribute")
-        .collect();
-    assert_eq!(swaps.len(), 1, "{swaps:?}");
-    assert!(swaps[0].succeeded(), "{swaps:?}");
+    crate::support::ledger::swap_made_once(&sandbox.sim);
     let log = std::fs::read_to_string(&sandbox.audit).unwrap();
     let last: serde_json::Value = serde_json::from_str(log.lines().last().unwrap()).unwrap();
     assert_eq!(last["kind"], "run_finished", "{last}");

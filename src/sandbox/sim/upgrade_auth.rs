@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-use aws_sigv4::sign::v4;
 use axum::http::HeaderMap;
+
+use crate::datachannel::connect::signed_headers;
 
 /// How far the request's time may be from the sandbox's (SigV4's window).
 const SKEW: Duration = Duration::from_secs(15 * 60);
@@ -55,28 +55,10 @@ pub fn verify(
     }
     let host = header("host").ok_or("the upgrade has no Host")?;
     let token = header("x-amz-security-token").map(str::to_owned);
-    let identity = Credentials::new(access_key, secret, token, None, "sandbox").into();
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region(region)
-        .name(service)
-        .time(time)
-        .settings(SigningSettings::default())
-        .build()
-        .map_err(|e| e.to_string())?
-        .into();
-    let signable = SignableRequest::new(
-        "GET",
-        format!("https://{host}{path_and_query}"),
-        std::iter::once(("host", host)),
-        SignableBody::Bytes(&[]),
-    )
-    .map_err(|e| e.to_string())?;
-    let (expected, _) = sign(signable, &params)
-        .map_err(|e| e.to_string())?
-        .into_parts();
+    let credentials = Credentials::new(access_key, secret, token, None, "sandbox");
+    let expected = signed_headers(host, path_and_query, &credentials, region, time)?;
     let matches = expected
-        .headers()
+        .iter()
         .any(|(name, value)| name == "authorization" && value == authorization);
     if matches {
         Ok(())

@@ -24,6 +24,17 @@ pub fn changed(entry: &LedgerEntry) -> bool {
     entry.succeeded() || entry.progress == Progress::Cut
 }
 
+/// The interface swap the simulator held was made, once, and no other swap after it.
+pub fn swap_made_once(sim: &breakglass::sandbox::Simulator) {
+    let swaps: Vec<_> = sim
+        .ledger()
+        .into_iter()
+        .filter(|e| e.operation == "ec2:ModifyNetworkInterfaceAttribute")
+        .collect();
+    assert_eq!(swaps.len(), 1, "{swaps:?}");
+    assert!(swaps[0].succeeded(), "{swaps:?}");
+}
+
 /// The changes made, `operation resource,…` → how many times.
 pub fn changes(entries: &[LedgerEntry], labels: &Labels) -> BTreeMap<String, usize> {
     let mut counted = BTreeMap::new();
