@@ -1,24 +1,47 @@
-//! Opens a shell through the breakglass sandbox with `aws-ssm-bridge` (an independent
-//! implementation of the Session Manager data channel), runs one command and checks its
-//! output: `breakglass-interop INSTANCE_ID`. AWS settings come from the environment
-//! (`AWS_ENDPOINT_URL` names the sandbox). Exit 0 when the command's output came back.
+//! Drives the breakglass sandbox's agent with `aws-ssm-bridge` (an independent
+//! implementation of the Session Manager data channel and of smux):
+//! `breakglass-interop INSTANCE_ID shell` opens a shell, runs one command and checks its
+//! output; `breakglass-interop INSTANCE_ID port` forwards a local port to port 4000 (the
+//! sandbox's stand-in admin UI) and fetches its page over three connections at once. AWS
+//! settings come from the environment (`AWS_ENDPOINT_URL` names the sandbox). Exit 0 when
+//! what was asked for came back.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use aws_ssm_bridge::{EndpointPolicy, SessionConfig, SessionManager};
+use aws_ssm_bridge::documents::PortForwardingSession;
+use aws_ssm_bridge::{
+    EndpointPolicy, PortForwardConfig, PortForwarder, SessionBuilder, SessionConfig,
+    SessionManager, ShutdownSignal,
+};
 use futures::StreamExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const EXPECTED: &str = "interop-42";
+/// What the sandbox's stand-in admin UI page says.
+const ADMIN_UI_MARK: &str = "GAME DAY / SANDBOX";
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let Some(target) = std::env::args().nth(1) else {
-        eprintln!("usage: breakglass-interop INSTANCE_ID");
-        return std::process::ExitCode::from(2);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (target, mode) = match args.as_slice() {
+        [target] => (target.as_str(), "shell"),
+        [target, mode] => (target.as_str(), mode.as_str()),
+        _ => {
+            eprintln!("usage: breakglass-interop INSTANCE_ID [shell|port]");
+            return std::process::ExitCode::from(2);
+        }
     };
-    match shell(&target).await {
-        Ok(()) => {
-            println!("interop: aws-ssm-bridge ran a command in a sandbox shell on {target}");
+    let result = match mode {
+        "shell" => shell(target).await.map(|()| "ran a command in a sandbox shell"),
+        "port" => port(target)
+            .await
+            .map(|()| "fetched the stand-in admin UI over 3 multiplexed connections"),
+        other => Err(format!("unknown mode {other:?}: shell or port")),
+    };
+    match result {
+        Ok(what) => {
+            println!("interop: aws-ssm-bridge {what} on {target}");
             std::process::ExitCode::SUCCESS
         }
         Err(err) => {
@@ -65,4 +88,54 @@ async fn shell(target: &str) -> Result<(), String> {
         Ok(true) => Ok(()),
         _ => Err(format!("no {EXPECTED:?} in the output: {seen:?}")),
     }
+}
+
+/// Port 4000 through aws-ssm-bridge's forwarder: three connections at once, each an HTTP GET
+/// that must come back with the stand-in page.
+async fn port(target: &str) -> Result<(), String> {
+    let session = SessionBuilder::new(target)
+        .document(PortForwardingSession::new(4000))
+        .endpoint_policy(EndpointPolicy::AllowAny)
+        .start()
+        .await
+        .map_err(|e| format!("start session: {e}"))?;
+    let session = Arc::new(session);
+    let forwarder = PortForwarder::bind(PortForwardConfig {
+        local_addr: "127.0.0.1:0".parse().map_err(|e| format!("{e}"))?,
+        ..Default::default()
+    })
+    .await
+    .map_err(|e| format!("bind: {e}"))?;
+    let local = forwarder.local_addr();
+    let shutdown = ShutdownSignal::new();
+    let forwarding = tokio::spawn(forwarder.forward(Arc::clone(&session), shutdown.clone()));
+    let fetches = (0..3).map(|_| async move {
+        let mut conn = tokio::net::TcpStream::connect(local)
+            .await
+            .map_err(|e| format!("connect: {e}"))?;
+        conn.write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")
+            .await
+            .map_err(|e| format!("write: {e}"))?;
+        let mut page = Vec::new();
+        conn.read_to_end(&mut page)
+            .await
+            .map_err(|e| format!("read: {e}"))?;
+        Ok::<String, String>(String::from_utf8_lossy(&page).into_owned())
+    });
+    let pages = tokio::time::timeout(
+        Duration::from_secs(60),
+        futures::future::join_all(fetches),
+    )
+    .await
+    .map_err(|_| "no answer through the forward within 60 s".to_owned())?;
+    shutdown.shutdown();
+    let _ = forwarding.await;
+    let _ = session.terminate().await;
+    for page in pages {
+        let page = page?;
+        if !page.contains(ADMIN_UI_MARK) {
+            return Err(format!("not the stand-in admin UI page: {page:?}"));
+        }
+    }
+    Ok(())
 }

@@ -5,6 +5,7 @@
 
 mod catalog;
 pub mod error;
+pub mod forward;
 mod guard;
 mod perform;
 mod prepare;

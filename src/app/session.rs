@@ -1,8 +1,8 @@
-//! Session Manager sessions, for `breakglass session` and the TUI's shell key alike: a shell
-//! (native client or the AWS plugin) or port forwarding (the plugin), the target resolved to
-//! one server, StartSession and TerminateSession audited through the same recorder as
-//! playbook steps, the shell recorded, and session_started / session_ended records with the
-//! transcript's SHA-256. The terminal is the caller's to hand over.
+//! Session Manager shells, for `breakglass session` and the TUI's shell key alike (native
+//! client or the AWS plugin): the target resolved to one server, StartSession and
+//! TerminateSession audited through the same recorder as playbook steps, the shell recorded,
+//! and session_started / session_ended records with the transcript's SHA-256. The terminal
+//! is the caller's to hand over. Port forwarding (`forward.rs`) shares the audited parts.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -17,15 +17,15 @@ use crate::audit::{AuditLog, RecordKind};
 use crate::aws::{
     AwsContext, CallerIdentity, SessionApi, SessionResumer, Ssm, SsmApi, StreamAccess, home_region,
 };
-use crate::datachannel::client::{Channel, Endpoint};
+use crate::datachannel::client::{Channel, Endpoint, SessionKind};
 use crate::datachannel::payload::Size;
 use crate::inventory::Server;
 use crate::playbook::{CallResult, Recorder, RunMeta};
 use crate::shell::plugin::{self, Launch, Plugin};
 use crate::shell::{End, Transcript, attach, native::Native, terminal};
+use crate::text::printable;
 
 const SHELL_DOCUMENT: &str = "SSM-SessionManagerRunShell";
-const PORT_DOCUMENT: &str = "AWS-StartPortForwardingSession";
 
 /// A shell on one server.
 #[derive(Debug, Clone)]
@@ -37,25 +37,15 @@ pub struct ShellRequest {
     pub plugin: bool,
 }
 
-/// A local port forwarded to a port of one server (through the plugin).
-#[derive(Debug, Clone)]
-pub struct ForwardRequest {
-    pub target: String,
-    pub incident: Option<String>,
-    pub remote_port: u16,
-    /// Default: the remote port.
-    pub local_port: Option<u16>,
-}
-
 /// One session's audit trail and AWS side.
-struct Audited {
-    recorder: Recorder,
-    ssm: Ssm,
-    server: Server,
+pub(super) struct Audited {
+    pub(super) recorder: Recorder,
+    pub(super) ssm: Ssm,
+    pub(super) server: Server,
 }
 
 impl Audited {
-    fn record(&self, kind: RecordKind, body: Value) -> Result<()> {
+    pub(super) fn record(&self, kind: RecordKind, body: Value) -> Result<()> {
         self.recorder.record(kind, body).map_err(Error::Audit)
     }
 
@@ -64,7 +54,7 @@ impl Audited {
     }
 
     /// StartSession, announced before and answered after.
-    async fn start(
+    pub(super) async fn start(
         &self,
         document: &str,
         parameters: &[(String, Vec<String>)],
@@ -98,8 +88,35 @@ impl Audited {
         Ok(started?)
     }
 
+    /// The native client's data channel for the session `access`, signed, with KMS at hand
+    /// and `ResumeSession` to resume it.
+    pub(super) async fn open(
+        &self,
+        ctx: &AwsContext,
+        access: &StreamAccess,
+        kind: SessionKind,
+        size: Option<Size>,
+    ) -> std::result::Result<Channel, String> {
+        let region = &self.server.region;
+        let endpoint = Endpoint {
+            kind,
+            session_id: access.session_id.clone(),
+            target: self.server.instance_id.clone(),
+            keys: Some(Box::new(ctx.kms(region))),
+            signing: ctx.stream_signing(region),
+            stream_url: access.stream_url.clone(),
+            token: access.token.clone(),
+            size,
+        };
+        let resumer = SessionResumer {
+            ssm: self.ssm.clone(),
+            session_id: access.session_id.clone(),
+        };
+        Channel::open(endpoint, resumer).await
+    }
+
     /// TerminateSession, announced and answered; failures are reported, not fatal.
-    async fn terminate(&self, session_id: &str) -> Result<()> {
+    pub(super) async fn terminate(&self, session_id: &str) -> Result<()> {
         let subject = self.call_body("TerminateSession");
         self.recorder
             .intent(subject.clone(), json!({ "SessionId": session_id }))
@@ -121,7 +138,7 @@ impl Audited {
 }
 
 /// The one server a session goes to, who we are, and an audit recorder for it.
-async fn prepare(
+pub(super) async fn prepare(
     settings: &Settings,
     ctx: &AwsContext,
     target: &str,
@@ -169,9 +186,27 @@ async fn prepare(
     ))
 }
 
+/// The AWS plugin when asked for (`--plugin`, or `[sessions] plugin = true`), found before
+/// anything starts; `None` for the native client.
+pub(super) fn plugin_choice(settings: &Settings, asked: bool) -> Result<Option<PathBuf>> {
+    if !(asked || settings.config.config.sessions.plugin) {
+        return Ok(None);
+    }
+    plugin::find()
+        .map(Some)
+        .map_err(|reason| Error::InvalidArgument {
+            what: "session client",
+            value: "--plugin".into(),
+            reason,
+            hint: "install the plugin, or run without --plugin (and without `[sessions] plugin`) \
+                   for the native client"
+                .into(),
+        })
+}
+
 /// How the plugin is started for the session `access` on `server`; `request` is the
 /// StartSession request it was opened with.
-fn plugin_launch(
+pub(super) fn plugin_launch(
     program: PathBuf,
     settings: &Settings,
     server: &Server,
@@ -190,7 +225,7 @@ fn plugin_launch(
 }
 
 /// Why the plugin could not start, and what to do about it.
-fn plugin_failed(program: &Path, err: &std::io::Error) -> End {
+pub(super) fn plugin_failed(program: &Path, err: &std::io::Error) -> End {
     End::Failed(format!(
         "cannot start the plugin {}: {err} (reinstall the AWS session-manager-plugin, or drop \
          --plugin to use the built-in client)",
@@ -201,18 +236,8 @@ fn plugin_failed(program: &Path, err: &std::io::Error) -> End {
 /// A recorded shell on the request's server, on this process's terminal.
 pub async fn shell(settings: &Settings, ctx: &AwsContext, args: &ShellRequest) -> Result<ExitCode> {
     let config = &settings.config.config.sessions;
-    let use_plugin = args.plugin || config.plugin;
-    // Before anything starts: the plugin must be there when asked for.
-    let program = if use_plugin {
-        Some(plugin::find().map_err(|reason| Error::InvalidArgument {
-            what: "session client",
-            value: "--plugin".into(),
-            reason,
-            hint: "install the plugin, or run without --plugin for the native client".into(),
-        })?)
-    } else {
-        None
-    };
+    let program = plugin_choice(settings, args.plugin)?;
+    let use_plugin = program.is_some();
     let (audited, caller) = prepare(settings, ctx, &args.target, args.incident.as_deref()).await?;
     let transcripts = config
         .transcripts
@@ -283,23 +308,11 @@ pub async fn shell(settings: &Settings, ctx: &AwsContext, args: &ShellRequest) -
             }
         }
         None => {
-            let endpoint = Endpoint {
-                session_id: access.session_id.clone(),
-                target: audited.server.instance_id.clone(),
-                keys: Some(Box::new(ctx.kms(&audited.server.region))),
-                signing: ctx.stream_signing(&audited.server.region),
-                stream_url: access.stream_url.clone(),
-                token: access.token.clone(),
-                size: Some(Size {
-                    cols: u32::from(cols),
-                    rows: u32::from(rows),
-                }),
+            let size = Size {
+                cols: u32::from(cols),
+                rows: u32::from(rows),
             };
-            let resumer = SessionResumer {
-                ssm: audited.ssm.clone(),
-                session_id: access.session_id.clone(),
-            };
-            match Channel::open(endpoint, resumer).await {
+            match audited.open(ctx, &access, SessionKind::Shell, Some(size)).await {
                 Ok(channel) => attach(&mut Native(channel), transcript.as_mut()).await,
                 Err(err) => (End::Failed(err), None),
             }
@@ -317,7 +330,7 @@ pub async fn shell(settings: &Settings, ctx: &AwsContext, args: &ShellRequest) -
 }
 
 /// TerminateSession, the transcript sealed, `session_ended`, and the exit code.
-async fn finish(
+pub(super) async fn finish(
     audited: &Audited,
     session_id: &str,
     started: Instant,
@@ -344,7 +357,7 @@ async fn finish(
         }),
     )?;
     terminated?;
-    eprintln!("\r\nSession {session_id} {}.", end.describe());
+    eprintln!("\r\nSession {session_id} {}.", printable(&end.describe()));
     if let Some(sealed) = &sealed {
         eprintln!(
             "Transcript: {} (sha256 {})",
@@ -356,64 +369,4 @@ async fn finish(
         End::Failed(_) => ExitCode::Failed,
         End::Closed(_) | End::Hangup => ExitCode::Success,
     })
-}
-
-/// Port forwarding through the plugin, which listens on the local port until Ctrl-C.
-pub async fn forward(
-    settings: &Settings,
-    ctx: &AwsContext,
-    args: &ForwardRequest,
-) -> Result<ExitCode> {
-    let program = plugin::find().map_err(|reason| Error::InvalidArgument {
-        what: "port forwarding",
-        value: args.target.clone(),
-        reason,
-        hint: "port forwarding needs the AWS session-manager-plugin; see docs/sessions.md".into(),
-    })?;
-    let (audited, caller) = prepare(settings, ctx, &args.target, args.incident.as_deref()).await?;
-    let local = args.local_port.unwrap_or(args.remote_port);
-    let parameters = vec![
-        ("portNumber".to_owned(), vec![args.remote_port.to_string()]),
-        ("localPortNumber".to_owned(), vec![local.to_string()]),
-    ];
-    let access = audited.start(PORT_DOCUMENT, &parameters).await?;
-    let started = Instant::now();
-    audited.record(
-        RecordKind::SessionStarted,
-        json!({
-            "target": audited.server.instance_id, "session_id": access.session_id,
-            "client": "plugin", "responder": caller.arn,
-            "forward": { "remote_port": args.remote_port, "local_port": local },
-            "transcript": null, "recording": "port forwarding: the bytes are not recorded",
-        }),
-    )?;
-    eprintln!(
-        "Forwarding 127.0.0.1:{local} to port {} of {} (session {}). Ctrl-C stops.",
-        args.remote_port, audited.server.instance_id, access.session_id
-    );
-    let request = json!({
-        "Target": audited.server.instance_id, "DocumentName": PORT_DOCUMENT,
-        "Parameters": { "portNumber": [args.remote_port.to_string()], "localPortNumber": [local.to_string()] },
-    });
-    let launch = plugin_launch(program, settings, &audited.server, &access, &request);
-    let child = tokio::process::Command::new(&launch.program)
-        .args(launch.args())
-        .env(plugin::RESPONSE_VAR, &launch.response)
-        .kill_on_drop(true)
-        .spawn();
-    let end = match child {
-        Err(err) => plugin_failed(&launch.program, &err),
-        Ok(mut child) => loop {
-            // Ctrl-C reaches the plugin too (same process group); we wait for it to stop.
-            tokio::select! {
-                status = child.wait() => break match status {
-                    Ok(s) if s.success() => End::Closed(String::new()),
-                    Ok(s) => End::Failed(format!("the session-manager-plugin exited with {s}")),
-                    Err(err) => End::Failed(err.to_string()),
-                },
-                _ = tokio::signal::ctrl_c() => {}
-            }
-        },
-    };
-    finish(&audited, &access.session_id, started, end, None, None).await
 }

@@ -72,8 +72,8 @@ pub enum Command {
     List(ListArgs),
     /// Open a Session Manager shell on a server (recorded, audited).
     Session(SessionArgs),
-    /// Forward a local port to a port of a server through Session Manager (needs the
-    /// AWS session-manager-plugin).
+    /// Forward a local port to a port of a server through Session Manager (built-in client,
+    /// or the AWS session-manager-plugin with --plugin).
     Forward(ForwardArgs),
     /// Start the local game-day sandbox (emulated AWS with a seeded X-Road estate).
     Demo(DemoArgs),
@@ -299,12 +299,16 @@ pub struct ForwardArgs {
     /// The port on the server (the X-Road admin UI listens on 4000).
     pub remote_port: u16,
 
-    /// The local port on 127.0.0.1 (default: the same as the remote one).
+    /// The local port on 127.0.0.1 (default: the same as the remote one; 0: any free one).
     pub local_port: Option<u16>,
 
     /// Incident id recorded with the session in the audit trail.
     #[arg(long, value_name = "ID")]
     pub incident: Option<String>,
+
+    /// Forward through the AWS session-manager-plugin instead of the built-in client.
+    #[arg(long)]
+    pub plugin: bool,
 }
 
 #[derive(Debug, Args)]

@@ -8,7 +8,7 @@ use crate::aws::{AwsContext, SandboxEndpoint};
 use crate::cli::output::print_stdout;
 use crate::inventory::{Selection, TagFilter, discover};
 use crate::sandbox::{
-    MotoServer, SANDBOX_ACCOUNT, Seeder, Simulator, seed_evidence, seed_instance_role,
+    ADMIN_UI_PORT, AdminUi, MotoServer, SANDBOX_ACCOUNT, Seeder, Simulator, seed_evidence, seed_instance_role,
 };
 use crate::signin::{self, Method, Prompt, SsoConfig, SsoRole};
 use crate::text::error_chain;
@@ -62,6 +62,11 @@ pub async fn run(settings: &Settings, args: &DemoArgs) -> Result<ExitCode> {
     // The seeding keys are placeholders, not secrets; sessions opened with them (as the
     // interoperability check does) sign their upgrade with them.
     simulator.trust_keys([(ACCESS_KEY.to_owned(), SECRET_KEY.to_owned())]);
+    // Every sandbox server's port 4000 answers with a stand-in admin UI page.
+    let admin_ui = AdminUi::start()
+        .await
+        .map_err(|e| Error::Sandbox(format!("cannot start the stand-in admin UI: {e}")))?;
+    simulator.serve_port(ADMIN_UI_PORT, admin_ui.address());
     eprintln!(
         "emulator: moto at {} (pid {}); simulator at {}",
         moto.endpoint(),
@@ -124,6 +129,7 @@ pub async fn run(settings: &Settings, args: &DemoArgs) -> Result<ExitCode> {
     // The sandbox's token and client registrations leave the shared cache with it.
     let _ = signin::forget(&sso);
     drop(simulator);
+    drop(admin_ui);
     drop(moto);
     result
 }
@@ -171,7 +177,8 @@ async fn signed_in_demo(
     if args.seed_only {
         // A reader that went away must not stop the sandbox: the output is best effort.
         let _ = print_stdout(&format!(
-            "\nThe sandbox is running. In another terminal:\n\n  export {env}\n  breakglass list\n\n\
+            "\nThe sandbox is running. In another terminal:\n\n  export {env}\n  breakglass list\n  \
+             breakglass forward ss-prod-1 4000 14000   # a stand-in admin UI: http://127.0.0.1:14000/\n\n\
              Press Ctrl-C to stop it.\n"
         ));
         wait_for_stop().await;

@@ -1,8 +1,9 @@
 //! `breakglass session TARGET` (a shell) and `breakglass forward TARGET PORT [LOCAL]` (port
-//! forwarding through the plugin): the flags as a request to the session use case.
+//! forwarding): the flags as a request to the session and forwarding use cases.
 
 use super::args::{ForwardArgs, SessionArgs};
-use crate::app::session::{ForwardRequest, ShellRequest};
+use crate::app::forward::ForwardRequest;
+use crate::app::session::ShellRequest;
 use crate::app::{ExitCode, Result, Settings};
 
 /// `breakglass session TARGET`.
@@ -23,7 +24,8 @@ pub async fn forward(settings: &Settings, args: &ForwardArgs) -> Result<ExitCode
         incident: args.incident.clone(),
         remote_port: args.remote_port,
         local_port: args.local_port,
+        plugin: args.plugin,
     };
     let ctx = settings.aws_context().await?;
-    crate::app::session::forward(settings, &ctx, &request).await
+    crate::app::forward::forward(settings, &ctx, &request).await
 }

@@ -53,9 +53,14 @@ pub enum ChannelEvent {
     Ready {
         agent_version: String,
         message: String,
+        /// The session's properties from the handshake (a port session's port numbers and
+        /// forwarding type); `Null` without a handshake.
+        properties: Value,
     },
-    /// Shell output, in order.
+    /// Shell output (or, for a port session, the bytes from the port), in order.
     Output(Vec<u8>),
+    /// A control flag from the agent (see [`super::payload::flag`]).
+    Flag(u32),
     /// The connection dropped; resuming (attempt n of the limit).
     Reconnecting { attempt: u32 },
     /// Resumed on a new connection; nothing was lost.
@@ -73,6 +78,8 @@ pub enum Command {
     Input(Vec<u8>),
     /// The local terminal's size.
     Resize(Size),
+    /// A control flag for the agent (see [`super::payload::flag`]).
+    Flag(u32),
     /// Stop: close the websocket (the caller terminates the session).
     Close,
 }
@@ -95,8 +102,19 @@ pub trait DataKeys: Send + Sync + 'static {
     fn generate(&self, key_id: &str, context: Vec<(String, String)>) -> DataKeyFuture<'_>;
 }
 
+/// What the session is for: the agent names it in the handshake, and the client refuses a
+/// session type it did not start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionKind {
+    /// An interactive shell (`Standard_Stream`, or `InteractiveCommands`).
+    Shell,
+    /// Port forwarding (`Port`): input and output are the port's bytes, untouched.
+    Port,
+}
+
 /// Where and how to connect.
 pub struct Endpoint {
+    pub kind: SessionKind,
     pub session_id: String,
     /// The instance (for the KMS encryption context).
     pub target: String,
@@ -132,6 +150,7 @@ impl Channel {
             paused: false,
             queued: std::collections::VecDeque::new(),
             pending_agent: None,
+            properties: Value::Null,
             cipher: None,
         };
         tokio::spawn(task.run(socket, command_rx));
@@ -151,6 +170,11 @@ impl Channel {
 
     pub fn close(&self) {
         let _ = self.commands.send(Command::Close);
+    }
+
+    /// Sends a control flag (a port session's disconnect or terminate).
+    pub fn flag(&self, flag: u32) {
+        let _ = self.commands.send(Command::Flag(flag));
     }
 
     /// The next event; `None` once the channel task has ended.
@@ -187,6 +211,8 @@ struct Task {
     queued: std::collections::VecDeque<Command>,
     /// The agent's version, from its handshake request.
     pending_agent: Option<String>,
+    /// The session's properties, from the handshake's SessionType action.
+    properties: Value,
     /// Set when the handshake agreed on KMS encryption.
     cipher: Option<Cipher>,
 }
@@ -331,7 +357,10 @@ impl Task {
         {
             let (payload_type, payload) = match command {
                 Command::Input(bytes) => {
-                    let bytes = lone_newline(bytes);
+                    let bytes = match self.endpoint.kind {
+                        SessionKind::Shell => lone_newline(bytes),
+                        SessionKind::Port => bytes,
+                    };
                     let bytes = match &self.cipher {
                         Some(cipher) => cipher.seal(&bytes),
                         None => bytes,
@@ -342,6 +371,7 @@ impl Task {
                     PayloadType::Size,
                     serde_json::to_vec(&size).unwrap_or_default(),
                 ),
+                Command::Flag(flag) => (PayloadType::Flag, flag.to_be_bytes().to_vec()),
                 Command::Close => continue,
             };
             out.push(self.stream.send(payload_type, payload, Instant::now()));
@@ -456,6 +486,10 @@ impl Task {
                 }
                 self.emit(ChannelEvent::Output(payload));
             }
+            PayloadType::Flag => match <[u8; 4]>::try_from(frame.payload.as_slice()) {
+                Ok(bytes) => self.emit(ChannelEvent::Flag(u32::from_be_bytes(bytes))),
+                Err(_) => tracing::warn!("dropped a flag frame of {} bytes", frame.payload.len()),
+            },
             other => tracing::warn!(
                 "dropped a data-channel frame with payload type {} this client does not use",
                 other.code()
@@ -473,6 +507,7 @@ impl Task {
         self.emit(ChannelEvent::Ready {
             agent_version,
             message,
+            properties: self.properties.clone(),
         });
         if let Some(size) = self.endpoint.size {
             self.queued.push_front(Command::Resize(size));
@@ -485,7 +520,13 @@ impl Task {
         let mut processed = Vec::new();
         for action in &request.requested_client_actions {
             let (status, result, error) = match action.action_type.as_str() {
-                "SessionType" => session_type(&action.action_parameters),
+                "SessionType" => {
+                    let answer = session_type(self.endpoint.kind, &action.action_parameters);
+                    if answer.0 == ACTION_SUCCESS {
+                        self.properties = action.action_parameters["Properties"].clone();
+                    }
+                    answer
+                }
                 "KMSEncryption" => self.kms(&action.action_parameters).await,
                 other => (
                     ACTION_UNSUPPORTED,
@@ -562,17 +603,22 @@ struct Challenge {
     challenge: String,
 }
 
-fn session_type(parameters: &Value) -> (u32, Value, String) {
-    match parameters["SessionType"].as_str() {
-        Some("Standard_Stream" | "InteractiveCommands") => {
-            (ACTION_SUCCESS, Value::Null, String::new())
-        }
-        other => (
+/// Whether the agent's session type is the one this client started.
+fn session_type(kind: SessionKind, parameters: &Value) -> (u32, Value, String) {
+    match (kind, parameters["SessionType"].as_str()) {
+        (SessionKind::Shell, Some("Standard_Stream" | "InteractiveCommands"))
+        | (SessionKind::Port, Some("Port")) => (ACTION_SUCCESS, Value::Null, String::new()),
+        (_, other) => (
             ACTION_UNSUPPORTED,
             Value::Null,
             format!(
-                "session type {} is not supported by the native client; use --plugin",
-                other.unwrap_or("(none)")
+                "the agent offered session type {} for a {} session; the native client \
+                 does not run that (use --plugin)",
+                other.unwrap_or("(none)"),
+                match kind {
+                    SessionKind::Shell => "shell",
+                    SessionKind::Port => "port forwarding",
+                }
             ),
         ),
     }

@@ -6,6 +6,7 @@
 pub mod client;
 pub mod connect;
 pub mod crypto;
+pub mod forward;
 pub mod frame;
 pub mod payload;
 pub mod stream;

@@ -106,6 +106,17 @@ pub struct HandshakeComplete {
     pub customer_message: String,
 }
 
+/// The flags of a port session (payload type `Flag`, a big-endian u32).
+pub mod flag {
+    /// Client → agent: the local connection closed (basic forwarding; the agent closes its
+    /// connection to the port and dials again on the next data).
+    pub const DISCONNECT_TO_PORT: u32 = 1;
+    /// Client → agent: end the session.
+    pub const TERMINATE_SESSION: u32 = 2;
+    /// Agent → client: the agent could not connect to the port.
+    pub const CONNECT_TO_PORT_ERROR: u32 = 3;
+}
+
 /// The terminal size, sent on start and on every resize.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Size {

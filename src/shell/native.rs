@@ -22,7 +22,7 @@ impl Remote for Native {
         loop {
             return Some(match self.0.next().await? {
                 ChannelEvent::Output(bytes) => RemoteEvent::Output(bytes),
-                ChannelEvent::Ready { .. } => continue,
+                ChannelEvent::Ready { .. } | ChannelEvent::Flag(_) => continue,
                 ChannelEvent::Reconnecting { attempt } => RemoteEvent::Notice(format!(
                     "the connection dropped; resuming the session (attempt {attempt})…"
                 )),

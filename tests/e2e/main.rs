@@ -20,6 +20,7 @@ mod demo;
 mod evidence;
 mod fault_matrix;
 mod fault_matrix_steps;
+mod forwarding;
 mod fuzz_corpus;
 mod hostile_input;
 mod least_privilege;

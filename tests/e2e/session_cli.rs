@@ -243,7 +243,7 @@ async fn forward_hands_the_port_session_to_the_plugin() {
     let run = sandbox
         .bg()
         .env("PATH", path_with(&bin))
-        .args(["forward", "ss-prod-3", "4000", "14000"])
+        .args(["forward", "ss-prod-3", "4000", "14000", "--plugin"])
         .run();
     run.assert_code(0);
     let call: serde_json::Value = serde_json::from_slice(
@@ -263,6 +263,68 @@ async fn forward_hands_the_port_session_to_the_plugin() {
     assert_eq!(started["body"]["forward"]["local_port"], 14000);
     assert!(records.iter().any(|r| r["kind"] == "session_ended"));
     assert_eq!(sandbox.active_sessions(&sandbox.id("ss-prod-3")).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn forward_carries_connections_with_the_built_in_client_until_ctrl_c() {
+    use std::io::BufRead;
+    let sandbox = Sandbox::new().await;
+    let service = crate::forwarding::echo().await;
+    sandbox.sim.serve_port(4000, service.address);
+    // No plugin anywhere on PATH: the built-in client needs none.
+    let mut child = sandbox
+        .bg()
+        .env("PATH", "/usr/bin:/bin")
+        .args(["forward", "ss-prod-1", "4000", "0", "--incident", "IR-FWD-1"])
+        .spawn();
+    let (lines_tx, lines) = std::sync::mpsc::channel::<String>();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = lines_tx.send(line);
+        }
+    });
+    let next_line = |what: &str| {
+        lines
+            .recv_timeout(WAIT)
+            .unwrap_or_else(|_| panic!("no line saying {what}"))
+    };
+    let announced = next_line("where it forwards");
+    let port: u16 = announced
+        .strip_prefix("Forwarding 127.0.0.1:")
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("not the forwarding line: {announced}"));
+    assert!(next_line("the session is ready").contains("multiplexed"));
+    let mut conn = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let back = crate::forwarding::round_trip(&mut conn, b"GET / HTTP/1.0\r\n\r\n").await;
+    assert_eq!(back, b"GET / HTTP/1.0\r\n\r\n");
+    assert!(next_line("the connection").starts_with("Connection accepted from 127.0.0.1:"));
+    assert_eq!(service.accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
+
+    let interrupted = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+
+    let records = sandbox.records();
+    let started = records
+        .iter()
+        .find(|r| r["kind"] == "session_started")
+        .unwrap();
+    assert_eq!(started["body"]["client"], "native");
+    assert_eq!(started["body"]["forward"]["local_port"], port);
+    assert_eq!(started["incident"], "IR-FWD-1");
+    let ended = records.iter().find(|r| r["kind"] == "session_ended").unwrap();
+    assert_eq!(ended["body"]["end"], "closed: stopped");
+    assert_eq!(sandbox.active_sessions(&sandbox.id("ss-prod-1")).await, 0);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -304,7 +366,28 @@ async fn offline_agents_ambiguous_targets_and_a_missing_plugin_are_clear_errors(
     let run = sandbox
         .bg()
         .env("PATH", format!("{}:/usr/bin:/bin", empty.display()))
-        .args(["forward", "ss-prod-1", "4000"])
+        .args(["forward", "ss-prod-1", "4000", "--plugin"])
         .run();
     run.assert_code(2);
+
+    // A local port already in use: said so before any session starts.
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port().to_string();
+    let run = sandbox
+        .bg()
+        .args(["forward", "ss-prod-1", "4000", &port])
+        .run();
+    run.assert_code(2);
+    assert!(
+        run.stderr.contains(&format!("cannot listen on 127.0.0.1:{port}")),
+        "{}",
+        run.stderr
+    );
+    let port_sessions = sandbox
+        .sim
+        .ledger()
+        .iter()
+        .filter(|e| e.operation == "ssm:StartSession")
+        .count();
+    assert_eq!(port_sessions, 1, "only the offline shell's StartSession was made");
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use crate::support::{Account, REGION};
 use breakglass::aws::{SessionApi, SessionResumer, SsmApi};
-use breakglass::datachannel::client::{Channel, ChannelEvent, Endpoint};
+use breakglass::datachannel::client::{Channel, ChannelEvent, Endpoint, SessionKind};
 use breakglass::datachannel::payload::Size;
 use breakglass::sandbox::{Fault, FaultKind, ManagedInstance, Simulator};
 
@@ -58,7 +58,7 @@ impl Shell {
 }
 
 /// For hand-written agents: a session that cannot be resumed.
-struct NoResume;
+pub(crate) struct NoResume;
 
 impl breakglass::datachannel::client::Resumer for NoResume {
     fn resume(
@@ -70,7 +70,7 @@ impl breakglass::datachannel::client::Resumer for NoResume {
     }
 }
 
-async fn sandbox() -> (Account, Simulator, breakglass::aws::Ssm) {
+pub(crate) async fn sandbox() -> (Account, Simulator, breakglass::aws::Ssm) {
     let account = Account::new().await;
     let sim = Simulator::start(&support::moto().endpoint()).await.unwrap();
     sim.trust_keys([account.key()]);
@@ -111,6 +111,7 @@ async fn open_with(
     let session_id = access.session_id.clone();
     let channel = Channel::open(
         Endpoint {
+            kind: SessionKind::Shell,
             session_id: access.session_id,
             target: "i-0123456789abcdef0".into(),
             stream_url: access.stream_url,
@@ -435,6 +436,7 @@ async fn input_waits_while_the_agent_pauses_publication() {
     });
     let mut channel = Channel::open(
         Endpoint {
+            kind: SessionKind::Shell,
             session_id: "test".into(),
             target: "i-test".into(),
             stream_url: url,
@@ -511,6 +513,7 @@ async fn the_upgrade_request_is_signed_with_sigv4_for_ssmmessages() {
     let credentials = Credentials::new("AKIDSANDBOX", SECRET, Some("sess".into()), None, "test");
     let _channel = Channel::open(
         Endpoint {
+            kind: SessionKind::Shell,
             session_id: "s-9".into(),
             target: "i-test".into(),
             stream_url: url,
@@ -594,6 +597,7 @@ async fn the_sandbox_refuses_an_unsigned_or_wrongly_signed_upgrade() {
             .unwrap();
         let opened = Channel::open(
             Endpoint {
+                kind: SessionKind::Shell,
                 session_id: access.session_id.clone(),
                 target: "i-0123456789abcdef0".into(),
                 stream_url: access.stream_url,

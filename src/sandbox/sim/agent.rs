@@ -1,10 +1,11 @@
-//! The sandbox's Session Manager agent: one task per session, owning a real shell on a
-//! pseudo-terminal in the throwaway directory and the agent's end of the data channel
-//! (handshake, acknowledgements, resends, reordering). As the real agent does
-//! (amazon-ssm-agent, `agent/session/plugins/sessionplugin/sessionplugin.go`: a handshake
-//! only when the session plugin requires one or encryption is on; the shell plugin does not
-//! require one), an unencrypted shell starts at once with no handshake, and a session whose
-//! preferences ask for KMS starts with the handshake. At most one websocket is attached at a
+//! The sandbox's Session Manager agent: one task per session, owning what the session runs —
+//! a real shell on a pseudo-terminal in the throwaway directory (`agent_shell.rs`), or port
+//! forwarding (`agent_port.rs`) — and the agent's end of the data channel (handshake,
+//! acknowledgements, resends, reordering). As the real agent does (amazon-ssm-agent,
+//! `agent/session/plugins/sessionplugin/sessionplugin.go`: a handshake only when the session
+//! plugin requires one or encryption is on; the shell plugin does not require one, the port
+//! plugin does), an unencrypted shell starts at once with no handshake, a shell whose
+//! preferences ask for KMS starts with the handshake, and so does every port session. At most one websocket is attached at a
 //! time, so a client that resumes after a dropped connection finds its shell as it left it.
 //! Frame faults (`ssmmessages:<message_type>`) are applied here.
 
@@ -12,10 +13,10 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 use crate::datachannel::crypto::{Cipher, Side};
+use crate::datachannel::forward::newer;
 use crate::datachannel::payload::{
     ChannelClosed, HandshakeComplete, HandshakeRequest, RequestedClientAction, Size,
 };
@@ -24,6 +25,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
 use super::agent_kms::{self, AgentKms};
+use super::{agent_port, agent_shell};
 use super::faults::{self, FaultKind, Verdict};
 use super::state::SimState;
 
@@ -52,6 +54,47 @@ pub enum Outbound {
     Close,
 }
 
+/// The agent version the sandbox announces unless told otherwise (`Simulator::set_agent_version`).
+pub const AGENT_VERSION: &str = "3.3.1142.0";
+/// The first plugin version the agent multiplexes port forwarding for (the agent's
+/// `port.go`, `GetSession`).
+const FIRST_MUX_CLIENT: &str = "1.1.70.0";
+/// The last agent version without multiplexed port forwarding.
+const LAST_AGENT_WITHOUT_MUX: &str = "3.0.196.0";
+
+/// What a session runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Plugin {
+    /// An interactive shell (`SSM-SessionManagerRunShell`).
+    Shell,
+    /// Port forwarding (`AWS-StartPortForwardingSession`) to `port`, served by `to` (`None`
+    /// when the sandbox serves nothing there).
+    Port {
+        port: u16,
+        local_port: String,
+        to: Option<std::net::SocketAddr>,
+    },
+}
+
+/// What runs a session's plugin: its process, if any, and the way to its input.
+pub struct Backend {
+    pub child: Option<tokio::process::Child>,
+    pub input: mpsc::UnboundedSender<BackendInput>,
+}
+
+/// What the client sends the plugin.
+pub enum BackendInput {
+    Bytes(Vec<u8>),
+    Resize(Size),
+    Flag(u32),
+}
+
+/// What the plugin sends the client: stream data, or why it ended.
+pub enum Out {
+    Stream(PayloadType, Vec<u8>),
+    Ended(String),
+}
+
 /// How long the agent waits for the client to acknowledge the last output before closing.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
@@ -63,17 +106,35 @@ fn banner(target: &str) -> String {
     )
 }
 
+/// The agent of a new session: who it is for, and what it runs.
+pub struct Spawn {
+    pub session_id: String,
+    pub target: String,
+    pub dir: PathBuf,
+    pub plugin: Plugin,
+    /// Set when the session must be encrypted (shells only, as with the real agent).
+    pub kms: Option<AgentKms>,
+    pub agent_version: String,
+}
+
 /// Starts the agent of a new session.
-pub fn spawn(
-    state: Arc<Mutex<SimState>>,
-    session_id: String,
-    target: String,
-    dir: PathBuf,
-    kms: Option<AgentKms>,
-) -> mpsc::UnboundedSender<Event> {
+pub fn spawn(state: Arc<Mutex<SimState>>, new: Spawn) -> mpsc::UnboundedSender<Event> {
     let (events, receiver) = mpsc::unbounded_channel();
+    let Spawn {
+        session_id,
+        target,
+        dir,
+        plugin,
+        kms,
+        agent_version,
+    } = new;
+    let kms = kms.filter(|_| plugin == Plugin::Shell);
     let agent = Agent {
         me: events.clone(),
+        plugin,
+        agent_version,
+        client_version: None,
+        farewell: String::new(),
         kms,
         cipher: None,
         challenge: None,
@@ -86,28 +147,22 @@ pub fn spawn(
         held: None,
         connected_before: false,
         size: None,
-        shell: None,
+        backend: None,
         closing: None,
     };
     tokio::spawn(agent.run(receiver));
     events
 }
 
-/// The shell, and the way to its terminal.
-struct Shell {
-    child: tokio::process::Child,
-    input: mpsc::UnboundedSender<ShellInput>,
-}
-
-/// What goes to the shell's terminal.
-enum ShellInput {
-    Bytes(Vec<u8>),
-    Resize(Size),
-}
-
 struct Agent {
     /// Its own mailbox (for results of work it spawns).
     me: mpsc::UnboundedSender<Event>,
+    plugin: Plugin,
+    agent_version: String,
+    /// The client's version, from its handshake response.
+    client_version: Option<String>,
+    /// The channel_closed message: why the plugin ended, when it says.
+    farewell: String,
     /// Set when the sandbox requires KMS encryption.
     kms: Option<AgentKms>,
     cipher: Option<Cipher>,
@@ -123,14 +178,14 @@ struct Agent {
     held: Option<Vec<u8>>,
     connected_before: bool,
     size: Option<Size>,
-    shell: Option<Shell>,
+    backend: Option<Backend>,
     /// Set when the shell ended: close once the client acknowledged everything.
     closing: Option<Instant>,
 }
 
 impl Agent {
     async fn run(mut self, mut events: mpsc::UnboundedReceiver<Event>) {
-        let (output_tx, mut output) = mpsc::channel::<Vec<u8>>(16);
+        let (output_tx, mut output) = mpsc::channel::<Out>(16);
         let mut output_tx = Some(output_tx);
         let mut tick = tokio::time::interval(Duration::from_millis(100));
         loop {
@@ -141,7 +196,7 @@ impl Agent {
                     Some(Event::Attach { generation, socket }) => {
                         // Without encryption the shell starts with the first connection.
                         if self.attach(generation, socket) && let Some(sender) = output_tx.take() {
-                            self.start_shell(sender);
+                            self.start(sender);
                             self.send_stream(PayloadType::Output, banner(&self.target).into_bytes());
                         }
                     }
@@ -151,16 +206,17 @@ impl Agent {
                         }
                     }
                     Some(Event::Frame(bytes)) => {
-                        // The client's answer to the handshake starts the shell.
+                        // The handshake's completion starts the plugin.
                         if self.take_frame(&bytes) && let Some(sender) = output_tx.take() {
-                            self.start_shell(sender);
+                            self.start(sender);
                         }
                     }
                 },
                 // Output waits while the resend buffer is full (the client acknowledges
                 // slowly or not at all): the shell blocks on its terminal, nothing is lost.
-                chunk = output.recv(), if self.shell.is_some() && self.closing.is_none() && self.stream.has_room() => match chunk {
-                    Some(bytes) => self.send_stream(PayloadType::Output, bytes),
+                chunk = output.recv(), if self.backend.is_some() && self.closing.is_none() && self.stream.has_room() => match chunk {
+                    Some(Out::Stream(payload_type, bytes)) => self.send_stream(payload_type, bytes),
+                    Some(Out::Ended(reason)) => self.farewell = reason,
                     None => self.closing = Some(Instant::now()),
                 },
                 _ = tick.tick() => {
@@ -178,22 +234,30 @@ impl Agent {
     }
 
     /// A connection of the client's; true when it is the first and the shell should start
-    /// now (no handshake: the session is not encrypted).
+    /// now (no handshake: an unencrypted shell).
     fn attach(&mut self, generation: u64, socket: mpsc::UnboundedSender<Outbound>) -> bool {
         if let Some((_, old)) = self.socket.replace((generation, socket)) {
             let _ = old.send(Outbound::Close);
         }
         if !self.connected_before {
             self.connected_before = true;
-            if self.kms.is_none() {
+            if self.kms.is_none() && self.plugin == Plugin::Shell {
                 return true;
             }
+            let session_type = match &self.plugin {
+                Plugin::Shell => serde_json::json!({
+                    "SessionType": "Standard_Stream", "Properties": null }),
+                // The document's properties, its parameters filled in.
+                Plugin::Port { port, local_port, .. } => serde_json::json!({
+                    "SessionType": "Port",
+                    "Properties": { "portNumber": port.to_string(), "type": "LocalPortForwarding",
+                                    "localPortNumber": local_port } }),
+            };
             let request = HandshakeRequest {
-                agent_version: "3.3.1142.0".into(),
+                agent_version: self.agent_version.clone(),
                 requested_client_actions: std::iter::once(RequestedClientAction {
                     action_type: "SessionType".into(),
-                    action_parameters: serde_json::json!({
-                        "SessionType": "Standard_Stream", "Properties": null }),
+                    action_parameters: session_type,
                 })
                 .chain(self.kms.as_ref().map(agent_kms::requested_action))
                 .collect(),
@@ -239,12 +303,25 @@ impl Agent {
     fn input(&mut self, frame: Frame) -> bool {
         match frame.payload_type {
             PayloadType::HandshakeResponse => {
-                // Only sent when there was a handshake, which is only with KMS.
-                let Some(kms) = self.kms.clone() else {
-                    return false;
-                };
                 let response: serde_json::Value =
                     serde_json::from_slice(&frame.payload).unwrap_or_default();
+                self.client_version = response["ClientVersion"].as_str().map(str::to_owned);
+                let refused = response["ProcessedClientActions"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|a| a["ActionStatus"] != 1);
+                if let Some(action) = refused {
+                    // Counted, so a test sees the client answered before it stopped.
+                    self.count("ssmmessages:HandshakeResponse(refused)");
+                    let error = action["Error"].as_str().unwrap_or("no reason given").to_owned();
+                    self.refuse(&format!("the client refused the session: {error}"));
+                    return false;
+                }
+                // Without encryption (a port session) the handshake is done.
+                let Some(kms) = self.kms.clone() else {
+                    return self.complete_handshake();
+                };
                 match agent_kms::cipher_text_key(&response) {
                     Ok(blob) => {
                         let me = self.me.clone();
@@ -279,9 +356,12 @@ impl Agent {
             PayloadType::Size => {
                 if let Ok(size) = serde_json::from_slice::<Size>(&frame.payload) {
                     self.size = Some(size);
-                    if let Some(shell) = &self.shell {
-                        let _ = shell.input.send(ShellInput::Resize(size));
-                    }
+                    self.to_backend(BackendInput::Resize(size));
+                }
+            }
+            PayloadType::Flag => {
+                if let Ok(bytes) = <[u8; 4]>::try_from(frame.payload.as_slice()) {
+                    self.to_backend(BackendInput::Flag(u32::from_be_bytes(bytes)));
                 }
             }
             PayloadType::Output => {
@@ -292,62 +372,36 @@ impl Agent {
                     },
                     None => frame.payload,
                 };
-                if let Some(shell) = &self.shell {
-                    let _ = shell.input.send(ShellInput::Bytes(payload));
-                }
+                self.to_backend(BackendInput::Bytes(payload));
             }
             _ => {}
         }
         false
     }
 
-    fn start_shell(&mut self, output: mpsc::Sender<Vec<u8>>) {
-        let started = pty_process::open().and_then(|(pty, pts)| {
-            if let Some(size) = self.size {
-                pty.resize(pty_size(size))?;
+    fn to_backend(&self, input: BackendInput) {
+        if let Some(backend) = &self.backend {
+            let _ = backend.input.send(input);
+        }
+    }
+
+    /// Starts what the session runs; its output goes to `output`.
+    fn start(&mut self, output: mpsc::Sender<Out>) {
+        let started = match &self.plugin {
+            Plugin::Shell => agent_shell::start(&self.dir, self.size, output),
+            Plugin::Port { to, .. } => {
+                // The agent multiplexes for a client that can (the agent's `port.go`); an
+                // agent older than multiplexing cannot.
+                let client = self.client_version.as_deref().unwrap_or_default();
+                let mux = newer(&self.agent_version, LAST_AGENT_WITHOUT_MUX)
+                    && !newer(FIRST_MUX_CLIENT, client);
+                Ok(agent_port::start(mux, *to, output))
             }
-            let (program, args) = shell_command();
-            let child = pty_process::Command::new(program)
-                .args(args)
-                .current_dir(&self.dir)
-                .env_clear()
-                .env("HOME", &self.dir)
-                .env("PATH", "/usr/local/bin:/usr/bin:/bin")
-                .env("TERM", "xterm-256color")
-                .env("PS1", "sandbox$ ")
-                .kill_on_drop(true)
-                .spawn(pts)?;
-            Ok((pty, child))
-        });
+        };
         match started {
-            Ok((pty, child)) => {
-                let (mut reader, mut writer) = pty.into_split();
-                let (input, mut inputs) = mpsc::unbounded_channel();
-                tokio::spawn(async move {
-                    while let Some(next) = inputs.recv().await {
-                        let done = match next {
-                            ShellInput::Bytes(bytes) => writer.write_all(&bytes).await.is_err(),
-                            ShellInput::Resize(size) => writer.resize(pty_size(size)).is_err(),
-                        };
-                        if done {
-                            break;
-                        }
-                    }
-                });
-                tokio::spawn(async move {
-                    let mut buffer = vec![0; 1024];
-                    // A terminal whose shell exited reads EOF or EIO: either ends the session.
-                    while let Ok(n) = reader.read(&mut buffer).await {
-                        if n == 0 || output.send(buffer[..n].to_vec()).await.is_err() {
-                            break;
-                        }
-                    }
-                });
-                self.shell = Some(Shell { child, input });
-            }
+            Ok(backend) => self.backend = Some(backend),
             Err(err) => {
-                let message = format!("the sandbox could not start a shell: {err}\r\n");
-                self.send_stream(PayloadType::Output, message.into_bytes());
+                self.send_stream(PayloadType::Output, format!("{err}\r\n").into_bytes());
                 self.closing = Some(Instant::now());
             }
         }
@@ -360,7 +414,9 @@ impl Agent {
         };
         let payload = serde_json::to_vec(&complete).unwrap_or_default();
         self.send_stream(PayloadType::HandshakeComplete, payload);
-        self.send_stream(PayloadType::Output, banner(&self.target).into_bytes());
+        if self.plugin == Plugin::Shell {
+            self.send_stream(PayloadType::Output, banner(&self.target).into_bytes());
+        }
         true
     }
 
@@ -459,7 +515,7 @@ impl Agent {
             session_id: self.session_id.clone(),
             message_type: MessageType::ChannelClosed.as_str().into(),
             schema_version: 1,
-            output: String::new(),
+            output: std::mem::take(&mut self.farewell),
         };
         let frame = Frame::new(
             MessageType::ChannelClosed,
@@ -470,44 +526,12 @@ impl Agent {
         );
         self.emit(MessageType::ChannelClosed, frame.encode());
         self.disconnect();
-        if let Some(mut shell) = self.shell.take() {
-            let _ = shell.child.start_kill();
-            let _ = shell.child.wait().await;
+        if let Some(mut child) = self.backend.take().and_then(|b| b.child) {
+            let _ = child.start_kill();
+            let _ = child.wait().await;
         }
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
         s.sessions.remove(&self.session_id);
         s.live.remove(&self.session_id);
     }
-}
-
-fn pty_size(size: Size) -> pty_process::Size {
-    let clamp = |v: u32| u16::try_from(v).unwrap_or(u16::MAX);
-    pty_process::Size::new(clamp(size.rows), clamp(size.cols))
-}
-
-/// The shell a session runs: `bash -i`, through `env --default-signal=INT,QUIT` where this
-/// system's `env` has it (GNU coreutils 8.31 and later). A shell the SSM agent starts has
-/// Ctrl-C and Ctrl-\ at their defaults; without this, a simulator hosted by a process that
-/// ignores them (a job started in the background of a script ignores both) would hand them
-/// on, ignored, to the shell and every command in it — and Ctrl-C could stop nothing.
-fn shell_command() -> (&'static str, &'static [&'static str]) {
-    const BASH: &[&str] = &["--noprofile", "--norc", "-i"];
-    const ENV: &[&str] = &[
-        "--default-signal=INT,QUIT",
-        "bash",
-        "--noprofile",
-        "--norc",
-        "-i",
-    ];
-    static RESETS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    let resets = *RESETS.get_or_init(|| {
-        std::process::Command::new("env")
-            .args(["--default-signal=INT,QUIT", "true"])
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    });
-    if resets { ("env", ENV) } else { ("bash", BASH) }
 }

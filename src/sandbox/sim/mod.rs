@@ -7,6 +7,8 @@
 
 mod agent;
 mod agent_kms;
+mod agent_port;
+mod agent_shell;
 mod agent_ws;
 mod faults;
 mod ledger;

@@ -1,4 +1,5 @@
-//! Session Manager's API in the sandbox: StartSession starts an agent (a shell) and hands out
+//! Session Manager's API in the sandbox: StartSession starts an agent (a shell, or port
+//! forwarding to a port the sandbox serves) and hands out
 //! a `ws://` stream URL on the simulator with a one-time token, ResumeSession issues a new
 //! token for the same session, TerminateSession ends it, DescribeSessions lists them.
 
@@ -12,8 +13,7 @@ use super::state::{LiveSession, Session};
 
 /// The shell document, the one the sandbox's agents run.
 pub const SHELL_DOCUMENT: &str = "SSM-SessionManagerRunShell";
-/// Port forwarding: accepted and listed (for the plugin hand-off), but the sandbox has no
-/// agent behind it — its data channel does not open.
+/// Port forwarding, to the ports the sandbox was told to serve (`Simulator::serve_port`).
 pub const PORT_DOCUMENT: &str = "AWS-StartPortForwardingSession";
 /// Who owns sessions started in the sandbox.
 pub const OWNER: &str = "arn:aws:sts::123456789012:assumed-role/IncidentResponder/responder";
@@ -64,13 +64,29 @@ pub fn handle(
                     format!("{target} is not connected."),
                 ));
             }
+            let plugin = if document == SHELL_DOCUMENT {
+                agent::Plugin::Shell
+            } else {
+                let parameter = |name: &str| body["Parameters"][name][0].as_str().map(str::to_owned);
+                let Some(port) = parameter("portNumber").and_then(|p| p.parse::<u16>().ok()) else {
+                    return Some(error(
+                        "ValidationException",
+                        format!("{PORT_DOCUMENT} needs the parameter portNumber: a port number"),
+                    ));
+                };
+                agent::Plugin::Port {
+                    port,
+                    local_port: parameter("localPortNumber").unwrap_or_default(),
+                    to: s.ports.get(&port).copied(),
+                }
+            };
             let session_id = format!(
                 "responder-{}",
                 &hex::encode(rand::random::<[u8; 9]>())[..17]
             );
             let token = token();
             s.issued.push(token.clone());
-            if document == SHELL_DOCUMENT {
+            {
                 let kms = s.session_kms_key.clone().map(|key_id| {
                     let (access_key, region) = caller_of(authorization);
                     AgentKms {
@@ -83,10 +99,17 @@ pub fn handle(
                 });
                 let agent = agent::spawn(
                     state.clone(),
-                    session_id.clone(),
-                    target.clone(),
-                    s.sandbox_dir.clone(),
-                    kms,
+                    agent::Spawn {
+                        session_id: session_id.clone(),
+                        target: target.clone(),
+                        dir: s.sandbox_dir.clone(),
+                        plugin,
+                        kms,
+                        agent_version: s
+                            .agent_version
+                            .clone()
+                            .unwrap_or_else(|| agent::AGENT_VERSION.into()),
+                    },
                 );
                 s.live.insert(
                     session_id.clone(),

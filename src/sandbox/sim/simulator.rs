@@ -158,6 +158,20 @@ impl Simulator {
         s.timing.draining_time = draining;
     }
 
+    /// Serves `port` of every sandbox server with what listens at `at` on this machine:
+    /// port-forwarding sessions to that port reach it (and nothing else is ever dialled).
+    pub fn serve_port(&self, port: u16, at: std::net::SocketAddr) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.ports.insert(port, at);
+    }
+
+    /// The SSM agent version the sandbox's agents announce from now on (an old one, up to
+    /// 3.0.196.0, forwards ports one connection at a time, as such agents did).
+    pub fn set_agent_version(&self, version: &str) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.agent_version = Some(version.to_owned());
+    }
+
     /// Trusts access keys (id, secret) the sandbox did not hand out itself — the keys a test
     /// or the demo's seeding signs with — so their data-channel upgrades verify. Role
     /// credentials from the sandbox's IAM Identity Center are trusted already.

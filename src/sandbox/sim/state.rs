@@ -95,7 +95,7 @@ pub struct SimState {
     pub managed: BTreeMap<String, ManagedInstance>,
     pub invocations: BTreeMap<String, Invocation>,
     pub sessions: BTreeMap<String, Session>,
-    /// The sessions with a running agent (a shell), by session id.
+    /// The sessions with a running agent (a shell or port forwarding), by session id.
     pub live: BTreeMap<String, LiveSession>,
     /// Counts websocket attachments, so a stale one cannot detach a newer one.
     pub attachments: u64,
@@ -121,4 +121,8 @@ pub struct SimState {
     pub timing: super::timing::Timing,
     /// IAM Identity Center sign-in.
     pub sso: super::sso::SsoState,
+    /// The SSM agent version the sandbox's agents announce (default: a current one).
+    pub agent_version: Option<String>,
+    /// The ports a port-forwarding session can reach, and what serves each on this machine.
+    pub ports: BTreeMap<u16, std::net::SocketAddr>,
 }
