@@ -4,7 +4,10 @@
 //! output; `breakglass-interop INSTANCE_ID port` forwards a local port to port 4000 (the
 //! sandbox's stand-in admin UI) and fetches its page over three connections at once. AWS
 //! settings come from the environment (`AWS_ENDPOINT_URL` names the sandbox). Exit 0 when
-//! what was asked for came back.
+//! what was asked for came back. The other way round, `breakglass-interop mock-agent
+//! BEHAVIOUR` serves aws-ssm-bridge's own mock agent for breakglass's client (`mock_agent.rs`).
+
+mod mock_agent;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,11 +27,24 @@ const ADMIN_UI_MARK: &str = "GAME DAY / SANDBOX";
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [first, behaviour] = args.as_slice()
+        && first == "mock-agent"
+    {
+        return match mock_agent::serve(behaviour).await {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("interop: {err}");
+                std::process::ExitCode::from(2)
+            }
+        };
+    }
     let (target, mode) = match args.as_slice() {
         [target] => (target.as_str(), "shell"),
         [target, mode] => (target.as_str(), mode.as_str()),
         _ => {
-            eprintln!("usage: breakglass-interop INSTANCE_ID [shell|port]");
+            eprintln!(
+                "usage: breakglass-interop INSTANCE_ID [shell|port], or mock-agent BEHAVIOUR"
+            );
             return std::process::ExitCode::from(2);
         }
     };

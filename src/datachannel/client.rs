@@ -36,6 +36,8 @@ const PING_EVERY: Duration = Duration::from_secs(300);
 /// Reconnection attempts after a dropped connection, with doubling back-off.
 const RESUME_ATTEMPTS: u32 = 5;
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
+/// How long frames still arriving are read after a write failed.
+const DRAIN: Duration = Duration::from_millis(500);
 /// Largest input chunk per frame, as the plugin sends.
 pub const INPUT_CHUNK: usize = 1024;
 
@@ -341,9 +343,31 @@ impl Task {
                 }
             }
             if !flush(socket, out).await {
-                return Stop::Dropped;
+                return self.drain(socket).await;
             }
         }
+    }
+
+    /// After a failed write: what the agent sent before the connection went (a
+    /// channel_closed with its reason, as the plugin's independent reader would see it) is
+    /// still read; then the connection counts as dropped.
+    async fn drain(&mut self, socket: &mut Socket) -> Stop {
+        let deadline = tokio::time::Instant::now() + DRAIN;
+        while let Ok(Some(Ok(message))) = tokio::time::timeout_at(deadline, socket.next()).await {
+            if let Message::Binary(bytes) = message {
+                // Nothing can be answered any more.
+                let mut unsent = Vec::new();
+                match self.frame(&bytes, &mut unsent).await {
+                    Ok(true) => {}
+                    Ok(false) => return Stop::Done,
+                    Err(err) => {
+                        self.emit(ChannelEvent::Failed(err));
+                        return Stop::Done;
+                    }
+                }
+            }
+        }
+        Stop::Dropped
     }
 
     /// Sends queued input unless the session is not ready yet, publication is paused, or

@@ -23,6 +23,7 @@ mod fault_matrix_steps;
 mod forwarding;
 mod fuzz_corpus;
 mod hostile_input;
+mod interop;
 mod least_privilege;
 mod list;
 mod playbook;
