@@ -119,7 +119,7 @@ pub(super) async fn connect(
     }
     let (mut socket, _) = tokio_tungstenite::connect_async(request)
         .await
-        .map_err(|e| failed(&e))?;
+        .map_err(|e| failed(&refused(e)))?;
     let open = OpenDataChannel {
         message_schema_version: "1.0".into(),
         request_id: uuid::Uuid::new_v4().to_string(),
@@ -133,6 +133,20 @@ pub(super) async fn connect(
         .await
         .map_err(|e| failed(&e))?;
     Ok(socket)
+}
+
+/// A refused upgrade, with what to do about it.
+fn refused(err: tokio_tungstenite::tungstenite::Error) -> String {
+    use tokio_tungstenite::tungstenite::Error;
+    match &err {
+        Error::Http(response) if response.status() == 403 => format!(
+            "{err} — the upgrade's signature or token was not accepted: check this machine's \
+             clock (SigV4 allows minutes, not hours), sign in again if the credentials \
+             expired (`breakglass login`), and check the role may use \
+             ssmmessages:OpenDataChannel (docs/sessions.md, troubleshooting)"
+        ),
+        _ => err.to_string(),
+    }
 }
 
 #[cfg(test)]

@@ -611,6 +611,9 @@ async fn the_sandbox_refuses_an_unsigned_or_wrongly_signed_upgrade() {
         .await;
         let err = opened.err().expect("refused");
         assert!(err.contains("403"), "{err}");
+        // What to do about it, in the message itself.
+        assert!(err.contains("check this machine's clock"), "{err}");
+        assert!(err.contains("ssmmessages:OpenDataChannel"), "{err}");
         ssm.terminate_session(&access.session_id).await.unwrap();
     }
     // The signed one opens.
