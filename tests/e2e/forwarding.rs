@@ -251,3 +251,19 @@ async fn a_port_nothing_serves_is_reported_and_the_connection_closed() {
     assert!(matches!(forward.notice().await, Notice::Accepted(_)));
     assert_eq!(forward.stop().await, Ok("stopped".into()));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_port_forward_is_not_encrypted_even_where_shells_must_be() {
+    // As the agent has it (`sessionplugin.go`, `isEncryptionEnabled`: never for the port
+    // plugin), so a forward needs no KMS access even where the preferences name a key.
+    let (account, sim, ssm) = sandbox().await;
+    let service = echo().await;
+    sim.serve_port(4000, service.address);
+    sim.require_session_encryption(Some("alias/not-used-for-ports".into()));
+    let mut forward = Forward::start(&account, &ssm, 4000).await;
+    assert!(matches!(forward.notice().await, Notice::Ready(Mode::Mux { .. })));
+    let mut conn = TcpStream::connect(forward.local).await.unwrap();
+    assert_eq!(round_trip(&mut conn, b"plain\n").await, b"plain\n");
+    assert_eq!(sim.counts().get("kms:Decrypt"), None);
+    assert_eq!(forward.stop().await, Ok("stopped".into()));
+}
