@@ -13,13 +13,17 @@ fn main() {
     let common = std::fs::read_dir(home.join("registry/src"))
         .expect("the cargo registry's sources")
         .filter_map(Result::ok)
-        .map(|index| index.path().join("aws-ssm-bridge-0.6.0/tests/common/mod.rs"))
+        .map(|index| {
+            index
+                .path()
+                .join("aws-ssm-bridge-0.6.0/tests/common/mod.rs")
+        })
         .find(|path| path.exists())
         .expect("aws-ssm-bridge 0.6.0's tests/common in the cargo registry");
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("mock.rs");
     std::fs::write(
         &out,
-        format!("#[path = {common:?}]\n#[allow(dead_code, unused_imports)]\npub mod common;\n"),
+        format!("#[path = {common:?}]\n#[allow(unused_imports)]\npub mod common;\n"),
     )
     .unwrap();
     println!("cargo:rerun-if-changed=build.rs");

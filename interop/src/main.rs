@@ -49,7 +49,9 @@ async fn main() -> std::process::ExitCode {
         }
     };
     let result = match mode {
-        "shell" => shell(target).await.map(|()| "ran a command in a sandbox shell"),
+        "shell" => shell(target)
+            .await
+            .map(|()| "ran a command in a sandbox shell"),
         "port" => port(target)
             .await
             .map(|()| "fetched the stand-in admin UI over 3 multiplexed connections"),
@@ -138,12 +140,9 @@ async fn port(target: &str) -> Result<(), String> {
             .map_err(|e| format!("read: {e}"))?;
         Ok::<String, String>(String::from_utf8_lossy(&page).into_owned())
     });
-    let pages = tokio::time::timeout(
-        Duration::from_secs(60),
-        futures::future::join_all(fetches),
-    )
-    .await
-    .map_err(|_| "no answer through the forward within 60 s".to_owned())?;
+    let pages = tokio::time::timeout(Duration::from_secs(60), futures::future::join_all(fetches))
+        .await
+        .map_err(|_| "no answer through the forward within 60 s".to_owned())?;
     shutdown.shutdown();
     let _ = forwarding.await;
     let _ = session.terminate().await;

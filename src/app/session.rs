@@ -312,7 +312,10 @@ pub async fn shell(settings: &Settings, ctx: &AwsContext, args: &ShellRequest) -
                 cols: u32::from(cols),
                 rows: u32::from(rows),
             };
-            match audited.open(ctx, &access, SessionKind::Shell, Some(size)).await {
+            match audited
+                .open(ctx, &access, SessionKind::Shell, Some(size))
+                .await
+            {
                 Ok(channel) => attach(&mut Native(channel), transcript.as_mut()).await,
                 Err(err) => (End::Failed(err), None),
             }

@@ -8,7 +8,8 @@ use crate::aws::{AwsContext, SandboxEndpoint};
 use crate::cli::output::print_stdout;
 use crate::inventory::{Selection, TagFilter, discover};
 use crate::sandbox::{
-    ADMIN_UI_PORT, AdminUi, MotoServer, SANDBOX_ACCOUNT, Seeder, Simulator, seed_evidence, seed_instance_role,
+    ADMIN_UI_PORT, AdminUi, MotoServer, SANDBOX_ACCOUNT, Seeder, Simulator, seed_evidence,
+    seed_instance_role,
 };
 use crate::signin::{self, Method, Prompt, SsoConfig, SsoRole};
 use crate::text::error_chain;

@@ -205,7 +205,11 @@ impl Forwarding {
 
     /// Every connection its own smux stream; the smux session's bytes travel as the
     /// channel's input and output.
-    async fn mux(mut self, keep_alive: bool, stop: impl Future<Output = ()>) -> Result<String, String> {
+    async fn mux(
+        mut self,
+        keep_alive: bool,
+        stop: impl Future<Output = ()>,
+    ) -> Result<String, String> {
         tokio::pin!(stop);
         let (ours, carrier) = tokio::io::duplex(MUX_PIPE);
         let mut builder = MuxBuilder::client();

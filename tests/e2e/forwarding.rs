@@ -237,7 +237,10 @@ async fn an_old_agent_takes_one_connection_at_a_time_and_closes_its_side_after_e
 async fn a_port_nothing_serves_is_reported_and_the_connection_closed() {
     let (account, _sim, ssm) = sandbox().await;
     let mut forward = Forward::start(&account, &ssm, 4000).await;
-    assert!(matches!(forward.notice().await, Notice::Ready(Mode::Mux { .. })));
+    assert!(matches!(
+        forward.notice().await,
+        Notice::Ready(Mode::Mux { .. })
+    ));
     let mut conn = TcpStream::connect(forward.local).await.unwrap();
     assert!(matches!(forward.notice().await, Notice::Accepted(_)));
     assert_eq!(forward.notice().await, Notice::PortRefused);
@@ -261,7 +264,10 @@ async fn a_port_forward_is_not_encrypted_even_where_shells_must_be() {
     sim.serve_port(4000, service.address);
     sim.require_session_encryption(Some("alias/not-used-for-ports".into()));
     let mut forward = Forward::start(&account, &ssm, 4000).await;
-    assert!(matches!(forward.notice().await, Notice::Ready(Mode::Mux { .. })));
+    assert!(matches!(
+        forward.notice().await,
+        Notice::Ready(Mode::Mux { .. })
+    ));
     let mut conn = TcpStream::connect(forward.local).await.unwrap();
     assert_eq!(round_trip(&mut conn, b"plain\n").await, b"plain\n");
     assert_eq!(sim.counts().get("kms:Decrypt"), None);

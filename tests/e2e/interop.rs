@@ -139,7 +139,10 @@ async fn a_shell_whose_agent_shakes_hands_is_ready_on_completion() {
     let seen = agent.report();
     let response: Value =
         serde_json::from_str(seen["handshake_response"].as_str().expect("a response")).unwrap();
-    assert_eq!(response["ProcessedClientActions"][0]["ActionType"], "SessionType");
+    assert_eq!(
+        response["ProcessedClientActions"][0]["ActionType"],
+        "SessionType"
+    );
     assert_eq!(response["ProcessedClientActions"][0]["ActionStatus"], 1);
     assert_eq!(seen["inputs"], serde_json::json!(["after-handshake\r"]));
 }
@@ -149,7 +152,10 @@ async fn a_shell_whose_agent_shakes_hands_is_ready_on_completion() {
 async fn output_the_agent_sends_out_of_order_arrives_in_order() {
     let agent = MockAgent::start("out-of-order");
     let mut channel = agent.open().await;
-    assert!(matches!(next(&mut channel).await, ChannelEvent::Ready { .. }));
+    assert!(matches!(
+        next(&mut channel).await,
+        ChannelEvent::Ready { .. }
+    ));
     channel.input(b"x");
     let seen = output_until(&mut channel, "third ").await;
     assert_eq!(seen, "first second third ");
@@ -162,7 +168,10 @@ async fn output_the_agent_sends_out_of_order_arrives_in_order() {
 async fn the_agents_reason_for_closing_reaches_the_responder() {
     let agent = MockAgent::start("closed-with-reason");
     let mut channel = agent.open().await;
-    assert!(matches!(next(&mut channel).await, ChannelEvent::Ready { .. }));
+    assert!(matches!(
+        next(&mut channel).await,
+        ChannelEvent::Ready { .. }
+    ));
     assert_eq!(
         next(&mut channel).await,
         ChannelEvent::Closed {

@@ -275,12 +275,22 @@ async fn forward_carries_connections_with_the_built_in_client_until_ctrl_c() {
     let mut child = sandbox
         .bg()
         .env("PATH", "/usr/bin:/bin")
-        .args(["forward", "ss-prod-1", "4000", "0", "--incident", "IR-FWD-1"])
+        .args([
+            "forward",
+            "ss-prod-1",
+            "4000",
+            "0",
+            "--incident",
+            "IR-FWD-1",
+        ])
         .spawn();
     let (lines_tx, lines) = std::sync::mpsc::channel::<String>();
     let stderr = child.stderr.take().unwrap();
     std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
             let _ = lines_tx.send(line);
         }
     });
@@ -302,7 +312,10 @@ async fn forward_carries_connections_with_the_built_in_client_until_ctrl_c() {
     let back = crate::forwarding::round_trip(&mut conn, b"GET / HTTP/1.0\r\n\r\n").await;
     assert_eq!(back, b"GET / HTTP/1.0\r\n\r\n");
     assert!(next_line("the connection").starts_with("Connection accepted from 127.0.0.1:"));
-    assert_eq!(service.accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(
+        service.accepted.load(std::sync::atomic::Ordering::SeqCst),
+        1
+    );
 
     let interrupted = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
@@ -322,7 +335,10 @@ async fn forward_carries_connections_with_the_built_in_client_until_ctrl_c() {
     assert_eq!(started["body"]["client"], "native");
     assert_eq!(started["body"]["forward"]["local_port"], port);
     assert_eq!(started["incident"], "IR-FWD-1");
-    let ended = records.iter().find(|r| r["kind"] == "session_ended").unwrap();
+    let ended = records
+        .iter()
+        .find(|r| r["kind"] == "session_ended")
+        .unwrap();
     assert_eq!(ended["body"]["end"], "closed: stopped");
     assert_eq!(sandbox.active_sessions(&sandbox.id("ss-prod-1")).await, 0);
 }
@@ -379,7 +395,8 @@ async fn offline_agents_ambiguous_targets_and_a_missing_plugin_are_clear_errors(
         .run();
     run.assert_code(2);
     assert!(
-        run.stderr.contains(&format!("cannot listen on 127.0.0.1:{port}")),
+        run.stderr
+            .contains(&format!("cannot listen on 127.0.0.1:{port}")),
         "{}",
         run.stderr
     );
@@ -389,5 +406,8 @@ async fn offline_agents_ambiguous_targets_and_a_missing_plugin_are_clear_errors(
         .iter()
         .filter(|e| e.operation == "ssm:StartSession")
         .count();
-    assert_eq!(port_sessions, 1, "only the offline shell's StartSession was made");
+    assert_eq!(
+        port_sessions, 1,
+        "only the offline shell's StartSession was made"
+    );
 }

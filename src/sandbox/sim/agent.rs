@@ -25,9 +25,9 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
 use super::agent_kms::{self, AgentKms};
-use super::{agent_port, agent_shell};
 use super::faults::{self, FaultKind, Verdict};
 use super::state::SimState;
+use super::{agent_port, agent_shell};
 
 /// What the agent task is told.
 #[derive(Debug)]
@@ -248,7 +248,9 @@ impl Agent {
                 Plugin::Shell => serde_json::json!({
                     "SessionType": "Standard_Stream", "Properties": null }),
                 // The document's properties, its parameters filled in.
-                Plugin::Port { port, local_port, .. } => serde_json::json!({
+                Plugin::Port {
+                    port, local_port, ..
+                } => serde_json::json!({
                     "SessionType": "Port",
                     "Properties": { "portNumber": port.to_string(), "type": "LocalPortForwarding",
                                     "localPortNumber": local_port } }),
@@ -314,7 +316,10 @@ impl Agent {
                 if let Some(action) = refused {
                     // Counted, so a test sees the client answered before it stopped.
                     self.count("ssmmessages:HandshakeResponse(refused)");
-                    let error = action["Error"].as_str().unwrap_or("no reason given").to_owned();
+                    let error = action["Error"]
+                        .as_str()
+                        .unwrap_or("no reason given")
+                        .to_owned();
                     self.refuse(&format!("the client refused the session: {error}"));
                     return false;
                 }

@@ -47,7 +47,8 @@ async fn basic(
     mut inputs: mpsc::UnboundedReceiver<BackendInput>,
     output: mpsc::Sender<Out>,
 ) {
-    let unable = |err: std::io::Error| Out::Ended(format!("Unable to connect to specified port: {err}"));
+    let unable =
+        |err: std::io::Error| Out::Ended(format!("Unable to connect to specified port: {err}"));
     let mut conn = match dial(to).await {
         Ok(conn) => Some(conn),
         Err(err) => {

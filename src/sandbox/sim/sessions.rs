@@ -67,7 +67,8 @@ pub fn handle(
             let plugin = if document == SHELL_DOCUMENT {
                 agent::Plugin::Shell
             } else {
-                let parameter = |name: &str| body["Parameters"][name][0].as_str().map(str::to_owned);
+                let parameter =
+                    |name: &str| body["Parameters"][name][0].as_str().map(str::to_owned);
                 let Some(port) = parameter("portNumber").and_then(|p| p.parse::<u16>().ok()) else {
                     return Some(error(
                         "ValidationException",
