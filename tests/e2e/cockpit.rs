@@ -215,8 +215,9 @@ async fn input_that_ends_during_a_run_stops_it_after_the_call_in_flight() {
     assert!(matches!(ended, Ok(ExitCode::Failed)), "{ended:?}");
     assert!(!cockpit.app.running(), "the run has finished");
 
-    // Counted where it happened: the held swap made once, and nothing after it.
-    crate::support::ledger::swap_made_once(&sandbox.sim);
+    // Counted where it happened: the held swap made once, the one closing its interface
+    // again, and nothing after them.
+    crate::support::ledger::held_swap_made_and_closed(&sandbox.sim);
     let log = std::fs::read_to_string(&sandbox.audit).unwrap();
     let last: serde_json::Value = serde_json::from_str(log.lines().last().unwrap()).unwrap();
     assert_eq!(last["kind"], "run_finished", "{last}");

@@ -209,7 +209,7 @@ fn demo_runs_a_drill_and_leaves_nothing_behind() {
 
     // The whole response on another server: memory and volatile data through the
     // simulator's Run Command (uploads by presigned URL through it to the evidence bucket),
-    // then isolate, snapshot, revoke; and a capture on the server whose agent is offline.
+    // then isolate, revoke, snapshot; and a capture on the server whose agent is offline.
     let drill = |args: &[&str]| {
         let mut run = breakglass(home.path());
         let out = run

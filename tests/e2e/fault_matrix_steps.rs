@@ -22,8 +22,8 @@ const CONTAIN_STEPS: [(u64, &str); 5] = [
     (1, "ssm:SendCommand"),
     (2, "ssm:SendCommand"),
     (3, "ec2:ModifyNetworkInterfaceAttribute"),
-    (4, "ec2:CreateSnapshots"),
-    (5, "iam:PutRolePolicy"),
+    (4, "iam:PutRolePolicy"),
+    (5, "ec2:CreateSnapshots"),
 ];
 
 #[tokio::test(flavor = "multi_thread")]
@@ -154,5 +154,37 @@ async fn contain_has_the_memory_verified_before_the_first_network_change() {
     assert!(
         uploaded < verified && verified < cut,
         "upload #{uploaded}, verification #{verified}, first network change #{cut}"
+    );
+}
+
+/// `contain` cuts the credentials right after the network and snapshots last: a snapshot
+/// that cannot be taken (denied here) stops the run after the revocation, not before it.
+#[tokio::test(flavor = "multi_thread")]
+async fn contain_revokes_the_credentials_before_the_snapshots_and_whatever_they_do() {
+    use breakglass::sandbox::{Fault, FaultKind, Progress};
+    let lab = crate::support::lab::Lab::at("ss-prod-3").await;
+    lab.sim
+        .inject([Fault::on("ec2:CreateSnapshots", FaultKind::Deny)]);
+    let run = lab.run("contain").args(["--output", "json"]).run();
+    run.assert_code(1);
+    let doc = run.json();
+    let statuses = support::runs::step_statuses(&doc);
+    assert_eq!(
+        statuses,
+        ["succeeded", "succeeded", "succeeded", "succeeded", "failed"]
+    );
+    let ledger = lab.ledger();
+    let seq = |operation: &str, refused: bool| {
+        ledger
+            .iter()
+            .find(|e| e.operation == operation && (e.progress == Progress::Refused) == refused)
+            .map(|e| e.seq)
+            .unwrap_or_else(|| panic!("no {operation} in the ledger"))
+    };
+    let revoked = seq("iam:PutRolePolicy", false);
+    let snapshot = seq("ec2:CreateSnapshots", true);
+    assert!(
+        revoked < snapshot,
+        "revoked #{revoked}, snapshot #{snapshot}"
     );
 }

@@ -24,6 +24,7 @@ mod forwarding;
 mod fuzz_corpus;
 mod hostile_input;
 mod interop;
+mod isolation_fail_safe;
 mod least_privilege;
 mod list;
 mod playbook;

@@ -90,9 +90,9 @@ impl Cockpit {
             .expect("the swap reaches EC2");
     }
 
-    /// The held swap was made, once, and nothing after it: the ledger's only swap.
-    fn swap_made_once(&self) {
-        support::ledger::swap_made_once(&self.sim);
+    /// The held swap was made once, then the one closing its interface, nothing after.
+    fn held_swap_made_and_closed(&self) {
+        support::ledger::held_swap_made_and_closed(&self.sim);
     }
 
     fn records(&self) -> Vec<serde_json::Value> {
@@ -171,8 +171,9 @@ async fn ctrl_c_stops_a_cockpit_run_after_the_call_in_flight_and_resume_finishes
         .wait_visible("stopping after the call in flight", WAIT);
     let screen = cockpit.tui.wait_visible("Run isolate · interrupted", WAIT);
     assert!(screen.contains("breakglass resume"), "{screen}");
-    // The held call was made, once, and recorded; nothing after it was started.
-    cockpit.swap_made_once();
+    // The held call was made, once, and recorded; then only the swap that closes its
+    // interface again; nothing else after it was started.
+    cockpit.held_swap_made_and_closed();
     let records = cockpit.records();
     let finished = records.iter().rfind(|r| r["kind"] == "run_finished");
     assert_eq!(finished.unwrap()["body"]["status"], "interrupted");
@@ -211,9 +212,9 @@ async fn a_terminal_that_goes_away_stops_the_run_after_the_call_in_flight_and_en
     let breakglass = cockpit.tui.program_pid();
     cockpit.tui.close();
     procs::wait_gone(breakglass, WAIT);
-    // It stopped as on Ctrl-C: the call in flight made once and recorded, the run recorded
-    // as interrupted (resumable), nothing after it started.
-    cockpit.swap_made_once();
+    // It stopped as on Ctrl-C: the call in flight made once and recorded (and its interface
+    // closed again), the run recorded as interrupted (resumable), nothing else after it.
+    cockpit.held_swap_made_and_closed();
     let records = cockpit.records();
     let last = records.last().unwrap();
     assert_eq!(last["kind"], "run_finished", "{last}");

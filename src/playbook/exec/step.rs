@@ -126,7 +126,10 @@ impl StepCtx<'_> {
         call: impl Future<Output = Result<Answer<T>, AwsError>>,
     ) -> Result<T, StepError> {
         debug_assert_eq!(api.access, Access::Read);
-        self.intent(api, params)?;
+        if self.cancel.is_cancelled() {
+            return Err(StepError::Interrupted);
+        }
+        self.announce(api, params)?;
         let result = call.await;
         let (record, value) = match result {
             Ok(answer) => (
@@ -147,8 +150,23 @@ impl StepCtx<'_> {
         params: Value,
         call: impl Future<Output = Result<T, AwsError>>,
     ) -> Result<T, StepError> {
+        if self.cancel.is_cancelled() {
+            return Err(StepError::Interrupted);
+        }
+        self.mutate_despite_cancel(api, params, call).await
+    }
+
+    /// A mutating call that finishes a change already begun — one that would be unsafe to
+    /// leave half done, such as closing an interface the step just opened — and so is made
+    /// even after Ctrl-C. Recorded like any other.
+    pub async fn mutate_despite_cancel<T: Change>(
+        &self,
+        api: &'static ApiCall,
+        params: Value,
+        call: impl Future<Output = Result<T, AwsError>>,
+    ) -> Result<T, StepError> {
         debug_assert_eq!(api.access, Access::Write);
-        self.intent(api, params)?;
+        self.announce(api, params)?;
         let result = call.await;
         let (record, value) = match result {
             Ok(changed) => {
@@ -166,10 +184,8 @@ impl StepCtx<'_> {
         value.map_err(StepError::Aws)
     }
 
-    fn intent(&self, api: &'static ApiCall, params: Value) -> Result<(), StepError> {
-        if self.cancel.is_cancelled() {
-            return Err(StepError::Interrupted);
-        }
+    /// The intent record (and the event) of a call about to be made.
+    fn announce(&self, api: &'static ApiCall, params: Value) -> Result<(), StepError> {
         let dry_run_check = self.dry_run() && super::simulate::DRY_RUN_CALLS.contains(api);
         if !self.info.calls.contains(api) && !dry_run_check {
             // A programming error: the policy and the plan would not cover this call.

@@ -1,6 +1,7 @@
 //! Fault injection: per operation (`service:Operation`, `service:*` or `*`), throttling
-//! errors, server errors, added latency before the call or before its answer, or a
-//! connection cut after the call, on API calls; and dropped, duplicated or reordered frames
+//! errors, server errors, an explicit deny (as a service control policy gives), added
+//! latency before the call or before its answer, or a connection cut after the call, on API
+//! calls; and dropped, duplicated or reordered frames
 //! or a cut connection on Session Manager data channels (`ssmmessages:<message_type>`), a
 //! number of times or forever — for drills and the reliability tests of every other
 //! capability.
@@ -17,6 +18,9 @@ pub enum FaultKind {
     Throttle,
     /// HTTP 503, the service is unavailable.
     Unavailable,
+    /// Refused as an explicit deny refuses it (an SCP, a permissions boundary): HTTP 403,
+    /// `UnauthorizedOperation` from EC2, `AccessDenied` elsewhere. Never made.
+    Deny,
     /// Answer normally after this delay, the call made after it (a client that gives up
     /// in between never reaches AWS).
     Latency { millis: u64 },
@@ -41,6 +45,7 @@ impl FaultKind {
         match self {
             FaultKind::Throttle => "throttle",
             FaultKind::Unavailable => "unavailable",
+            FaultKind::Deny => "deny",
             FaultKind::Latency { .. } => "latency",
             FaultKind::SlowAnswer { .. } => "slow_answer",
             FaultKind::Reset => "reset",
@@ -195,6 +200,25 @@ pub fn error_response(kind: &FaultKind, protocol: Protocol) -> (u16, &'static st
             Protocol::RestXml => (503, "SlowDown", "Please reduce your request rate."),
             Protocol::Json => (400, "ThrottlingException", "Rate exceeded"),
             Protocol::Query => (400, "Throttling", "Rate exceeded"),
+        },
+        FaultKind::Deny => match protocol {
+            Protocol::Ec2 => (
+                403,
+                "UnauthorizedOperation",
+                "You are not authorized to perform this operation. User is not authorized to \
+                 perform this action with an explicit deny in a service control policy \
+                 (injected by the sandbox)",
+            ),
+            Protocol::Json => (
+                400,
+                "AccessDeniedException",
+                "explicit deny in a service control policy (injected by the sandbox)",
+            ),
+            Protocol::Query | Protocol::RestXml => (
+                403,
+                "AccessDenied",
+                "explicit deny in a service control policy (injected by the sandbox)",
+            ),
         },
         _ => (
             503,

@@ -24,15 +24,22 @@ pub fn changed(entry: &LedgerEntry) -> bool {
     entry.succeeded() || entry.progress == Progress::Cut
 }
 
-/// The interface swap the simulator held was made, once, and no other swap after it.
-pub fn swap_made_once(sim: &breakglass::sandbox::Simulator) {
+/// The interface swap the simulator held (to the untrack group) was made once, then the
+/// swap that closes that interface again (to the quarantine group, made although the run was
+/// stopping: an interface is never left in the untrack group), and no other swap after them.
+pub fn held_swap_made_and_closed(sim: &breakglass::sandbox::Simulator) {
     let swaps: Vec<_> = sim
         .ledger()
         .into_iter()
         .filter(|e| e.operation == "ec2:ModifyNetworkInterfaceAttribute")
         .collect();
-    assert_eq!(swaps.len(), 1, "{swaps:?}");
-    assert!(swaps[0].succeeded(), "{swaps:?}");
+    assert_eq!(swaps.len(), 2, "{swaps:?}");
+    assert!(swaps.iter().all(|s| s.succeeded()), "{swaps:?}");
+    assert_eq!(swaps[0].resources, swaps[1].resources, "{swaps:?}");
+    assert!(
+        !swaps[0].faults.is_empty() && swaps[1].faults.is_empty(),
+        "{swaps:?}"
+    );
 }
 
 /// The changes made, `operation resource,…` → how many times.

@@ -172,7 +172,7 @@ impl Action for Isolate {
             )?;
         }
         paths::warn(ctx, &facts).await?;
-        record::ensure(ctx, &facts, &mut out).await?;
+        let record = record::ensure(ctx, &facts, &mut out).await?;
         // Mark the instance first, so an interrupted isolation is never mistaken for the
         // original state by a later run (the record above is kept while the tag says so).
         let already = facts.state_tag() == Some("isolated");
@@ -182,7 +182,7 @@ impl Action for Isolate {
         evidence::protect(ctx, &facts, &mut out).await?;
         asg::isolate(ctx, &facts, args.auto_scaling, &mut out).await?;
         targets::deregister(ctx, &facts, &mut out).await?;
-        network::quarantine(ctx, &facts, endpoint, &mut out).await?;
+        network::quarantine(ctx, &facts, &record, endpoint, &mut out).await?;
         let now = if already {
             Some("isolated")
         } else {

@@ -3,7 +3,8 @@
 //! untracked; `breakglass-quarantine` allows nothing in and, optionally, HTTPS out to the
 //! VPC endpoints' group so the SSM agent stays reachable. Each interface gets the untrack
 //! group, then the quarantine group: a group change alone leaves tracked connections open,
-//! untracked ones are cut by the next change.
+//! untracked ones are cut by the next change. An interface never stays in the untrack group:
+//! the quarantine swap is retried, else the interface goes back to its own groups.
 
 use std::collections::BTreeMap;
 
@@ -363,15 +364,28 @@ async fn fix_untrack(
     Ok(())
 }
 
-/// Isolation: every interface to the untrack group, then to the quarantine group.
+/// Attempts of a swap that closes an interface (to the quarantine group, or back to its
+/// own groups), and the first pause between them, doubling.
+const CLOSE_ATTEMPTS: u32 = 4;
+const CLOSE_PAUSE: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Isolation: every interface to the untrack group, then to the quarantine group. An
+/// interface is never left in the untrack group (which allows all traffic): the quarantine
+/// swap is retried, then the interface goes back to its own groups (as `record` has them),
+/// and only if that fails too does the step end with it open — saying so. Both closing swaps
+/// are made even after Ctrl-C. The longest time an interface spent in the untrack group is
+/// part of the outcome.
 pub async fn quarantine(
     ctx: &StepCtx<'_>,
     facts: &Facts,
+    record: &IsolationRecord,
     endpoint: Option<&str>,
     out: &mut Outcome,
 ) -> Result<(), StepError> {
     let vpc = facts.vpc_id()?;
     let (quarantine, untrack) = ensure_groups(ctx, vpc, endpoint, out).await?;
+    let mut longest: Option<std::time::Duration> = None;
+    let mut failures = Vec::new();
     for eni in facts.interfaces() {
         let current: Vec<String> = eni.groups.iter().map(|g| g.id.clone()).collect();
         if quarantine.as_ref().is_some_and(|q| current == [q.clone()]) {
@@ -384,12 +398,126 @@ pub async fn quarantine(
         let quarantine = quarantine
             .clone()
             .map_or_else(|| current.clone(), |q| vec![q]);
+        // Its own groups as recorded before any change (an interrupted run may have left
+        // it in the untrack group).
+        let own = record
+            .interfaces
+            .iter()
+            .find(|r| r.id == eni.id)
+            .map_or_else(
+                || current.clone(),
+                |r| r.groups.iter().map(|g| g.id.clone()).collect(),
+            );
+        let opened = std::time::Instant::now();
         if current != untrack {
             set_groups(ctx, &eni.id, &untrack, "untracked", out).await?;
+        } else if !ctx.dry_run() {
+            ctx.note(
+                "warning",
+                format!(
+                    "{} was in the untrack group (left by an interrupted run): closing it now",
+                    eni.id
+                ),
+            )?;
         }
-        set_groups(ctx, &eni.id, &quarantine, "quarantined", out).await?;
+        let failure = match close(ctx, &eni.id, &quarantine, "quarantined", out).await {
+            Ok(()) => None,
+            Err(err) => Some(
+                match close(ctx, &eni.id, &own, "back in its own groups", out).await {
+                    Ok(()) => format!(
+                        "{}: the quarantine swap failed ({}); it is back in its own groups \
+                         ({}), NOT isolated",
+                        eni.id,
+                        reason(&err),
+                        own.join(",")
+                    ),
+                    Err(back) => format!(
+                        "{} IS STILL IN THE UNTRACK GROUP, which allows all traffic: the \
+                         quarantine swap failed ({}) and so did the way back to its own groups \
+                         ({}); resume the run (`breakglass resume`) or set the interface's \
+                         groups by hand now",
+                        eni.id,
+                        reason(&err),
+                        reason(&back)
+                    ),
+                },
+            ),
+        };
+        if !ctx.dry_run() {
+            longest = longest.max(Some(opened.elapsed()));
+        }
+        failures.extend(failure);
     }
-    Ok(())
+    if let Some(longest) = longest {
+        out.changed(format!(
+            "longest in the untrack group: {:.1} s",
+            longest.as_secs_f64()
+        ));
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(StepError::Failed(failures.join("; ")))
+    }
+}
+
+fn reason(err: &StepError) -> String {
+    match err {
+        StepError::Aws(e) => e.to_string(),
+        StepError::Failed(m) => m.clone(),
+        StepError::Interrupted => "interrupted".into(),
+        StepError::Audit(e) => format!("the audit record could not be written: {e}"),
+    }
+}
+
+/// A swap that closes an interface: retried with backoff when AWS may still make it
+/// (throttling, a server error, a lost answer, a group not yet visible), made even after
+/// Ctrl-C.
+async fn close(
+    ctx: &StepCtx<'_>,
+    interface: &str,
+    groups: &[String],
+    what: &str,
+    out: &mut Outcome,
+) -> Result<(), StepError> {
+    let mut pause = CLOSE_PAUSE;
+    let mut attempt = 1;
+    loop {
+        let made = ctx
+            .mutate_despite_cancel(
+                &MODIFY_NETWORK_INTERFACE_ATTRIBUTE,
+                json!({ "network_interface_id": interface, "groups": groups }),
+                ctx.ec2()
+                    .set_interface_groups(interface, groups, ctx.dry_run()),
+            )
+            .await;
+        match made {
+            Ok(_) => {
+                changed_groups(interface, groups, what, out);
+                return Ok(());
+            }
+            Err(StepError::Aws(err)) if attempt < CLOSE_ATTEMPTS && worth_retrying(&err) => {
+                ctx.progress(format!(
+                    "{interface}: the swap to {what} failed ({}); trying again in {} ms",
+                    err.code.as_deref().unwrap_or("error"),
+                    pause.as_millis()
+                ));
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+                attempt += 1;
+            }
+            Err(err) => return Err(err),
+        }
+    }
+}
+
+/// Errors a repeat of the same swap can get past: not a refusal (an SCP, a missing
+/// permission, a bad argument), which stays a refusal.
+fn worth_retrying(err: &AwsError) -> bool {
+    err.retryable
+        || err.answer_lost
+        || err.http_status.is_some_and(|s| s >= 500)
+        || err.code.as_deref() == Some("InvalidGroup.NotFound")
 }
 
 async fn set_groups(
@@ -406,12 +534,16 @@ async fn set_groups(
             .set_interface_groups(interface, groups, ctx.dry_run()),
     )
     .await?;
-    if ctx.dry_run() {
+    changed_groups(interface, groups, what, out);
+    Ok(())
+}
+
+fn changed_groups(interface: &str, groups: &[String], what: &str, out: &mut Outcome) {
+    if out.dry_run() {
         out.changed(format!("{interface} {what}"));
     } else {
         out.changed(format!("{interface} {what} ({})", groups.join(",")));
     }
-    Ok(())
 }
 
 /// Release: every interface back to its recorded groups.
