@@ -89,6 +89,8 @@ pub async fn run(settings: &Settings, args: &DemoArgs) -> Result<ExitCode> {
         std::time::Duration::from_secs(8),
         std::time::Duration::from_secs(10),
     );
+    // A new security group is unseen for a moment, as EC2's eventual consistency has it.
+    simulator.set_new_group_delay(std::time::Duration::from_secs(1));
     let config = simulator.sandbox_dir().join("breakglass.toml");
     let text = seed_evidence(&ctx, REGION).await?;
     let production: Vec<String> = estate

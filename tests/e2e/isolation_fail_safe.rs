@@ -138,3 +138,37 @@ async fn ctrl_c_between_the_two_swaps_still_closes_the_interface() {
     let (interfaces, quarantine, _) = groups(&lab).await;
     assert_eq!(interfaces, [vec![quarantine]]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn new_groups_that_ec2_does_not_see_yet_are_waited_for() {
+    // EC2 is eventually consistent: for a moment after CreateSecurityGroup, calls naming
+    // the new group answer InvalidGroup.NotFound (the simulator models it; moto does not).
+    let mut lab = Lab::at("ss-prod-1").await;
+    lab.sim
+        .set_new_group_delay(std::time::Duration::from_millis(1500));
+    lab.mark();
+    let (code, doc) = isolate(&lab);
+    assert_eq!(code, 0, "{doc:#}");
+    let ledger = lab.ledger();
+    let unseen: Vec<_> = ledger
+        .iter()
+        .filter(|e| e.faults.iter().any(|f| f == "not_yet_visible"))
+        .collect();
+    assert!(
+        !unseen.is_empty(),
+        "the new groups were named before EC2 saw them"
+    );
+    // Each call refused that way was made again, and made.
+    for refused in &unseen {
+        assert!(
+            ledger.iter().any(|e| e.seq > refused.seq
+                && e.operation == refused.operation
+                && e.resources == refused.resources
+                && e.succeeded()),
+            "{} was not made after EC2 saw the group",
+            refused.operation
+        );
+    }
+    let (interfaces, quarantine, _) = groups(&lab).await;
+    assert_eq!(interfaces, [vec![quarantine]]);
+}

@@ -12,6 +12,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 
+use super::consistency;
 use super::faults::{self, Fault, Verdict};
 use super::ledger::{self, Progress};
 use super::request::{classify, credential_of, service_of};
@@ -101,6 +102,17 @@ pub async fn dispatch(State(app): State<App>, request: Request) -> Response<Body
     let (seq, verdict) = {
         let mut s = app.state.lock().unwrap_or_else(|p| p.into_inner());
         *s.counts.entry(call.name()).or_default() += 1;
+        let unseen = (service == "ec2")
+            .then(|| s.consistency.unseen_in(&bytes))
+            .flatten();
+        if let Some(group) = unseen {
+            let seq = s
+                .ledger
+                .push(call.name(), resources, &["not_yet_visible"], false);
+            let (status, content_type, body) = consistency::not_found(&group);
+            s.ledger.update(seq, Progress::Refused, Some(status), None);
+            return reply(status, content_type, body);
+        }
         let applied = faults::apply(&mut s.faults, &call.name(), false);
         let held = matches!(applied.verdict, Verdict::Pass { before, .. } if !before.is_zero());
         let seq = s.ledger.push(call.name(), resources, &applied.kinds, held);
@@ -220,6 +232,9 @@ async fn answer(app: App, request: Call) -> Response<Body> {
         }
     }
     let response = forward(&app, parts, body).await;
+    if call.name() == "ec2:CreateSecurityGroup" {
+        return noted_group(&app, response).await;
+    }
     if !timed {
         return response;
     }
@@ -244,6 +259,33 @@ async fn answer(app: App, request: Call) -> Response<Body> {
         );
     head.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(head, Body::from(rewritten))
+}
+
+/// A `CreateSecurityGroup` answer, its new group noted as not yet visible.
+async fn noted_group(app: &App, response: Response<Body>) -> Response<Body> {
+    if app
+        .state
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .consistency
+        .delay
+        .is_zero()
+    {
+        return response;
+    }
+    let (head, body) = response.into_parts();
+    let Ok(answer) = axum::body::to_bytes(body, BODY_LIMIT).await else {
+        return reply(
+            502,
+            "text/plain",
+            "cannot read the emulator's answer".into(),
+        );
+    };
+    if head.status.is_success() {
+        let mut s = app.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.consistency.created(&String::from_utf8_lossy(&answer));
+    }
+    Response::from_parts(head, Body::from(answer))
 }
 
 /// A response that breaks off: its body fails at once, so the server drops the connection
@@ -327,6 +369,8 @@ async fn admin(app: &App, request: Request) -> Response<Body> {
                 let seconds = |k: &str| std::time::Duration::from_secs(v[k].as_u64().unwrap_or(0));
                 s.timing.snapshot_time = seconds("snapshot_seconds");
                 s.timing.draining_time = seconds("draining_seconds");
+                s.consistency.delay =
+                    std::time::Duration::from_millis(v["new_group_millis"].as_u64().unwrap_or(0));
                 reply(200, "application/json", "{}".into())
             }
             Err(e) => bad(e),

@@ -158,6 +158,13 @@ impl Simulator {
         s.timing.draining_time = draining;
     }
 
+    /// How long a new security group stays invisible to the calls that name it (EC2's
+    /// eventual consistency; zero by default, as moto has it).
+    pub fn set_new_group_delay(&self, delay: std::time::Duration) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.consistency.delay = delay;
+    }
+
     /// Serves `port` of every sandbox server with what listens at `at` on this machine:
     /// port-forwarding sessions to that port reach it (and nothing else is ever dialled).
     pub fn serve_port(&self, port: u16, at: std::net::SocketAddr) {

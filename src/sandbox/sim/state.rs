@@ -119,6 +119,8 @@ pub struct SimState {
     pub ledger: super::ledger::Ledger,
     /// Snapshot and draining times.
     pub timing: super::timing::Timing,
+    /// New security groups not yet visible to the calls that follow.
+    pub consistency: super::consistency::Consistency,
     /// IAM Identity Center sign-in.
     pub sso: super::sso::SsoState,
     /// The SSM agent version the sandbox's agents announce (default: a current one).

@@ -282,13 +282,14 @@ async fn fix_quarantine(
                 quarantine_problems(group, endpoint).join("; ")
             )));
         }
-        let result = ctx
-            .mutate(
+        let result = visible(ctx, || {
+            ctx.mutate(
                 &REVOKE_EGRESS,
                 json!({ "group_id": group.id, "rules": extra }),
                 ec2.revoke_egress(&group.id, &extra, dry_run),
             )
-            .await;
+        })
+        .await;
         match result {
             Ok(_) => out.changed(format!("{} egress closed", group.id)),
             Err(err) if already(&err, "InvalidPermission.NotFound") => {}
@@ -299,13 +300,14 @@ async fn fix_quarantine(
         && !group.egress.iter().any(|r| is_endpoint_rule(r, endpoint))
     {
         let rule = Rule::https_to_group(endpoint);
-        let result = ctx
-            .mutate(
+        let result = visible(ctx, || {
+            ctx.mutate(
                 &AUTHORIZE_EGRESS,
                 json!({ "group_id": group.id, "rule": rule }),
                 ec2.authorize_egress(&group.id, &rule, dry_run),
             )
-            .await;
+        })
+        .await;
         match result {
             Ok(_) => out.changed(format!(
                 "{} allows HTTPS to the SSM endpoints ({endpoint})",
@@ -327,13 +329,14 @@ async fn fix_untrack(
     let dry_run = ctx.dry_run();
     let all = Rule::allow_all();
     if !(allows_everything(&group.ingress, true) && allows_everything(&group.ingress, false)) {
-        let result = ctx
-            .mutate(
+        let result = visible(ctx, || {
+            ctx.mutate(
                 &AUTHORIZE_INGRESS,
                 json!({ "group_id": group.id, "rule": all }),
                 ec2.authorize_ingress(&group.id, &all, dry_run),
             )
-            .await;
+        })
+        .await;
         match result {
             Ok(_) => out.changed(format!("{} allows all inbound", group.id)),
             Err(err) if already(&err, "InvalidPermission.Duplicate") => {}
@@ -348,13 +351,14 @@ async fn fix_untrack(
         missing.ipv6_cidrs.clear();
     }
     if !(missing.cidrs.is_empty() && missing.ipv6_cidrs.is_empty()) {
-        let result = ctx
-            .mutate(
+        let result = visible(ctx, || {
+            ctx.mutate(
                 &AUTHORIZE_EGRESS,
                 json!({ "group_id": group.id, "rule": missing }),
                 ec2.authorize_egress(&group.id, &missing, dry_run),
             )
-            .await;
+        })
+        .await;
         match result {
             Ok(_) => out.changed(format!("{} allows all outbound", group.id)),
             Err(err) if already(&err, "InvalidPermission.Duplicate") => {}
@@ -366,7 +370,7 @@ async fn fix_untrack(
 
 /// Attempts of a swap that closes an interface (to the quarantine group, or back to its
 /// own groups), and the first pause between them, doubling.
-const CLOSE_ATTEMPTS: u32 = 4;
+const CLOSE_ATTEMPTS: u32 = 6;
 const CLOSE_PAUSE: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// Isolation: every interface to the untrack group, then to the quarantine group. An
@@ -410,7 +414,16 @@ pub async fn quarantine(
             );
         let opened = std::time::Instant::now();
         if current != untrack {
-            set_groups(ctx, &eni.id, &untrack, "untracked", out).await?;
+            let ec2 = ctx.ec2();
+            visible(ctx, || {
+                ctx.mutate(
+                    &MODIFY_NETWORK_INTERFACE_ATTRIBUTE,
+                    json!({ "network_interface_id": eni.id, "groups": untrack }),
+                    ec2.set_interface_groups(&eni.id, &untrack, ctx.dry_run()),
+                )
+            })
+            .await?;
+            changed_groups(&eni.id, &untrack, "untracked", out);
         } else if !ctx.dry_run() {
             ctx.note(
                 "warning",
@@ -507,6 +520,32 @@ async fn close(
                 attempt += 1;
             }
             Err(err) => return Err(err),
+        }
+    }
+}
+
+/// Attempts of a call that names a group just created, while EC2 does not see it yet
+/// (`InvalidGroup.NotFound`: eventual consistency), with the close schedule's pauses.
+async fn visible<T, F, Fut>(ctx: &StepCtx<'_>, mut call: F) -> Result<T, StepError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, StepError>>,
+{
+    let mut pause = CLOSE_PAUSE;
+    let mut attempt = 1;
+    loop {
+        match call().await {
+            Err(err) if attempt < CLOSE_ATTEMPTS && already(&err, "InvalidGroup.NotFound") => {
+                ctx.progress(format!(
+                    "a new security group is not visible yet (EC2's eventual consistency); \
+                     trying again in {} ms",
+                    pause.as_millis()
+                ));
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+                attempt += 1;
+            }
+            other => return other,
         }
     }
 }
