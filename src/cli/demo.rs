@@ -91,6 +91,8 @@ pub async fn run(settings: &Settings, args: &DemoArgs) -> Result<ExitCode> {
     );
     // A new security group is unseen for a moment, as EC2's eventual consistency has it.
     simulator.set_new_group_delay(std::time::Duration::from_secs(1));
+    // Standby, detaching and coming back take a moment, as in AWS.
+    simulator.set_lifecycle_transition(std::time::Duration::from_secs(2));
     let config = simulator.sandbox_dir().join("breakglass.toml");
     let text = seed_evidence(&ctx, REGION).await?;
     let production: Vec<String> = estate

@@ -10,6 +10,7 @@
 
 mod support;
 
+mod asg_lifecycle;
 mod audit;
 mod cockpit;
 mod collect;

@@ -13,6 +13,7 @@ mod agent_ws;
 mod consistency;
 mod faults;
 mod ledger;
+mod lifecycle;
 mod request;
 mod resign;
 mod runcmd;

@@ -15,6 +15,7 @@ use serde_json::Value;
 use super::consistency;
 use super::faults::{self, Fault, Verdict};
 use super::ledger::{self, Progress};
+use super::lifecycle;
 use super::request::{classify, credential_of, service_of};
 use super::resign::resign;
 use super::state::{ManagedInstance, Session, SimState};
@@ -110,6 +111,17 @@ pub async fn dispatch(State(app): State<App>, request: Request) -> Response<Body
                 .ledger
                 .push(call.name(), resources, &["not_yet_visible"], false);
             let (status, content_type, body) = consistency::not_found(&group);
+            s.ledger.update(seq, Progress::Refused, Some(status), None);
+            return reply(status, content_type, body);
+        }
+        let refusal = s
+            .lifecycle
+            .refuses(&call.name(), &String::from_utf8_lossy(&bytes));
+        if let Some(message) = refusal {
+            let seq = s
+                .ledger
+                .push(call.name(), resources, &["not_in_service"], false);
+            let (status, content_type, body) = lifecycle::validation_error(&message);
             s.ledger.update(seq, Progress::Refused, Some(status), None);
             return reply(status, content_type, body);
         }
@@ -219,12 +231,10 @@ async fn answer(app: App, request: Call) -> Response<Body> {
             return reply(status, "application/x-amz-json-1.1", answer.to_string());
         }
     }
-    let timed = app
-        .state
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .timing
-        .wants(&call.name());
+    let timed = {
+        let s = app.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.timing.wants(&call.name()) || s.lifecycle.wants(&call.name())
+    };
     if let Some(secret) = resign_secret {
         match resign(&mut parts, &bytes, &scope, &secret) {
             Ok(resigned) => body = Body::from(resigned),
@@ -247,16 +257,17 @@ async fn answer(app: App, request: Call) -> Response<Body> {
             "cannot read the emulator's answer".into(),
         );
     };
-    let rewritten = app
-        .state
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .timing
-        .answer(
-            &call.name(),
-            &String::from_utf8_lossy(&bytes),
-            String::from_utf8_lossy(&answer).into_owned(),
-        );
+    let rewritten = {
+        let mut s = app.state.lock().unwrap_or_else(|p| p.into_inner());
+        let (operation, request) = (call.name(), String::from_utf8_lossy(&bytes));
+        let answer = String::from_utf8_lossy(&answer).into_owned();
+        let answer = s.timing.answer(&operation, &request, answer);
+        if head.status.is_success() {
+            s.lifecycle.answer(&operation, &request, answer)
+        } else {
+            answer
+        }
+    };
     head.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(head, Body::from(rewritten))
 }
@@ -369,6 +380,7 @@ async fn admin(app: &App, request: Request) -> Response<Body> {
                 let seconds = |k: &str| std::time::Duration::from_secs(v[k].as_u64().unwrap_or(0));
                 s.timing.snapshot_time = seconds("snapshot_seconds");
                 s.timing.draining_time = seconds("draining_seconds");
+                s.lifecycle.transition = seconds("lifecycle_seconds");
                 s.consistency.delay =
                     std::time::Duration::from_millis(v["new_group_millis"].as_u64().unwrap_or(0));
                 reply(200, "application/json", "{}".into())

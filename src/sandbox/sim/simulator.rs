@@ -158,6 +158,26 @@ impl Simulator {
         s.timing.draining_time = draining;
     }
 
+    /// How long Auto Scaling's transitions take (`EnteringStandby`, `Detaching`, `Pending`
+    /// after ExitStandby or AttachInstances); zero by default, as moto has it.
+    pub fn set_lifecycle_transition(&self, time: std::time::Duration) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.lifecycle.transition = time;
+    }
+
+    /// Holds `instance` of `group` in `state` (`Pending:Wait`, `Terminating:Wait`) for
+    /// `time`, as a lifecycle hook holds it.
+    pub fn hold_lifecycle(
+        &self,
+        instance: &str,
+        group: &str,
+        state: &str,
+        time: std::time::Duration,
+    ) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.lifecycle.hold(instance, group, state, time);
+    }
+
     /// How long a new security group stays invisible to the calls that name it (EC2's
     /// eventual consistency; zero by default, as moto has it).
     pub fn set_new_group_delay(&self, delay: std::time::Duration) {

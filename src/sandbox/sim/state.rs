@@ -119,6 +119,8 @@ pub struct SimState {
     pub ledger: super::ledger::Ledger,
     /// Snapshot and draining times.
     pub timing: super::timing::Timing,
+    /// Auto Scaling's transitional lifecycle states under way.
+    pub lifecycle: super::lifecycle::Lifecycle,
     /// New security groups not yet visible to the calls that follow.
     pub consistency: super::consistency::Consistency,
     /// IAM Identity Center sign-in.

@@ -103,18 +103,48 @@ async fn change(
     Ok(())
 }
 
-/// Isolation: protect from scale-in, then Standby or detach.
+/// What is left to wait for after the Auto Scaling change was asked for (it can pass
+/// through transitional states, and a launching instance cannot leave service yet).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settle {
+    /// Nothing: out of service already, not in a group, or being terminated.
+    Nothing,
+    /// Asked for: wait until Standby, or until it has left the group.
+    Wait(AsgMode),
+    /// Launching (a lifecycle hook may hold it in `Pending:Wait`): ask once it is
+    /// InService, then wait.
+    Deferred(AsgMode),
+}
+
+/// How long `settle` waits for the group, and how often it looks.
+const SETTLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
+const SETTLE_POLL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Isolation: protect from scale-in, then ask for Standby or detach. Nothing here waits:
+/// the network is cut first; `settle` waits afterwards.
 pub async fn isolate(
     ctx: &StepCtx<'_>,
     facts: &Facts,
     mode: AsgMode,
     out: &mut Outcome,
-) -> Result<(), StepError> {
+) -> Result<Settle, StepError> {
     let Some(member) = &facts.membership else {
         out.kept("not in an Auto Scaling group");
-        return Ok(());
+        return Ok(Settle::Nothing);
     };
     let group = member.group_name.as_str();
+    let state = member.lifecycle_state.as_str();
+    if state.starts_with("Terminating") {
+        ctx.note(
+            "warning",
+            format!(
+                "the instance is {state} in Auto Scaling group {group}: the group is terminating \
+                 it (a lifecycle hook holds it). Its volumes are kept (DeleteOnTermination is \
+                 off); snapshot them now"
+            ),
+        )?;
+        return Ok(Settle::Nothing);
+    }
     let mut arn = None;
     if member.protected_from_scale_in {
         out.kept("scale-in protection");
@@ -122,24 +152,121 @@ pub async fn isolate(
         let what = format!("scale-in protection on in {group}");
         change(ctx, &mut arn, AsgChange::Protect(true), group, what, out).await?;
     }
-    match (member.lifecycle_state.as_str(), mode) {
-        ("Standby", _) => out.kept(format!("Standby in {group}")),
-        ("InService", AsgMode::Standby) => {
-            let what = format!("Standby in {group} (the group launches a replacement)");
-            change(ctx, &mut arn, AsgChange::EnterStandby, group, what, out).await?;
+    Ok(match (state, mode) {
+        ("Standby", _) => {
+            out.kept(format!("Standby in {group}"));
+            Settle::Nothing
         }
-        ("InService", AsgMode::Detach) => {
-            let what = format!("detached from {group} (the group launches a replacement)");
-            change(ctx, &mut arn, AsgChange::Detach, group, what, out).await?;
+        ("EnteringStandby", _) => {
+            out.kept(format!("entering Standby in {group}"));
+            Settle::Wait(AsgMode::Standby)
+        }
+        ("Detaching", _) => {
+            out.kept(format!("leaving {group}"));
+            Settle::Wait(AsgMode::Detach)
+        }
+        ("InService", mode) => {
+            request(ctx, &mut arn, mode, group, out).await?;
+            Settle::Wait(mode)
+        }
+        (launching, mode) if launching.starts_with("Pending") => {
+            ctx.note(
+                "warning",
+                format!(
+                    "the instance is {launching} in {group} (still launching; a lifecycle hook \
+                     may hold it): it leaves service once it is InService, after the network \
+                     is cut"
+                ),
+            )?;
+            Settle::Deferred(mode)
         }
         (state, _) => {
             return Err(StepError::Failed(format!(
                 "the instance is {state} in Auto Scaling group {group}; it can be isolated when \
-                 it is InService or Standby"
+                 it is InService, Standby, or on its way to either"
             )));
         }
+    })
+}
+
+/// EnterStandby or DetachInstances.
+async fn request(
+    ctx: &StepCtx<'_>,
+    arn: &mut Option<String>,
+    mode: AsgMode,
+    group: &str,
+    out: &mut Outcome,
+) -> Result<(), StepError> {
+    match mode {
+        AsgMode::Standby => {
+            let what = format!("Standby in {group} (the group launches a replacement)");
+            change(ctx, arn, AsgChange::EnterStandby, group, what, out).await
+        }
+        AsgMode::Detach => {
+            let what = format!("detached from {group} (the group launches a replacement)");
+            change(ctx, arn, AsgChange::Detach, group, what, out).await
+        }
     }
-    Ok(())
+}
+
+/// Waits (with progress, for at most 10 minutes) until the instance is out of service as
+/// asked — through `EnteringStandby` or `Detaching`, and for a launching one until it is
+/// InService and can be asked. A dry run does not wait.
+pub async fn settle(
+    ctx: &StepCtx<'_>,
+    mut settle: Settle,
+    out: &mut Outcome,
+) -> Result<(), StepError> {
+    if ctx.dry_run() {
+        return Ok(());
+    }
+    let started = std::time::Instant::now();
+    let mut arn = None;
+    loop {
+        let wanted = match settle {
+            Settle::Nothing => return Ok(()),
+            Settle::Wait(mode) | Settle::Deferred(mode) => mode,
+        };
+        let member = read_membership(ctx).await?;
+        let state = member.as_ref().map(|m| m.lifecycle_state.clone());
+        match (settle, wanted, state.as_deref()) {
+            (Settle::Wait(_), AsgMode::Standby, Some("Standby"))
+            | (Settle::Wait(_), AsgMode::Detach, None) => return Ok(()),
+            (_, _, Some(s)) if s.starts_with("Terminating") => return Ok(()),
+            (Settle::Deferred(mode), _, Some("InService")) => {
+                let group = member.map(|m| m.group_name).unwrap_or_default();
+                request(ctx, &mut arn, mode, &group, out).await?;
+                settle = Settle::Wait(mode);
+                continue;
+            }
+            (_, _, Some("EnteringStandby" | "Detaching")) | (Settle::Deferred(_), _, Some(_)) => {}
+            (_, _, now) => {
+                return Err(StepError::Failed(format!(
+                    "Auto Scaling: the instance is {} instead of {}; the network is cut — check \
+                     the group, then resume the run",
+                    now.unwrap_or("not in a group"),
+                    match wanted {
+                        AsgMode::Standby => "Standby",
+                        AsgMode::Detach => "detached",
+                    }
+                )));
+            }
+        }
+        if started.elapsed() > SETTLE_TIMEOUT {
+            return Err(StepError::Failed(format!(
+                "Auto Scaling: the instance is still {} after {} s; the network is cut — \
+                 resume the run to wait again",
+                state.as_deref().unwrap_or("in transition"),
+                SETTLE_TIMEOUT.as_secs()
+            )));
+        }
+        ctx.progress(format!(
+            "Auto Scaling: {} ({} s)",
+            state.as_deref().unwrap_or("leaving the group"),
+            started.elapsed().as_secs()
+        ));
+        tokio::time::sleep(SETTLE_POLL).await;
+    }
 }
 
 /// Release: back in service in the recorded group, with the recorded protection.
@@ -174,7 +301,9 @@ pub async fn release(
             let what = format!("attached to {group} again");
             change(ctx, &mut arn, AsgChange::Attach, group, what, out).await?;
         }
-        Some("InService") => out.kept(format!("in service in {group}")),
+        Some("InService" | "Pending" | "Pending:Wait" | "Pending:Proceed") => {
+            out.kept(format!("in service in {group} (or on its way)"))
+        }
         Some(state) => {
             return Err(StepError::Failed(format!(
                 "the instance is {state} in {group}; release it when it is in Standby"

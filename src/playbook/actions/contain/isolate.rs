@@ -180,9 +180,11 @@ impl Action for Isolate {
             state::set(ctx, facts.state_tag(), "isolating", &mut out).await?;
         }
         evidence::protect(ctx, &facts, &mut out).await?;
-        asg::isolate(ctx, &facts, args.auto_scaling, &mut out).await?;
+        let settle = asg::isolate(ctx, &facts, args.auto_scaling, &mut out).await?;
         targets::deregister(ctx, &facts, &mut out).await?;
         network::quarantine(ctx, &facts, &record, endpoint, &mut out).await?;
+        // Only now, with the network cut, wait for Auto Scaling's transitions.
+        asg::settle(ctx, settle, &mut out).await?;
         let now = if already {
             Some("isolated")
         } else {

@@ -26,7 +26,7 @@ pub async fn isolated(
     if let Some(m) = now
         .membership
         .as_ref()
-        .filter(|m| m.lifecycle_state != "Standby")
+        .filter(|m| m.lifecycle_state != "Standby" && !m.lifecycle_state.starts_with("Terminating"))
     {
         problems.push(format!(
             "{} in Auto Scaling group {}",
