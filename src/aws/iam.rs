@@ -36,6 +36,12 @@ pub trait IamApi: Send + Sync {
         policy_name: &str,
     ) -> impl Future<Output = Result<Answer<Option<String>>, AwsError>> + Send;
 
+    /// The names of a role's inline policies (every page).
+    fn list_role_policies(
+        &self,
+        role_name: &str,
+    ) -> impl Future<Output = Result<Answer<Vec<String>>, AwsError>> + Send;
+
     fn put_role_policy(
         &self,
         role_name: &str,
@@ -172,6 +178,27 @@ impl IamApi for Iam {
                 }
             }
         }
+    }
+
+    async fn list_role_policies(&self, role_name: &str) -> Result<Answer<Vec<String>>, AwsError> {
+        let mut pages = self
+            .client
+            .list_role_policies()
+            .role_name(role_name)
+            .into_paginator()
+            .send();
+        let mut names = Vec::new();
+        let mut request_id = None;
+        while let Some(page) = pages.next().await {
+            let page =
+                page.map_err(|e| AwsError::from_sdk("iam", "ListRolePolicies", &self.region, &e))?;
+            request_id = page.request_id().map(str::to_owned);
+            names.extend(page.policy_names().iter().cloned());
+        }
+        Ok(Answer {
+            value: names,
+            request_id,
+        })
     }
 
     async fn put_role_policy(

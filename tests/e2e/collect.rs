@@ -387,8 +387,8 @@ async fn contain_runs_the_whole_response_in_the_order_that_keeps_the_evidence() 
             ("capture-memory", "succeeded"),
             ("collect-volatile", "succeeded"),
             ("isolate", "succeeded"),
-            ("snapshot", "succeeded"),
             ("revoke-sessions", "already_done"),
+            ("snapshot", "succeeded"),
         ],
         "{doc:#}"
     );

@@ -191,18 +191,21 @@ async fn ends_sessions_and_commands_and_denies_this_instances_credentials() {
     // Who else uses the role is said, and only this instance is denied.
     let other = id(&estate, "ss-prod-2");
     assert!(stderr.contains(&other), "{stderr}");
-    let deny = role_policy(&ctx, &role, &format!("breakglass-deny-{target}"))
-        .await
-        .unwrap();
-    assert_eq!(
-        deny["Statement"][0]["Condition"]["StringLike"]["aws:userid"],
-        format!("{role_id}:{target}")
+    // One policy on the role: every credential of this instance, and its credentials issued
+    // before now wherever they are used.
+    let deny = role_policy(&ctx, &role, "breakglass-deny").await.unwrap();
+    let statements = deny["Statement"].as_array().unwrap();
+    assert_eq!(statements.len(), 2, "{deny:#}");
+    assert!(
+        statements
+            .iter()
+            .all(|s| s["Effect"] == "Deny" && s["Action"] == "*")
     );
-    assert_eq!(deny["Statement"][0]["Effect"], "Deny");
-    let old = role_policy(&ctx, &role, &format!("breakglass-deny-old-{target}"))
-        .await
-        .unwrap();
-    let condition = &old["Statement"][0]["Condition"];
+    assert_eq!(
+        statements[0]["Condition"]["StringLike"]["aws:userid"],
+        serde_json::json!([format!("{role_id}:{target}")])
+    );
+    let condition = &statements[1]["Condition"];
     assert!(
         condition["StringEquals"]["ec2:SourceInstanceARN"]
             .as_str()
@@ -278,14 +281,92 @@ async fn release_lifts_the_deny_of_the_instance_but_not_of_its_old_credentials()
             .run();
         assert_eq!(run.code, 0, "{playbook}\n{}", run.stderr);
     }
+    // The instance is off the list; its older credentials stay denied.
+    let deny = role_policy(&ctx, &role, "breakglass-deny").await.unwrap();
+    let statements = deny["Statement"].as_array().unwrap();
+    assert_eq!(statements.len(), 1, "{deny:#}");
     assert!(
-        role_policy(&ctx, &role, &format!("breakglass-deny-{target}"))
-            .await
-            .is_none()
+        statements[0]["Condition"]["StringEquals"]["ec2:SourceInstanceARN"]
+            .as_str()
+            .unwrap()
+            .ends_with(&target)
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn instances_sharing_a_role_share_one_policy_and_a_full_quota_is_refused_before_writing() {
+    let account = Account::new().await;
+    let (estate, role, _) = estate_with_role(&account).await;
+    let ctx = account.context().await;
+    let first = id(&estate, "ss-prod-1");
+    let second = id(&estate, "ss-prod-2");
+    let (sim, _, _) = ssm_with_work(&account, &second).await;
+    let run = |target: &str| {
+        account
+            .bg()
+            .env("AWS_ENDPOINT_URL", sim.endpoint())
+            .args([
+                "run",
+                "revoke-sessions",
+                "-t",
+                target,
+                "--incident",
+                "IR-42",
+                "--yes",
+            ])
+            .args(["--output", "json"])
+            .run()
+    };
+    run("ss-prod-1").assert_code(0);
+    run("ss-prod-2").assert_code(0);
+    let deny = role_policy(&ctx, &role, "breakglass-deny").await.unwrap();
+    let denied = deny["Statement"][0]["Condition"]["StringLike"]["aws:userid"].to_string();
     assert!(
-        role_policy(&ctx, &role, &format!("breakglass-deny-old-{target}"))
-            .await
-            .is_some()
+        denied.contains(&first) && denied.contains(&second),
+        "{deny:#}"
+    );
+    assert_eq!(deny["Statement"].as_array().unwrap().len(), 3, "{deny:#}");
+
+    // Another inline policy fills the role's quota: the next revocation says so, and writes
+    // nothing (IAM would refuse it with LimitExceeded otherwise).
+    let filler = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{ "Effect": "Allow", "Action": "s3:GetObject",
+                        "Resource": format!("arn:aws:s3:::{}/*", "x".repeat(9_700)) }],
+    });
+    aws_sdk_iam::Client::new(ctx.sdk_config())
+        .put_role_policy()
+        .role_name(&role)
+        .policy_name("someone-elses")
+        .policy_document(filler.to_string())
+        .send()
+        .await
+        .unwrap();
+    ctx.ec2(REGION)
+        .client()
+        .associate_iam_instance_profile()
+        .instance_id(id(&estate, "ss-prod-3"))
+        .iam_instance_profile(
+            aws_sdk_ec2::types::IamInstanceProfileSpecification::builder()
+                .name("xroad-ss")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let before = role_policy(&ctx, &role, "breakglass-deny").await.unwrap();
+    let third = run("ss-prod-3");
+    third.assert_code(1);
+    let detail = third.json()["targets"][0]["steps"][0]["detail"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        detail.contains("10240 characters") && detail.contains("customer managed policy"),
+        "{detail}"
+    );
+    assert_eq!(
+        role_policy(&ctx, &role, "breakglass-deny").await.unwrap(),
+        before
     );
 }

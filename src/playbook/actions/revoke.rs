@@ -1,22 +1,19 @@
 //! `revoke-sessions`: end every way into the instance that does not go through the network
 //! cut — active Session Manager sessions and running commands — and revoke the instance
-//! role's credentials: a deny for every credential of this instance (stolen copies
-//! included: they carry the same `aws:userid`), and a deny for its credentials issued
-//! before now that outlives release. Role-wide revocation (every instance sharing the role)
+//! role's credentials: in the role's one `breakglass-deny` policy, a deny for every
+//! credential of this instance (stolen copies included: they carry the same `aws:userid`),
+//! and a deny for its credentials issued before now that outlives release. Role-wide revocation (every instance sharing the role)
 //! only when asked, after showing who shares it.
 
 mod deny;
 
-pub use deny::{instance_policy_name, lift};
+pub use deny::{POLICY as DENY_POLICY, lift};
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use serde_saphyr::Spanned;
 
-use self::deny::{
-    ROLE_WIDE_POLICY, ensure_policy, instance_deny, old_credentials_deny,
-    old_credentials_policy_name, role_of, role_wide_deny,
-};
+use self::deny::{ROLE_WIDE_POLICY, ensure_policy, role_of, role_wide_deny};
 use super::collect::LIST_COMMANDS;
 use super::{Access, Action, ActionInfo, ApiCall, Capability, PlanCtx, Planned, Resource, Service};
 use crate::aws::{Ec2Api, Ec2ContainApi, SsmApi};
@@ -61,8 +58,14 @@ pub(crate) const GET_INSTANCE_PROFILE: ApiCall = ApiCall::new(
 );
 pub(crate) const GET_ROLE_POLICY: ApiCall =
     ApiCall::new(Service::Iam, "GetRolePolicy", Access::Read, Resource::Role);
-const PUT_ROLE_POLICY: ApiCall =
+pub(crate) const PUT_ROLE_POLICY: ApiCall =
     ApiCall::new(Service::Iam, "PutRolePolicy", Access::Write, Resource::Role);
+const LIST_ROLE_POLICIES: ApiCall = ApiCall::new(
+    Service::Iam,
+    "ListRolePolicies",
+    Access::Read,
+    Resource::Role,
+);
 pub(crate) const DELETE_ROLE_POLICY: ApiCall = ApiCall::new(
     Service::Iam,
     "DeleteRolePolicy",
@@ -83,6 +86,7 @@ pub static INFO: ActionInfo = ActionInfo {
         DESCRIBE_PROFILE_ASSOCIATIONS,
         GET_INSTANCE_PROFILE,
         GET_ROLE_POLICY,
+        LIST_ROLE_POLICIES,
         PUT_ROLE_POLICY,
         DISASSOCIATE_PROFILE,
     ],
@@ -178,14 +182,15 @@ impl Action for RevokeSessions {
             ),
             PlannedCall::new(&GET_INSTANCE_PROFILE, "<instance profile>", "find the role"),
             PlannedCall::new(
-                &PUT_ROLE_POLICY,
-                instance_policy_name(id),
-                "deny every credential of this instance",
+                &LIST_ROLE_POLICIES,
+                "<role>",
+                "measure the role's inline policies against IAM's quota",
             ),
             PlannedCall::new(
                 &PUT_ROLE_POLICY,
-                old_credentials_policy_name(id),
-                "deny its credentials issued before now (kept after release)",
+                deny::POLICY,
+                "add this instance: deny every credential of it, and its credentials issued \
+                 before now (kept after release)",
             ),
         ];
         let mut notes = Vec::new();
@@ -319,21 +324,18 @@ impl Action for RevokeSessions {
                     ctx.region(),
                     ctx.account()
                 );
-                let policies = [
-                    (instance_policy_name(id), instance_deny(&role_id, id)),
-                    (
-                        old_credentials_policy_name(id),
-                        old_credentials_deny(&instance_arn, &now),
-                    ),
-                ];
-                let role_wide = args
-                    .role_wide
-                    .then(|| (ROLE_WIDE_POLICY.to_owned(), role_wide_deny(&now)));
-                for (name, document) in policies.into_iter().chain(role_wide) {
+                if let Some((what, check)) =
+                    deny::deny_instance(ctx, &role, &role_id, &instance_arn, &now).await?
+                {
+                    done.push(what);
+                    checks.extend(check);
+                }
+                if args.role_wide {
+                    let document = role_wide_deny(&now);
                     if let Some(check) =
-                        ensure_policy(ctx, &role, &name, document, &mut done).await?
+                        ensure_policy(ctx, &role, ROLE_WIDE_POLICY, document, &mut done).await?
                     {
-                        done.push(format!("{name} on role {role}"));
+                        done.push(format!("{ROLE_WIDE_POLICY} on role {role}"));
                         checks.push(check);
                     }
                 }

@@ -141,6 +141,7 @@ pub const RELEASE: &[ApiCall] = &[
     crate::playbook::actions::revoke::GET_INSTANCE_PROFILE,
     crate::playbook::actions::revoke::GET_ROLE_POLICY,
     crate::playbook::actions::revoke::DELETE_ROLE_POLICY,
+    crate::playbook::actions::revoke::PUT_ROLE_POLICY,
     DESCRIBE_INSTANCES,
     DESCRIBE_INSTANCE_ATTRIBUTE,
     MODIFY_INSTANCE_ATTRIBUTE,

@@ -122,9 +122,10 @@ impl Action for Release {
                 "protection flags as recorded",
             ),
             PlannedCall::new(
-                &revoke::DELETE_ROLE_POLICY,
-                revoke::instance_policy_name(id),
-                "lift revoke-sessions' deny of this instance, if any (the deny of older credentials stays)",
+                &revoke::PUT_ROLE_POLICY,
+                revoke::DENY_POLICY,
+                "take this instance off revoke-sessions' deny, if there (the deny of its older \
+                 credentials stays; the policy goes when it denies nothing more)",
             ),
             PlannedCall::new(&CREATE_TAGS, id, "tag breakglass:state=released"),
             PlannedCall::new(&DESCRIBE_INSTANCES, id, "verify: groups as recorded"),
