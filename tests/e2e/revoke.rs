@@ -103,20 +103,25 @@ async fn estate_with_role(account: &Account) -> (Estate, String, String) {
         .await
         .unwrap();
     for name in ["ss-prod-1", "ss-prod-2"] {
-        ctx.ec2(REGION)
-            .client()
-            .associate_iam_instance_profile()
-            .instance_id(id(&estate, name))
-            .iam_instance_profile(
-                aws_sdk_ec2::types::IamInstanceProfileSpecification::builder()
-                    .name("xroad-ss")
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
+        associate_profile(&ctx, &estate, name).await;
     }
     (estate, role.role_name, role.role_id)
+}
+
+/// Gives server `name` the `xroad-ss` instance profile.
+async fn associate_profile(ctx: &breakglass::aws::AwsContext, estate: &Estate, name: &str) {
+    ctx.ec2(REGION)
+        .client()
+        .associate_iam_instance_profile()
+        .instance_id(id(estate, name))
+        .iam_instance_profile(
+            aws_sdk_ec2::types::IamInstanceProfileSpecification::builder()
+                .name("xroad-ss")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
 }
 
 fn id(estate: &Estate, name: &str) -> String {
@@ -342,18 +347,7 @@ async fn instances_sharing_a_role_share_one_policy_and_a_full_quota_is_refused_b
         .send()
         .await
         .unwrap();
-    ctx.ec2(REGION)
-        .client()
-        .associate_iam_instance_profile()
-        .instance_id(id(&estate, "ss-prod-3"))
-        .iam_instance_profile(
-            aws_sdk_ec2::types::IamInstanceProfileSpecification::builder()
-                .name("xroad-ss")
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    associate_profile(&ctx, &estate, "ss-prod-3").await;
     let before = role_policy(&ctx, &role, "breakglass-deny").await.unwrap();
     let third = run("ss-prod-3");
     third.assert_code(1);
