@@ -173,6 +173,8 @@ async fn without_a_sign_in_the_tui_signs_in_and_picks_the_role() {
     tui.keys(&["d"]);
     // Approved at once in the sandbox; two roles to choose from.
     tui.wait_visible("Choose the role:", WAIT);
+    // The heading comes first, the roles once the portal has listed them.
+    tui.wait_visible("ReadOnly", WAIT);
     tui.keys(&["j", "Enter"]);
     let screen = tui.wait_visible("ss-test-3", WAIT);
     assert!(screen.contains("ReadOnly"), "{screen}");
