@@ -282,9 +282,15 @@ async fn release_lifts_the_deny_of_the_instance_but_not_of_its_old_credentials()
                 "--incident",
                 "IR-42",
                 "--yes",
+                "--output",
+                "json",
             ])
             .run();
         assert_eq!(run.code, 0, "{playbook}\n{}", run.stderr);
+        if playbook == "release" {
+            // It says when the instance's own credentials work again.
+            assert!(run.stdout.contains("stay denied"), "{}", run.stdout);
+        }
     }
     // The instance is off the list; its older credentials stay denied.
     let deny = role_policy(&ctx, &role, "breakglass-deny").await.unwrap();

@@ -246,7 +246,21 @@ pub async fn lift(
         return Ok(None);
     }
     denied.sessions.retain(|s| *s != session);
-    let what = format!("this instance lifted from {POLICY} on role {role}");
+    let instance_arn = format!(
+        "arn:aws:ec2:{}:{}:instance/{}",
+        ctx.region(),
+        ctx.account(),
+        ctx.instance_id()
+    );
+    let what = match denied.older.get(&instance_arn) {
+        // What the responder needs to know: the instance is not fully back at once.
+        Some(cut_off) => format!(
+            "this instance lifted from {POLICY} on role {role}; its credentials issued before \
+             {cut_off} stay denied, so its role works again once it holds newer ones (the \
+             instance metadata service replaces them before they expire)"
+        ),
+        None => format!("this instance lifted from {POLICY} on role {role}"),
+    };
     let arn = format!("arn:aws:iam::{}:role/{role}", ctx.account());
     let iam = ctx.aws_iam();
     let params = json!({ "role_name": role, "policy_name": POLICY });
