@@ -17,6 +17,33 @@ pub struct AsgMembership {
     pub protected_from_scale_in: bool,
 }
 
+/// A group's identity and sizes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AsgGroup {
+    pub arn: Option<String>,
+    pub min_size: i32,
+    pub max_size: i32,
+    pub desired_capacity: i32,
+    /// The group's instances with their lifecycle states.
+    pub instances: Vec<(String, String)>,
+}
+
+impl AsgGroup {
+    /// Instances the group counts toward its desired capacity: neither on standby nor
+    /// on their way out.
+    pub fn counted(&self) -> usize {
+        self.instances
+            .iter()
+            .filter(|(_, state)| {
+                !(state.starts_with("Standby")
+                    || state.starts_with("EnteringStandby")
+                    || state.starts_with("Terminat")
+                    || state.starts_with("Detach"))
+            })
+            .count()
+    }
+}
+
 /// The Auto Scaling calls breakglass makes.
 pub trait AutoScalingApi: Send + Sync {
     /// Group membership of the given instances (instances in no group are absent).
@@ -31,11 +58,19 @@ pub trait AutoScalingApi: Send + Sync {
         instance_id: &str,
     ) -> impl Future<Output = Result<Answer<Option<AsgMembership>>, AwsError>> + Send;
 
-    /// The ARN of a group (`None` when it does not exist).
-    fn describe_group_arn(
+    /// A group's ARN and sizes (`None` when it does not exist).
+    fn describe_group(
         &self,
         group_name: &str,
-    ) -> impl Future<Output = Result<Answer<Option<String>>, AwsError>> + Send;
+    ) -> impl Future<Output = Result<Answer<Option<AsgGroup>>, AwsError>> + Send;
+
+    /// `UpdateAutoScalingGroup` with a new maximum size and, when given, desired capacity.
+    fn resize_group(
+        &self,
+        group_name: &str,
+        max_size: i32,
+        desired_capacity: Option<i32>,
+    ) -> impl Future<Output = Result<Applied, AwsError>> + Send;
 
     /// `EnterStandby` without lowering the desired capacity (the group launches a
     /// replacement).
@@ -172,10 +207,7 @@ impl AutoScalingApi for AutoScaling {
         })
     }
 
-    async fn describe_group_arn(
-        &self,
-        group_name: &str,
-    ) -> Result<Answer<Option<String>>, AwsError> {
+    async fn describe_group(&self, group_name: &str) -> Result<Answer<Option<AsgGroup>>, AwsError> {
         let out = self
             .client
             .describe_auto_scaling_groups()
@@ -190,10 +222,44 @@ impl AutoScalingApi for AutoScaling {
                 .auto_scaling_groups()
                 .iter()
                 .find(|g| g.auto_scaling_group_name() == Some(group_name))
-                .and_then(|g| g.auto_scaling_group_arn())
-                .map(str::to_owned),
+                .map(|g| AsgGroup {
+                    arn: g.auto_scaling_group_arn().map(str::to_owned),
+                    min_size: g.min_size().unwrap_or_default(),
+                    max_size: g.max_size().unwrap_or_default(),
+                    desired_capacity: g.desired_capacity().unwrap_or_default(),
+                    instances: g
+                        .instances()
+                        .iter()
+                        .filter_map(|i| {
+                            Some((
+                                i.instance_id()?.to_owned(),
+                                i.lifecycle_state()?.as_str().to_owned(),
+                            ))
+                        })
+                        .collect(),
+                }),
             request_id: out.request_id().map(str::to_owned),
         })
+    }
+
+    async fn resize_group(
+        &self,
+        group_name: &str,
+        max_size: i32,
+        desired_capacity: Option<i32>,
+    ) -> Result<Applied, AwsError> {
+        let out = self
+            .client
+            .update_auto_scaling_group()
+            .auto_scaling_group_name(group_name)
+            .max_size(max_size)
+            .set_desired_capacity(desired_capacity)
+            .send()
+            .await
+            .map_err(|e| {
+                AwsError::from_sdk("autoscaling", "UpdateAutoScalingGroup", &self.region, &e)
+            })?;
+        Ok(Applied::done(out.request_id()))
     }
 
     async fn set_instance_protection(

@@ -20,7 +20,7 @@ mod sessions;
 mod ssm;
 mod sts;
 
-pub use autoscaling::{AsgMembership, AutoScaling, AutoScalingApi};
+pub use autoscaling::{AsgGroup, AsgMembership, AutoScaling, AutoScalingApi};
 pub use ec2::{
     EbsVolume, Ec2, Ec2Api, Ec2Filter, GroupRef, Instance, MetadataOptions, NetworkInterface,
 };

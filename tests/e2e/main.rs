@@ -11,6 +11,7 @@
 mod support;
 
 mod asg_lifecycle;
+mod asg_release;
 mod audit;
 mod cockpit;
 mod collect;

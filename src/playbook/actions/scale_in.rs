@@ -149,8 +149,9 @@ pub(crate) async fn group_arn(ctx: &StepCtx<'_>, group: &str) -> Result<String, 
     ctx.read(
         &DESCRIBE_AUTO_SCALING_GROUPS,
         json!({ "auto_scaling_group_names": [group] }),
-        ctx.autoscaling().describe_group_arn(group),
+        ctx.autoscaling().describe_group(group),
     )
     .await?
+    .and_then(|g| g.arn)
     .ok_or_else(|| StepError::Failed(format!("Auto Scaling group {group} not found")))
 }

@@ -10,6 +10,7 @@ mod agent_kms;
 mod agent_port;
 mod agent_shell;
 mod agent_ws;
+mod capacity;
 mod consistency;
 mod faults;
 mod ledger;

@@ -12,13 +12,13 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 
-use super::consistency;
 use super::faults::{self, Fault, Verdict};
 use super::ledger::{self, Progress};
 use super::lifecycle;
 use super::request::{classify, credential_of, service_of};
 use super::resign::resign;
 use super::state::{ManagedInstance, Session, SimState};
+use super::{capacity, consistency};
 use super::{sessions, ssm};
 
 /// Largest request body read into memory (API calls); uploads stream through.
@@ -100,6 +100,11 @@ pub async fn dispatch(State(app): State<App>, request: Request) -> Response<Body
         &bytes,
     );
     let resources = ledger::resources(&service, parts.uri.path(), &bytes);
+    let at_max_size = if capacity::asks(&call.name()) && resign_secret.is_none() {
+        capacity::refusal(&app, header("authorization"), &bytes).await
+    } else {
+        None
+    };
     let (seq, verdict) = {
         let mut s = app.state.lock().unwrap_or_else(|p| p.into_inner());
         *s.counts.entry(call.name()).or_default() += 1;
@@ -107,23 +112,20 @@ pub async fn dispatch(State(app): State<App>, request: Request) -> Response<Body
             .then(|| s.consistency.unseen_in(&bytes))
             .flatten();
         if let Some(group) = unseen {
-            let seq = s
-                .ledger
-                .push(call.name(), resources, &["not_yet_visible"], false);
-            let (status, content_type, body) = consistency::not_found(&group);
-            s.ledger.update(seq, Progress::Refused, Some(status), None);
-            return reply(status, content_type, body);
+            return refused(&mut s, call.name(), resources, "not_yet_visible", {
+                consistency::not_found(&group)
+            });
         }
         let refusal = s
             .lifecycle
             .refuses(&call.name(), &String::from_utf8_lossy(&bytes));
         if let Some(message) = refusal {
-            let seq = s
-                .ledger
-                .push(call.name(), resources, &["not_in_service"], false);
-            let (status, content_type, body) = lifecycle::validation_error(&message);
-            s.ledger.update(seq, Progress::Refused, Some(status), None);
-            return reply(status, content_type, body);
+            let error = lifecycle::validation_error(&message);
+            return refused(&mut s, call.name(), resources, "not_in_service", error);
+        }
+        if let Some(message) = at_max_size {
+            let error = lifecycle::validation_error(&message);
+            return refused(&mut s, call.name(), resources, "at_max_size", error);
         }
         let applied = faults::apply(&mut s.faults, &call.name(), false);
         let held = matches!(applied.verdict, Verdict::Pass { before, .. } if !before.is_zero());
@@ -165,6 +167,19 @@ pub async fn dispatch(State(app): State<App>, request: Request) -> Response<Body
         return cut_connection();
     }
     response
+}
+
+/// Refuses a call as AWS would, with the reason (`fault`) in the ledger.
+fn refused(
+    s: &mut SimState,
+    call: String,
+    resources: Vec<String>,
+    fault: &'static str,
+    (status, content_type, body): (u16, &'static str, String),
+) -> Response<Body> {
+    let seq = s.ledger.push(call, resources, &[fault], false);
+    s.ledger.update(seq, Progress::Refused, Some(status), None);
+    reply(status, content_type, body)
 }
 
 /// Answers a call and writes its answer into the ledger.

@@ -5,6 +5,7 @@
 use serde_json::json;
 
 use super::calls::*;
+use super::capacity::{self, Room};
 use super::facts::{Facts, read_membership};
 use super::outcome::Outcome;
 use super::record::IsolationRecord;
@@ -42,6 +43,11 @@ enum AsgChange {
     ExitStandby,
     Detach,
     Attach,
+    /// A new maximum size and, when given, desired capacity.
+    Resize {
+        max: i32,
+        desired: Option<i32>,
+    },
 }
 
 impl AsgChange {
@@ -52,6 +58,7 @@ impl AsgChange {
             AsgChange::ExitStandby => &EXIT_STANDBY,
             AsgChange::Detach => &DETACH_INSTANCES,
             AsgChange::Attach => &ATTACH_INSTANCES,
+            AsgChange::Resize { .. } => &UPDATE_AUTO_SCALING_GROUP,
         }
     }
 }
@@ -96,6 +103,15 @@ async fn change(
         }
         AsgChange::Attach => {
             ctx.mutate(api, params, asg.attach_instance(group, id))
+                .await?
+        }
+        AsgChange::Resize { max, desired } => {
+            let params = json!({
+                "auto_scaling_group_name": group,
+                "max_size": max,
+                "desired_capacity": desired,
+            });
+            ctx.mutate(api, params, asg.resize_group(group, max, desired))
                 .await?
         }
     };
@@ -269,11 +285,13 @@ pub async fn settle(
     }
 }
 
-/// Release: back in service in the recorded group, with the recorded protection.
+/// Release: back in service in the recorded group, with the recorded protection, making
+/// the room `capacity::check` found was needed.
 pub async fn release(
     ctx: &StepCtx<'_>,
     record: &IsolationRecord,
     facts: &Facts,
+    room: &Room,
     out: &mut Outcome,
 ) -> Result<(), StepError> {
     let Some(recorded) = &record.auto_scaling else {
@@ -281,33 +299,60 @@ pub async fn release(
     };
     let group = recorded.group.as_str();
     let mut arn = None;
-    match facts
+    let back = match facts
         .membership
         .as_ref()
         .map(|m| m.lifecycle_state.as_str())
     {
-        Some("Standby") => {
-            change(
-                ctx,
-                &mut arn,
-                AsgChange::ExitStandby,
-                group,
-                format!("back in service in {group}"),
-                out,
-            )
-            .await?;
-        }
-        None => {
-            let what = format!("attached to {group} again");
-            change(ctx, &mut arn, AsgChange::Attach, group, what, out).await?;
-        }
+        Some("Standby") => Some((AsgChange::ExitStandby, "back in service in")),
+        None => Some((AsgChange::Attach, "attached again to")),
         Some("InService" | "Pending" | "Pending:Wait" | "Pending:Proceed") => {
-            out.kept(format!("in service in {group} (or on its way)"))
+            out.kept(format!("in service in {group} (or on its way)"));
+            None
         }
         Some(state) => {
             return Err(StepError::Failed(format!(
                 "the instance is {state} in {group}; release it when it is in Standby"
             )));
+        }
+    };
+    let mut shrink = None;
+    if let Some((step, said)) = back {
+        if let Room::Make { max, desired, keep } = *room {
+            let raise = AsgChange::Resize {
+                max: max + 1,
+                desired: None,
+            };
+            let what = if keep {
+                format!(
+                    "maximum size of {group} {max} → {} for the release",
+                    max + 1
+                )
+            } else {
+                format!(
+                    "maximum size of {group} {max} → {} (it was full): the group keeps {} \
+                     instances; lower its desired capacity and maximum when the replacement \
+                     can go",
+                    max + 1,
+                    desired + 1
+                )
+            };
+            change(ctx, &mut arn, raise, group, what, out).await?;
+            change(ctx, &mut arn, step, group, format!("{said} {group}"), out).await?;
+            if keep {
+                let back = AsgChange::Resize {
+                    max,
+                    desired: Some(desired),
+                };
+                let what = format!(
+                    "{group} back to {desired} instances, maximum {max}: its termination \
+                     policy removes one other instance"
+                );
+                change(ctx, &mut arn, back, group, what, out).await?;
+                shrink = Some(desired);
+            }
+        } else {
+            change(ctx, &mut arn, step, group, format!("{said} {group}"), out).await?;
         }
     }
     let now = if ctx.dry_run() {
@@ -317,6 +362,9 @@ pub async fn release(
     };
     let protected = now.as_ref().is_some_and(|m| m.protected_from_scale_in);
     if protected != recorded.protected_from_scale_in {
+        if let Some(desired) = shrink.filter(|_| !ctx.dry_run() && protected) {
+            capacity::shrunk(ctx, group, desired).await?;
+        }
         let what = format!(
             "scale-in protection {} in {group}",
             if recorded.protected_from_scale_in {

@@ -79,6 +79,12 @@ pub const ATTACH_INSTANCES: ApiCall = ApiCall::new(
     Write,
     Resource::AutoScalingGroup,
 );
+pub const UPDATE_AUTO_SCALING_GROUP: ApiCall = ApiCall::new(
+    AutoScaling,
+    "UpdateAutoScalingGroup",
+    Write,
+    Resource::AutoScalingGroup,
+);
 
 pub const DESCRIBE_TARGET_GROUPS: ApiCall = ApiCall::new(
     ElasticLoadBalancing,
@@ -152,6 +158,7 @@ pub const RELEASE: &[ApiCall] = &[
     SET_INSTANCE_PROTECTION,
     EXIT_STANDBY,
     ATTACH_INSTANCES,
+    UPDATE_AUTO_SCALING_GROUP,
     DESCRIBE_TARGET_GROUPS,
     DESCRIBE_TARGET_HEALTH,
     REGISTER_TARGETS,

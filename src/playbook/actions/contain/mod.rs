@@ -4,6 +4,7 @@
 
 mod asg;
 mod calls;
+mod capacity;
 mod evidence;
 mod facts;
 pub(crate) mod isolate;
@@ -17,6 +18,7 @@ mod targets;
 mod verify;
 
 pub use asg::AsgMode;
+pub use capacity::AtMaxSize;
 pub use isolate::IsolateArgs;
 pub use network::{ROLE_TAG, Role};
 pub use record::{IsolationRecord, PARAMETER_PREFIX, parameter_name};

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
+use super::capacity::{self, AtMaxSize};
 use super::outcome::Outcome;
 use super::record::{self, parameter_name};
 use super::{asg, calls, evidence, facts, network, state, targets, verify};
@@ -31,6 +32,8 @@ pub static INFO: ActionInfo = ActionInfo {
 pub struct ReleaseArgs {
     /// Restore what can be restored even if the instance's interfaces changed since.
     pub force: bool,
+    /// What to do when the Auto Scaling group has no room for the instance.
+    pub at_max_size: AtMaxSize,
 }
 
 /// The `release` action.
@@ -42,6 +45,8 @@ pub struct Release;
 pub struct ReleaseDoc {
     /// `true`, `false` or a template.
     pub force: Option<Spanned<Scalar>>,
+    /// `refuse`, `raise-max`, `keep-size` or a template.
+    pub at_max_size: Option<Spanned<Scalar>>,
 }
 
 /// `release`'s arguments, checked.
@@ -49,6 +54,8 @@ pub struct ReleaseDoc {
 pub struct ReleaseSpec {
     /// Renders to `true` or `false`.
     pub force: Template,
+    /// Renders to one of [`AtMaxSize::CHOICES`].
+    pub at_max_size: Template,
 }
 
 impl Action for Release {
@@ -71,13 +78,31 @@ impl Action for Release {
             &is_flag,
             "`force` is `true` or `false`",
         );
-        force.map(|force| ReleaseSpec { force })
+        let at_max_size = scalar(
+            c,
+            args.at_max_size.as_ref(),
+            "refuse",
+            known,
+            &|v| AtMaxSize::parse(v).is_some(),
+            "`at_max_size` is `refuse`, `raise-max` or `keep-size`",
+        );
+        Some(ReleaseSpec {
+            force: force?,
+            at_max_size: at_max_size?,
+        })
     }
 
     fn plan(spec: &ReleaseSpec, target: &PlanCtx<'_>) -> Result<Planned<ReleaseArgs>, String> {
         use calls::*;
+        let at_max_size = target.render(&spec.at_max_size);
         let args = ReleaseArgs {
             force: target.flag("force", &spec.force)?,
+            at_max_size: AtMaxSize::parse(&at_max_size).ok_or_else(|| {
+                format!(
+                    "`at_max_size` is `{at_max_size}`, not {}",
+                    AtMaxSize::CHOICES
+                )
+            })?,
         };
         let server = target.server;
         let id = server.instance_id.as_str();
@@ -98,6 +123,27 @@ impl Action for Release {
                 &MODIFY_NETWORK_INTERFACE_ATTRIBUTE,
                 &eni.id,
                 "groups → as recorded",
+            ));
+        }
+        calls.push(PlannedCall::new(
+            &DESCRIBE_AUTO_SCALING_GROUPS,
+            "<recorded Auto Scaling group>",
+            "room for the instance: refuse before any change if the group is at its maximum \
+             size, unless `at_max_size` says otherwise",
+        ));
+        let resize = match args.at_max_size {
+            AtMaxSize::Refuse => None,
+            AtMaxSize::RaiseMax => Some("if at its maximum: maximum + 1 (kept)"),
+            AtMaxSize::KeepSize => Some(
+                "if at its maximum: maximum + 1 for the release, then desired and maximum \
+                 back (one other instance goes)",
+            ),
+        };
+        if let Some(why) = resize {
+            calls.push(PlannedCall::new(
+                &UPDATE_AUTO_SCALING_GROUP,
+                "<recorded Auto Scaling group>",
+                why,
             ));
         }
         calls.extend([
@@ -174,9 +220,10 @@ impl Action for Release {
                 now.join(",")
             )));
         }
+        let room = capacity::check(ctx, &record, &facts, args.at_max_size).await?;
         network::restore(ctx, &record, &facts, &mut out).await?;
         targets::register(ctx, &record, &facts, &mut out).await?;
-        asg::release(ctx, &record, &facts, &mut out).await?;
+        asg::release(ctx, &record, &facts, &room, &mut out).await?;
         evidence::restore(ctx, &record, &facts, &mut out).await?;
         let profile = facts.instance.instance_profile_arn.as_deref();
         match revoke::lift(ctx, profile).await? {
