@@ -15,8 +15,20 @@ pub struct Decision {
     pub decision: String,
 }
 
+/// A condition key's value for the policy simulator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContextValue {
+    pub key: String,
+    /// The simulator's type name: `string`, `date`, …
+    pub kind: &'static str,
+    pub value: String,
+}
+
 /// The IAM calls breakglass makes.
 pub trait IamApi: Send + Sync {
+    /// AWS's time, from the `Date` of IAM's latest answer; `None` before any answer said.
+    fn aws_time(&self) -> Option<chrono::DateTime<chrono::Utc>>;
+
     /// The full ARN (with its path) of a role.
     fn get_role_arn(
         &self,
@@ -55,12 +67,14 @@ pub trait IamApi: Send + Sync {
         policy_name: &str,
     ) -> impl Future<Output = Result<super::Applied, AwsError>> + Send;
 
-    /// Asks the policy simulator about `actions` on `resource_arns` for `principal_arn`.
+    /// Asks the policy simulator about `actions` on `resource_arns` for `principal_arn`,
+    /// with the request's condition keys set as `context` gives them.
     fn simulate_principal_policy(
         &self,
         principal_arn: &str,
         actions: &[String],
         resource_arns: &[String],
+        context: &[ContextValue],
     ) -> impl Future<Output = Result<Answer<Vec<Decision>>, AwsError>> + Send;
 }
 
@@ -69,13 +83,15 @@ pub trait IamApi: Send + Sync {
 pub struct Iam {
     client: aws_sdk_iam::Client,
     region: String,
+    clock: super::clock::AwsClock,
 }
 
 impl Iam {
-    pub fn new(client: aws_sdk_iam::Client, region: &str) -> Self {
+    pub fn new(client: aws_sdk_iam::Client, region: &str, clock: super::clock::AwsClock) -> Self {
         Iam {
             client,
             region: region.to_owned(),
+            clock,
         }
     }
 
@@ -87,6 +103,10 @@ impl Iam {
 }
 
 impl IamApi for Iam {
+    fn aws_time(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.clock.now()
+    }
+
     async fn get_role_arn(&self, role_name: &str) -> Result<Answer<String>, AwsError> {
         let out = self
             .client
@@ -106,13 +126,25 @@ impl IamApi for Iam {
         principal_arn: &str,
         actions: &[String],
         resource_arns: &[String],
+        context: &[ContextValue],
     ) -> Result<Answer<Vec<Decision>>, AwsError> {
+        let entries = context
+            .iter()
+            .map(|c| {
+                aws_sdk_iam::types::ContextEntry::builder()
+                    .context_key_name(&c.key)
+                    .context_key_type(aws_sdk_iam::types::ContextKeyTypeEnum::from(c.kind))
+                    .context_key_values(&c.value)
+                    .build()
+            })
+            .collect();
         let out = self
             .client
             .simulate_principal_policy()
             .policy_source_arn(principal_arn)
             .set_action_names(Some(actions.to_vec()))
             .set_resource_arns(Some(resource_arns.to_vec()))
+            .set_context_entries(Some(entries))
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("iam", "SimulatePrincipalPolicy", &self.region, &e))?;

@@ -2,6 +2,7 @@
 //! types in and out. Nothing outside this module touches SDK types.
 
 mod autoscaling;
+mod clock;
 mod ec2;
 mod ec2_contain;
 mod ec2_evidence;
@@ -32,7 +33,7 @@ pub use ec2_evidence::{Ec2EvidenceApi, Snapshot, SnapshotsCreated};
 pub use ec2_groups::{Ec2GroupsApi, Rule, SecurityGroup};
 pub use elbv2::{Elbv2, Elbv2Api, Target, TargetGroup, TargetGroupInfo};
 pub use error::{AwsError, AwsErrorKind, ProviderFailure};
-pub use iam::{Decision, Iam, IamApi};
+pub use iam::{ContextValue, Decision, Iam, IamApi};
 pub use kms::Kms;
 pub use logs::{
     CloudWatchLogs, CloudWatchLogsApi, LogEvent, LogGroupInfo, RejectedEvents, StreamCreated,

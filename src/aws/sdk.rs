@@ -44,6 +44,8 @@ pub struct SandboxEndpoint {
 #[derive(Debug, Clone)]
 pub struct AwsContext {
     sdk: SdkConfig,
+    /// AWS's time as IAM's answers give it.
+    clock: super::clock::AwsClock,
 }
 
 impl AwsContext {
@@ -75,7 +77,10 @@ impl AwsContext {
                 ));
         }
         let sdk = loader.load().await;
-        AwsContext { sdk }
+        AwsContext {
+            sdk,
+            clock: Default::default(),
+        }
     }
 
     /// The same configuration with every call signed by `provider`'s credentials (an IAM
@@ -88,7 +93,10 @@ impl AwsContext {
                 aws_credential_types::provider::SharedCredentialsProvider::new(provider),
             )
             .build();
-        AwsContext { sdk }
+        AwsContext {
+            sdk,
+            clock: self.clock,
+        }
     }
 
     /// The shared SDK configuration (for clients outside the service traits, e.g. tests).
@@ -184,8 +192,13 @@ impl AwsContext {
     pub fn iam(&self, region: &str) -> Iam {
         let conf = aws_sdk_iam::config::Builder::from(&self.sdk)
             .region(Self::region(region))
+            .interceptor(self.clock.clone())
             .build();
-        Iam::new(aws_sdk_iam::Client::from_conf(conf), region)
+        Iam::new(
+            aws_sdk_iam::Client::from_conf(conf),
+            region,
+            self.clock.clone(),
+        )
     }
 
     pub fn kms(&self, region: &str) -> super::Kms {

@@ -33,6 +33,7 @@ mod playbook;
 mod playbook_guards;
 mod reliability;
 mod revoke;
+mod revoke_clock;
 mod scale_in;
 mod secrets;
 mod session_cli;

@@ -74,7 +74,7 @@ fn made(sim: &Simulator, operation: &str, resource: &str) -> usize {
 }
 
 /// The estate with `ss-prod-1` and `ss-prod-2` sharing one instance profile.
-async fn estate_with_role(account: &Account) -> (Estate, String, String) {
+pub(crate) async fn estate_with_role(account: &Account) -> (Estate, String, String) {
     let ctx = account.context().await;
     let estate = Seeder::new(&ctx, REGION).xroad_estate().await.unwrap();
     let iam = aws_sdk_iam::Client::new(ctx.sdk_config());
@@ -124,7 +124,7 @@ async fn associate_profile(ctx: &breakglass::aws::AwsContext, estate: &Estate, n
         .unwrap();
 }
 
-fn id(estate: &Estate, name: &str) -> String {
+pub(crate) fn id(estate: &Estate, name: &str) -> String {
     estate
         .servers
         .iter()
@@ -134,7 +134,7 @@ fn id(estate: &Estate, name: &str) -> String {
         .clone()
 }
 
-async fn role_policy(ctx: &AwsContext, role: &str, name: &str) -> Option<Value> {
+pub(crate) async fn role_policy(ctx: &AwsContext, role: &str, name: &str) -> Option<Value> {
     let iam = aws_sdk_iam::Client::new(ctx.sdk_config());
     let out = iam
         .get_role_policy()

@@ -6,6 +6,7 @@
 //! only when asked, after showing who shares it.
 
 mod deny;
+mod effect;
 
 pub use deny::{POLICY as DENY_POLICY, lift};
 
@@ -18,7 +19,9 @@ use super::collect::LIST_COMMANDS;
 use super::{Access, Action, ActionInfo, ApiCall, Capability, PlanCtx, Planned, Resource, Service};
 use crate::aws::{Ec2Api, Ec2ContainApi, SsmApi};
 use crate::playbook::args::{Scalar, is_flag, scalar};
-use crate::playbook::exec::{StepCtx, StepError, StepResult, StepStatus};
+use crate::playbook::exec::{
+    GET_ROLE, SIMULATE_PRINCIPAL_POLICY, StepCtx, StepError, StepResult, StepStatus,
+};
 use crate::playbook::load::Checker;
 use crate::playbook::plan::PlannedCall;
 use crate::playbook::template::Template;
@@ -88,6 +91,8 @@ pub static INFO: ActionInfo = ActionInfo {
         GET_ROLE_POLICY,
         LIST_ROLE_POLICIES,
         PUT_ROLE_POLICY,
+        GET_ROLE,
+        SIMULATE_PRINCIPAL_POLICY,
         DISASSOCIATE_PROFILE,
     ],
     confirm_by_default: true,
@@ -318,14 +323,15 @@ impl Action for RevokeSessions {
                         ),
                     )?;
                 }
-                let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+                let (cut_off, now) = effect::cut_off(ctx)?;
                 let instance_arn = format!(
                     "arn:aws:ec2:{}:{}:instance/{id}",
                     ctx.region(),
                     ctx.account()
                 );
                 if let Some((what, check)) =
-                    deny::deny_instance(ctx, &role, &role_id, &instance_arn, &now).await?
+                    deny::deny_instance(ctx, &role, &role_id, &instance_arn, (cut_off, &now))
+                        .await?
                 {
                     done.push(what);
                     checks.extend(check);

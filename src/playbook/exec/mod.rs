@@ -15,5 +15,7 @@ pub use events::{
 };
 pub use recorder::{Recorder, RunMeta};
 pub use run::{ExecOptions, RunOutcome, execute};
-pub use simulate::DRY_RUN_CALLS;
+pub use simulate::{
+    DRY_RUN_CALLS, GET_ROLE, SIMULATE_PRINCIPAL_POLICY, unavailable as simulator_unavailable,
+};
 pub use step::StepCtx;

@@ -51,6 +51,17 @@ fn principal(caller_arn: &str) -> Principal {
     }
 }
 
+/// Whether `err` only means the IAM policy simulator cannot answer here (denied, not
+/// offered by the endpoint, role not found by name, …) — anything but a credentials problem.
+pub fn unavailable(err: &crate::aws::AwsError) -> bool {
+    !matches!(
+        err.kind,
+        AwsErrorKind::NoCredentials
+            | AwsErrorKind::ExpiredCredentials
+            | AwsErrorKind::InvalidCredentials
+    )
+}
+
 fn not_verifiable(reason: impl Into<String>) -> StepResult {
     StepResult::new(StepStatus::NotVerifiable, reason)
 }
@@ -66,16 +77,6 @@ impl StepCtx<'_> {
             return Ok(not_verifiable("the caller identity is unknown"));
         };
         let iam = self.aws.iam(&self.target.region);
-        // Anything but a credentials problem only means the simulator cannot answer here
-        // (denied, not offered by the endpoint, role not found by name, …).
-        let unavailable = |err: &crate::aws::AwsError| {
-            !matches!(
-                err.kind,
-                AwsErrorKind::NoCredentials
-                    | AwsErrorKind::ExpiredCredentials
-                    | AwsErrorKind::InvalidCredentials
-            )
-        };
         let principal = match principal(&caller) {
             Principal::Unsupported => {
                 return Ok(not_verifiable(format!(
@@ -119,6 +120,7 @@ impl StepCtx<'_> {
                     &principal,
                     std::slice::from_ref(&action),
                     &[resource_arn.to_owned()],
+                    &[],
                 ),
             )
             .await

@@ -11,6 +11,7 @@ mod agent_port;
 mod agent_shell;
 mod agent_ws;
 mod capacity;
+mod clock;
 mod consistency;
 mod faults;
 mod ledger;

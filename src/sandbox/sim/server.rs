@@ -340,7 +340,15 @@ async fn forward(app: &App, mut parts: axum::http::request::Parts, body: Body) -
     };
     let request = axum::http::Request::from_parts(parts, body);
     match app.client.request(request).await {
-        Ok(response) => response.map(Body::new),
+        Ok(mut response) => {
+            let offset = app
+                .state
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clock_offset;
+            super::clock::shift(response.headers_mut(), offset);
+            response.map(Body::new)
+        }
         Err(err) => reply(
             502,
             "text/plain",

@@ -178,6 +178,13 @@ impl Simulator {
         s.lifecycle.hold(instance, group, state, time);
     }
 
+    /// Makes AWS's clock `offset` away from this machine's, as the `Date` of every answer
+    /// shows it (a responder's laptop with a wrong clock; keep within SigV4's five minutes).
+    pub fn set_clock_offset(&self, offset: chrono::TimeDelta) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.clock_offset = offset;
+    }
+
     /// How long a new security group stays invisible to the calls that name it (EC2's
     /// eventual consistency; zero by default, as moto has it).
     pub fn set_new_group_delay(&self, delay: std::time::Duration) {

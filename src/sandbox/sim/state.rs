@@ -123,6 +123,8 @@ pub struct SimState {
     pub lifecycle: super::lifecycle::Lifecycle,
     /// New security groups not yet visible to the calls that follow.
     pub consistency: super::consistency::Consistency,
+    /// AWS's clock minus this machine's, as the answers' `Date` shows it.
+    pub clock_offset: chrono::TimeDelta,
     /// IAM Identity Center sign-in.
     pub sso: super::sso::SsoState,
     /// The SSM agent version the sandbox's agents announce (default: a current one).

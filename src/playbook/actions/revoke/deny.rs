@@ -5,8 +5,10 @@
 //! together), measured before every write. Release takes its instance off the list (the
 //! older-credentials deny stays). The role-wide deny is a policy of its own.
 
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
 
+use super::effect;
 use super::{
     DELETE_ROLE_POLICY, GET_INSTANCE_PROFILE, GET_ROLE_POLICY, LIST_ROLE_POLICIES, PUT_ROLE_POLICY,
 };
@@ -15,6 +17,19 @@ use crate::playbook::exec::{StepCtx, StepError, StepResult};
 
 /// The role's inline policy denying the credentials of the instances it lists.
 pub const POLICY: &str = "breakglass-deny";
+
+/// How long an instance role credential issued before a cut-off can still be in use after
+/// it: STS's longest role session, 12 hours (IAM User Guide, *Use IAM roles*, maximum
+/// session duration). The instance metadata service rotates them well before that, but AWS
+/// documents no shorter bound, so the older-credentials deny stays this long.
+pub const CREDENTIAL_LIFETIME: chrono::TimeDelta = chrono::TimeDelta::hours(12);
+
+/// When every credential issued before `cut_off` has expired.
+pub fn expiry(cut_off: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(cut_off)
+        .ok()
+        .map(|d| d.with_timezone(&Utc) + CREDENTIAL_LIFETIME)
+}
 
 /// IAM's quota for all of a role's inline policies together, in characters (whitespace
 /// not counted): IAM User Guide, *IAM and AWS STS quotas*.
@@ -71,6 +86,15 @@ impl Denied {
             }
         }
         Ok(denied)
+    }
+
+    /// Drops the older-credentials denies whose credentials have all expired by `now`;
+    /// returns how many.
+    pub fn prune(&mut self, now: DateTime<Utc>) -> usize {
+        let before = self.older.len();
+        self.older
+            .retain(|_, cut_off| expiry(cut_off).is_none_or(|due| due > now));
+        before - self.older.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -182,29 +206,44 @@ pub(super) async fn ensure_policy(
 }
 
 /// Revocation: adds the instance to the role's `breakglass-deny` — every credential of its
-/// role sessions (named after it), and those issued before `now` wherever they are used —
-/// after measuring the role's inline policies against the quota. `None` when the policy
+/// role sessions (named after it), and those issued before `cut_off` wherever they are used —
+/// after dropping older-credentials denies that have expired and measuring the role's inline
+/// policies against the quota; then checks the deny took effect. `None` when the policy
 /// already denies both; in a dry run, the simulator's verdict.
 pub async fn deny_instance(
     ctx: &StepCtx<'_>,
     role: &str,
     role_id: &str,
     instance_arn: &str,
-    now: &str,
+    cut_off: (DateTime<Utc>, &str),
 ) -> Result<Option<(String, Option<StepResult>)>, StepError> {
     let session = format!("{role_id}:{}", ctx.instance_id());
     let mut denied = read(ctx, role).await?.unwrap_or_default();
-    if denied.sessions.contains(&session) && denied.older.contains_key(instance_arn) {
+    let expired = denied.prune(cut_off.0);
+    if expired == 0 && denied.sessions.contains(&session) && denied.older.contains_key(instance_arn)
+    {
         return Ok(None);
     }
     if !denied.sessions.contains(&session) {
-        denied.sessions.push(session);
+        denied.sessions.push(session.clone());
     }
-    denied
+    let cut = denied
         .older
         .entry(instance_arn.to_owned())
-        .or_insert_with(|| now.to_owned());
-    let what = format!("{POLICY} on role {role} denies this instance");
+        .or_insert_with(|| cut_off.1.to_owned())
+        .clone();
+    let due = expiry(&cut).map_or(cut.clone(), |d| {
+        d.to_rfc3339_opts(SecondsFormat::Secs, true)
+    });
+    let mut what = format!(
+        "{POLICY} on role {role} denies this instance (its credentials issued before {cut} stay \
+         denied after release, until {due})"
+    );
+    if expired > 0 {
+        what.push_str(&format!(
+            "; {expired} older-credentials deny(s) whose credentials have all expired dropped"
+        ));
+    }
     if ctx.dry_run() {
         let arn = format!("arn:aws:iam::{}:role/{role}", ctx.account());
         return Ok(Some((
@@ -226,11 +265,19 @@ pub async fn deny_instance(
         )));
     }
     put(ctx, role, &document).await?;
-    Ok(Some((what, None)))
+    effect::read_back(ctx, role, &denied).await?;
+    let who = effect::Credentials {
+        role,
+        session: &session,
+        instance_arn,
+    };
+    let checked = effect::simulated(ctx, &who).await?;
+    Ok(Some((format!("{what}; {checked}"), None)))
 }
 
-/// Release: takes the instance off `breakglass-deny` (its older credentials stay denied);
-/// the policy goes when it denies nothing more. Returns what it did, if anything.
+/// Release: takes the instance off `breakglass-deny` and drops the older-credentials denies
+/// whose credentials have all expired (its own included, once due); the policy goes when it
+/// denies nothing more. Returns what it did, if anything.
 pub async fn lift(
     ctx: &StepCtx<'_>,
     profile_arn: Option<&str>,
@@ -242,7 +289,10 @@ pub async fn lift(
     let Some(mut denied) = read(ctx, &role).await? else {
         return Ok(None);
     };
-    if !denied.sessions.contains(&session) {
+    let listed = denied.sessions.contains(&session);
+    let now = ctx.aws_iam().aws_time().unwrap_or_else(Utc::now);
+    let expired = denied.prune(now);
+    if !listed && expired == 0 {
         return Ok(None);
     }
     denied.sessions.retain(|s| *s != session);
@@ -252,15 +302,31 @@ pub async fn lift(
         ctx.account(),
         ctx.instance_id()
     );
-    let what = match denied.older.get(&instance_arn) {
-        // What the responder needs to know: the instance is not fully back at once.
-        Some(cut_off) => format!(
-            "this instance lifted from {POLICY} on role {role}; its credentials issued before \
-             {cut_off} stay denied, so its role works again once it holds newer ones (the \
-             instance metadata service replaces them before they expire)"
-        ),
-        None => format!("this instance lifted from {POLICY} on role {role}"),
+    let mut what = if listed {
+        format!("this instance lifted from {POLICY} on role {role}")
+    } else {
+        format!("{POLICY} on role {role} tidied")
     };
+    match denied.older.get(&instance_arn) {
+        // What the responder needs to know: the instance is not fully back at once.
+        Some(cut_off) => what.push_str(&format!(
+            "; its credentials issued before {cut_off} stay denied, so its role works again \
+             once it holds newer ones (the instance metadata service replaces them before \
+             they expire); that deny is dropped by a `breakglass run release` or \
+             `revoke-sessions` on this role from {}",
+            expiry(cut_off).map_or_else(
+                || "when they have expired".to_owned(),
+                |d| d.to_rfc3339_opts(SecondsFormat::Secs, true)
+            )
+        )),
+        None if listed => what.push_str("; none of its credentials stays denied"),
+        None => {}
+    }
+    if expired > 0 {
+        what.push_str(&format!(
+            "; {expired} older-credentials deny(s) whose credentials have all expired dropped"
+        ));
+    }
     let arn = format!("arn:aws:iam::{}:role/{role}", ctx.account());
     let iam = ctx.aws_iam();
     let params = json!({ "role_name": role, "policy_name": POLICY });
