@@ -4,9 +4,11 @@
 mod autoscaling;
 mod clock;
 mod ec2;
+mod ec2_acls;
 mod ec2_contain;
 mod ec2_evidence;
 mod ec2_groups;
+mod elb_classic;
 mod elbv2;
 mod error;
 mod iam;
@@ -25,12 +27,14 @@ pub use autoscaling::{AsgGroup, AsgMembership, AutoScaling, AutoScalingApi};
 pub use ec2::{
     EbsVolume, Ec2, Ec2Api, Ec2Filter, GroupRef, Instance, MetadataOptions, NetworkInterface,
 };
+pub use ec2_acls::{Ec2AclApi, SubnetAcl};
 pub use ec2_contain::{
     Created, Ec2ContainApi, ElasticIp, InstanceAttribute, InstanceChange, InterfaceGroups,
     ProfileAssociation,
 };
 pub use ec2_evidence::{Ec2EvidenceApi, Snapshot, SnapshotsCreated};
 pub use ec2_groups::{Ec2GroupsApi, Rule, SecurityGroup};
+pub use elb_classic::{ClassicElb, ClassicElbApi};
 pub use elbv2::{Elbv2, Elbv2Api, Target, TargetGroup, TargetGroupInfo};
 pub use error::{AwsError, AwsErrorKind, ProviderFailure};
 pub use iam::{ContextValue, Decision, Iam, IamApi};

@@ -165,6 +165,16 @@ impl AwsContext {
         AutoScaling::new(aws_sdk_autoscaling::Client::from_conf(conf), region)
     }
 
+    pub fn elb_classic(&self, region: &str) -> super::ClassicElb {
+        let conf = aws_sdk_elasticloadbalancing::config::Builder::from(&self.sdk)
+            .region(Self::region(region))
+            .build();
+        super::ClassicElb::new(
+            aws_sdk_elasticloadbalancing::Client::from_conf(conf),
+            region,
+        )
+    }
+
     pub fn elbv2(&self, region: &str) -> Elbv2 {
         let conf = aws_sdk_elasticloadbalancingv2::config::Builder::from(&self.sdk)
             .region(Self::region(region))

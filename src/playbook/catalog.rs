@@ -17,7 +17,15 @@ const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../playbooks/collect-volatile.yml"),
     ),
     ("contain.yml", include_str!("../../playbooks/contain.yml")),
+    (
+        "deny-subnet.yml",
+        include_str!("../../playbooks/deny-subnet.yml"),
+    ),
     ("isolate.yml", include_str!("../../playbooks/isolate.yml")),
+    (
+        "lift-subnet-deny.yml",
+        include_str!("../../playbooks/lift-subnet-deny.yml"),
+    ),
     ("release.yml", include_str!("../../playbooks/release.yml")),
     (
         "revoke-sessions.yml",

@@ -102,6 +102,8 @@ fn sid_suffix(resource: Resource) -> &'static str {
         Resource::NetworkInterfaceAndSecurityGroup => "ChangeNetworkInterfaces",
         Resource::AutoScalingGroup => "ChangeAutoScalingGroups",
         Resource::TargetGroup => "ChangeTargetGroups",
+        Resource::ClassicLoadBalancer => "ChangeClassicLoadBalancers",
+        Resource::NetworkAcl => "SubnetDeny",
         Resource::IsolationParameter => "IsolationRecords",
         Resource::ElasticIp => "DisassociateAddresses",
         Resource::SnapshotSource => "CreateSnapshots",

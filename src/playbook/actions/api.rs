@@ -12,6 +12,8 @@ pub enum Service {
     Ec2,
     AutoScaling,
     ElasticLoadBalancing,
+    /// Classic Load Balancers (the 2012-06-01 API; same IAM prefix as v2).
+    ClassicElb,
     Ssm,
     Iam,
     S3,
@@ -26,6 +28,7 @@ impl Service {
             Service::Ec2 => "ec2",
             Service::AutoScaling => "autoscaling",
             Service::ElasticLoadBalancing => "elbv2",
+            Service::ClassicElb => "elb",
             Service::Ssm => "ssm",
             Service::Iam => "iam",
             Service::S3 => "s3",
@@ -37,7 +40,7 @@ impl Service {
     /// The prefix of the service's IAM actions.
     pub fn iam_prefix(self) -> &'static str {
         match self {
-            Service::ElasticLoadBalancing => "elasticloadbalancing",
+            Service::ElasticLoadBalancing | Service::ClassicElb => "elasticloadbalancing",
             other => other.name(),
         }
     }
@@ -71,6 +74,10 @@ pub enum Resource {
     AutoScalingGroup,
     /// An ELB target group.
     TargetGroup,
+    /// A Classic Load Balancer.
+    ClassicLoadBalancer,
+    /// A network ACL (with the VPC it is created in and the subnet it is associated with).
+    NetworkAcl,
     /// The SSM parameters holding isolation records (`/breakglass/isolation/*`).
     IsolationParameter,
     /// An Elastic IP association (authorized on the address and the instance).
@@ -111,6 +118,12 @@ impl Resource {
                 &["arn:aws:autoscaling:*:*:autoScalingGroup:*:autoScalingGroupName/*"]
             }
             Resource::TargetGroup => &["arn:aws:elasticloadbalancing:*:*:targetgroup/*/*"],
+            Resource::ClassicLoadBalancer => &["arn:aws:elasticloadbalancing:*:*:loadbalancer/*"],
+            Resource::NetworkAcl => &[
+                "arn:aws:ec2:*:*:network-acl/*",
+                "arn:aws:ec2:*:*:vpc/*",
+                "arn:aws:ec2:*:*:subnet/*",
+            ],
             Resource::IsolationParameter => &["arn:aws:ssm:*:*:parameter/breakglass/isolation/*"],
             Resource::SnapshotSource => &[
                 "arn:aws:ec2:*:*:instance/*",

@@ -1,5 +1,5 @@
 //! The actions a playbook step can name: one module each (two small ones share
-//! `escalate.rs`), each implementing `Action`, and one line each in `registry.rs`.
+//! `escalate.rs`, the subnet deny and its lifting `subnet_acl.rs`), each implementing `Action`, and one line each in `registry.rs`.
 
 mod action;
 mod api;
@@ -10,6 +10,7 @@ mod registry;
 pub(crate) mod revoke;
 pub(crate) mod scale_in;
 pub(crate) mod snapshot;
+pub(crate) mod subnet_acl;
 pub(crate) mod tag;
 
 pub(crate) use action::{Action, NoArgsAction, PlanCtx, Planned};

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::action::{Action, PlanCtx, Planned};
-use super::{ActionInfo, collect, contain, escalate, revoke, scale_in, snapshot, tag};
+use super::{ActionInfo, collect, contain, escalate, revoke, scale_in, snapshot, subnet_acl, tag};
 use crate::playbook::args::action_field;
 use crate::playbook::exec::{StepCtx, StepError, StepResult};
 use crate::playbook::load::Checker;
@@ -103,6 +103,8 @@ registry! {
     release => Release(contain::release::Release),
     stop_instance => StopInstance(escalate::StopInstance),
     disassociate_elastic_ip => DisassociateElasticIp(escalate::DisassociateElasticIp),
+    deny_subnet => DenySubnet(subnet_acl::DenySubnet),
+    lift_subnet_deny => LiftSubnetDeny(subnet_acl::LiftSubnetDeny),
     snapshot => Snapshot(snapshot::Snapshot),
     revoke_sessions => RevokeSessions(revoke::RevokeSessions),
     capture_memory => CaptureMemory(collect::memory::CaptureMemory),

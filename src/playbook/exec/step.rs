@@ -42,6 +42,10 @@ impl StepCtx<'_> {
         self.aws.autoscaling(&self.target.region)
     }
 
+    pub fn elb_classic(&self) -> crate::aws::ClassicElb {
+        self.aws.elb_classic(&self.target.region)
+    }
+
     pub fn elbv2(&self) -> Elbv2 {
         self.aws.elbv2(&self.target.region)
     }

@@ -3,7 +3,7 @@
 use crate::playbook::actions::{Access, ApiCall, Resource, Service};
 
 use Access::{Read, Write};
-use Service::{AutoScaling, Ec2, ElasticLoadBalancing, Ssm};
+use Service::{AutoScaling, ClassicElb, Ec2, ElasticLoadBalancing, Ssm};
 
 pub const DESCRIBE_INSTANCES: ApiCall = ApiCall::new(Ec2, "DescribeInstances", Read, Resource::Any);
 pub const DESCRIBE_INSTANCE_ATTRIBUTE: ApiCall =
@@ -111,6 +111,21 @@ pub const REGISTER_TARGETS: ApiCall = ApiCall::new(
     Resource::TargetGroup,
 );
 
+pub const DESCRIBE_LOAD_BALANCERS: ApiCall =
+    ApiCall::new(ClassicElb, "DescribeLoadBalancers", Read, Resource::Any);
+pub const DEREGISTER_INSTANCES: ApiCall = ApiCall::new(
+    ClassicElb,
+    "DeregisterInstancesFromLoadBalancer",
+    Write,
+    Resource::ClassicLoadBalancer,
+);
+pub const REGISTER_INSTANCES: ApiCall = ApiCall::new(
+    ClassicElb,
+    "RegisterInstancesWithLoadBalancer",
+    Write,
+    Resource::ClassicLoadBalancer,
+);
+
 pub const GET_PARAMETER: ApiCall =
     ApiCall::new(Ssm, "GetParameter", Read, Resource::IsolationParameter);
 pub const PUT_PARAMETER: ApiCall =
@@ -138,6 +153,8 @@ pub const ISOLATE: &[ApiCall] = &[
     DESCRIBE_TARGET_GROUPS,
     DESCRIBE_TARGET_HEALTH,
     DEREGISTER_TARGETS,
+    DESCRIBE_LOAD_BALANCERS,
+    DEREGISTER_INSTANCES,
     GET_PARAMETER,
     PUT_PARAMETER,
 ];
@@ -162,5 +179,7 @@ pub const RELEASE: &[ApiCall] = &[
     DESCRIBE_TARGET_GROUPS,
     DESCRIBE_TARGET_HEALTH,
     REGISTER_TARGETS,
+    DESCRIBE_LOAD_BALANCERS,
+    REGISTER_INSTANCES,
     GET_PARAMETER,
 ];

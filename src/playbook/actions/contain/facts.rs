@@ -5,8 +5,8 @@ use serde_json::json;
 
 use super::calls::*;
 use crate::aws::{
-    AsgMembership, AutoScalingApi, Ec2Api, Ec2ContainApi, Elbv2Api, Instance, InstanceAttribute,
-    NetworkInterface, Target, TargetGroupInfo,
+    AsgMembership, AutoScalingApi, ClassicElbApi, Ec2Api, Ec2ContainApi, Elbv2Api, Instance,
+    InstanceAttribute, NetworkInterface, Target, TargetGroupInfo,
 };
 use crate::playbook::exec::{StepCtx, StepError};
 
@@ -19,6 +19,8 @@ pub struct Facts {
     pub membership: Option<AsgMembership>,
     /// Every target group of the VPC the instance is registered in, with its registrations.
     pub registrations: Vec<(TargetGroupInfo, Vec<Target>)>,
+    /// The Classic Load Balancers the instance is registered with.
+    pub classic: Vec<String>,
 }
 
 impl Facts {
@@ -50,6 +52,7 @@ pub async fn read(ctx: &StepCtx<'_>) -> Result<Facts, StepError> {
     if let Some(vpc) = facts.instance.vpc_id.clone() {
         facts.registrations = read_registrations(ctx, &vpc).await?;
     }
+    facts.classic = read_classic(ctx).await?;
     Ok(facts)
 }
 
@@ -70,6 +73,9 @@ pub async fn read_back(ctx: &StepCtx<'_>, before: &Facts) -> Result<Facts, StepE
         .map(|(group, _)| group.clone())
         .collect();
     facts.registrations = read_health(ctx, groups).await?;
+    if !before.classic.is_empty() {
+        facts.classic = read_classic(ctx).await?;
+    }
     Ok(facts)
 }
 
@@ -110,6 +116,7 @@ async fn read_instance(ctx: &StepCtx<'_>) -> Result<Facts, StepError> {
         shutdown_behavior,
         membership: None,
         registrations: Vec::new(),
+        classic: Vec::new(),
     })
 }
 
@@ -119,6 +126,17 @@ pub async fn read_membership(ctx: &StepCtx<'_>) -> Result<Option<AsgMembership>,
         &DESCRIBE_AUTO_SCALING_INSTANCES,
         json!({ "instance_ids": [id] }),
         ctx.autoscaling().describe_membership(id),
+    )
+    .await
+}
+
+/// The Classic Load Balancers the instance is registered with.
+pub async fn read_classic(ctx: &StepCtx<'_>) -> Result<Vec<String>, StepError> {
+    let id = ctx.instance_id();
+    ctx.read(
+        &DESCRIBE_LOAD_BALANCERS,
+        json!({ "instance_id": id }),
+        ctx.elb_classic().load_balancers_of(id),
     )
     .await
 }

@@ -232,6 +232,11 @@ fn plan_calls(args: IsolateArgs, server: &Server) -> Planned<IsolateArgs> {
             "find the instance's registrations",
         ),
         PlannedCall::new(
+            &DESCRIBE_LOAD_BALANCERS,
+            id,
+            "find the Classic Load Balancers it is registered with",
+        ),
+        PlannedCall::new(
             &GET_PARAMETER,
             parameter_name(id),
             "look for an earlier isolation record",
@@ -277,6 +282,11 @@ fn plan_calls(args: IsolateArgs, server: &Server) -> Planned<IsolateArgs> {
             "deregister from the target group",
         ));
     }
+    calls.push(PlannedCall::new(
+        &DEREGISTER_INSTANCES,
+        "<each Classic Load Balancer>",
+        "deregister from it",
+    ));
     calls.extend([
         PlannedCall::new(
             &DESCRIBE_SECURITY_GROUPS,

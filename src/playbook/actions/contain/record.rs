@@ -36,6 +36,9 @@ pub struct IsolationRecord {
     pub volumes: Vec<EbsVolume>,
     pub auto_scaling: Option<RecordedMembership>,
     pub target_groups: Vec<RecordedRegistration>,
+    /// The Classic Load Balancers it was registered with (absent from older records).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub classic_load_balancers: Vec<String>,
     pub tags: BTreeMap<String, String>,
 }
 
@@ -108,6 +111,7 @@ impl IsolationRecord {
                     })
                 })
                 .collect(),
+            classic_load_balancers: facts.classic.clone(),
             tags: i.tags.clone(),
         }
     }

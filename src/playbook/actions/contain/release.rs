@@ -153,6 +153,11 @@ impl Action for Release {
                 "register again",
             ),
             PlannedCall::new(
+                &REGISTER_INSTANCES,
+                "<recorded Classic Load Balancers>",
+                "register again",
+            ),
+            PlannedCall::new(
                 &EXIT_STANDBY,
                 "<recorded Auto Scaling group>",
                 "back in service (or AttachInstances if it was detached)",

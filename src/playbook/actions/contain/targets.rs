@@ -1,14 +1,16 @@
-//! Load balancer target groups during containment: deregister the instance from every
-//! group it serves in (warning about Network Load Balancers, whose flows stay tracked),
-//! and on release register it again on the recorded ports.
+//! Load balancers during containment: deregister the instance from every target group it
+//! serves in (warning about Network Load Balancers, whose flows stay tracked) and from every
+//! Classic Load Balancer, and on release register it again as recorded.
 
 use serde_json::json;
 
-use super::calls::{DEREGISTER_TARGETS, REGISTER_TARGETS};
+use super::calls::{
+    DEREGISTER_INSTANCES, DEREGISTER_TARGETS, REGISTER_INSTANCES, REGISTER_TARGETS,
+};
 use super::facts::Facts;
 use super::outcome::Outcome;
 use super::record::IsolationRecord;
-use crate::aws::{Elbv2Api, TargetGroupInfo};
+use crate::aws::{ClassicElbApi, Elbv2Api, TargetGroupInfo};
 use crate::playbook::exec::{StepCtx, StepError};
 
 /// Protocols of Network and Gateway Load Balancer target groups.
@@ -34,6 +36,7 @@ pub async fn deregister(
     facts: &Facts,
     out: &mut Outcome,
 ) -> Result<(), StepError> {
+    deregister_classic(ctx, facts, out).await?;
     if facts.registrations.is_empty() {
         out.kept("in no target group");
         return Ok(());
@@ -82,6 +85,76 @@ pub async fn deregister(
     Ok(())
 }
 
+/// Isolation: deregister from every Classic Load Balancer.
+async fn deregister_classic(
+    ctx: &StepCtx<'_>,
+    facts: &Facts,
+    out: &mut Outcome,
+) -> Result<(), StepError> {
+    let id = ctx.instance_id();
+    for name in &facts.classic {
+        let what = format!("deregistered from Classic Load Balancer {name}");
+        if ctx.dry_run() {
+            out.check(
+                what,
+                ctx.simulate(&DEREGISTER_INSTANCES, &classic_arn(ctx, name))
+                    .await?,
+            );
+            continue;
+        }
+        let params = json!({ "load_balancer_name": name, "instances": [{ "instance_id": id }] });
+        ctx.mutate(
+            &DEREGISTER_INSTANCES,
+            params,
+            ctx.elb_classic().deregister_instance(name, id),
+        )
+        .await?;
+        out.changed(what);
+    }
+    Ok(())
+}
+
+fn classic_arn(ctx: &StepCtx<'_>, name: &str) -> String {
+    format!(
+        "arn:aws:elasticloadbalancing:{}:{}:loadbalancer/{name}",
+        ctx.region(),
+        ctx.account()
+    )
+}
+
+/// Release: register again with every Classic Load Balancer the record names.
+async fn register_classic(
+    ctx: &StepCtx<'_>,
+    record: &IsolationRecord,
+    facts: &Facts,
+    out: &mut Outcome,
+) -> Result<(), StepError> {
+    let id = ctx.instance_id();
+    for name in &record.classic_load_balancers {
+        let what = format!("registered with Classic Load Balancer {name}");
+        if facts.classic.contains(name) {
+            out.kept(what);
+        } else if ctx.dry_run() {
+            out.check(
+                what,
+                ctx.simulate(&REGISTER_INSTANCES, &classic_arn(ctx, name))
+                    .await?,
+            );
+        } else {
+            let params =
+                json!({ "load_balancer_name": name, "instances": [{ "instance_id": id }] });
+            ctx.mutate(
+                &REGISTER_INSTANCES,
+                params,
+                ctx.elb_classic().register_instance(name, id),
+            )
+            .await?;
+            out.changed(what);
+        }
+    }
+    Ok(())
+}
+
 /// Release: register again wherever the record says it served.
 pub async fn register(
     ctx: &StepCtx<'_>,
@@ -89,6 +162,7 @@ pub async fn register(
     facts: &Facts,
     out: &mut Outcome,
 ) -> Result<(), StepError> {
+    register_classic(ctx, record, facts, out).await?;
     let elb = ctx.elbv2();
     let id = ctx.instance_id();
     for recorded in &record.target_groups {
@@ -130,6 +204,10 @@ pub async fn register(
 
 /// Registrations that are still serving, after isolation.
 pub fn isolated_problems(facts: &Facts) -> Vec<String> {
+    let classic = facts
+        .classic
+        .iter()
+        .map(|name| format!("still registered with Classic Load Balancer {name}"));
     facts
         .registrations
         .iter()
@@ -143,5 +221,29 @@ pub fn isolated_problems(facts: &Facts) -> Vec<String> {
                 )
             })
         })
+        .chain(classic)
+        .collect()
+}
+
+/// Registrations the record names that are missing, after release.
+pub fn released_problems(facts: &Facts, record: &IsolationRecord) -> Vec<String> {
+    let classic = record
+        .classic_load_balancers
+        .iter()
+        .filter(|name| !facts.classic.contains(name))
+        .map(|name| format!("not registered with Classic Load Balancer {name}"));
+    record
+        .target_groups
+        .iter()
+        .filter(|recorded| {
+            !facts.registrations.iter().any(|(group, targets)| {
+                group.arn == recorded.target_group_arn
+                    && targets
+                        .iter()
+                        .any(|t| t.port == recorded.port && t.state != "draining")
+            })
+        })
+        .map(|recorded| format!("not registered in {}", recorded.name))
+        .chain(classic)
         .collect()
 }

@@ -51,17 +51,7 @@ pub async fn isolated(
 pub async fn released(ctx: &StepCtx<'_>, record: &IsolationRecord) -> Result<Facts, StepError> {
     let now = facts::read(ctx).await?;
     let mut problems = network::released_problems(&now, record);
-    for recorded in &record.target_groups {
-        let serving = now.registrations.iter().any(|(group, targets)| {
-            group.arn == recorded.target_group_arn
-                && targets
-                    .iter()
-                    .any(|t| t.port == recorded.port && t.state != "draining")
-        });
-        if !serving {
-            problems.push(format!("not registered in {}", recorded.name));
-        }
-    }
+    problems.extend(targets::released_problems(&now, record));
     if let Some(recorded) = &record.auto_scaling {
         match &now.membership {
             Some(m) if m.lifecycle_state == "InService" || m.lifecycle_state == "Pending" => {
