@@ -311,6 +311,21 @@ pub(super) fn to_group(g: &aws_sdk_ec2::types::GroupIdentifier) -> Option<GroupR
 }
 
 /// EC2 describe filters in SDK form.
+/// Tags to set on a resource as it is created.
+pub(super) fn tag_spec(
+    resource: aws_sdk_ec2::types::ResourceType,
+    tags: &BTreeMap<String, String>,
+) -> aws_sdk_ec2::types::TagSpecification {
+    aws_sdk_ec2::types::TagSpecification::builder()
+        .resource_type(resource)
+        .set_tags(Some(
+            tags.iter()
+                .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                .collect(),
+        ))
+        .build()
+}
+
 pub(super) fn sdk_filters(filters: &[Ec2Filter]) -> Vec<Filter> {
     filters
         .iter()

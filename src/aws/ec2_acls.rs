@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 
-use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
+use aws_sdk_ec2::types::{Filter, ResourceType};
 use aws_types::request_id::RequestId;
 
 use super::ec2::Ec2;
@@ -99,14 +99,7 @@ impl Ec2AclApi for Ec2 {
         tags: &BTreeMap<String, String>,
         dry_run: bool,
     ) -> Result<Created, AwsError> {
-        let tags = TagSpecification::builder()
-            .resource_type(ResourceType::NetworkAcl)
-            .set_tags(Some(
-                tags.iter()
-                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                    .collect(),
-            ))
-            .build();
+        let tags = super::ec2::tag_spec(ResourceType::NetworkAcl, tags);
         let result = self
             .client()
             .create_network_acl()

@@ -5,12 +5,12 @@ use std::collections::BTreeMap;
 use std::future::Future;
 
 use aws_sdk_ec2::types::{
-    InstanceSpecification, OperationType, ResourceType, SnapshotAttributeName, Tag,
-    TagSpecification,
+    InstanceSpecification, OperationType, ResourceType, SnapshotAttributeName,
 };
 use aws_types::request_id::RequestId;
 use serde::Serialize;
 
+use super::ec2::tag_spec;
 use super::{Answer, Applied, AwsError, Change, Ec2, Ec2Filter, ec2_mutation};
 
 /// An EBS snapshot.
@@ -81,17 +81,6 @@ pub trait Ec2EvidenceApi: Send + Sync {
         &self,
         instance_type: &str,
     ) -> impl Future<Output = Result<Answer<bool>, AwsError>> + Send;
-}
-
-fn tag_spec(resource: ResourceType, tags: &BTreeMap<String, String>) -> TagSpecification {
-    TagSpecification::builder()
-        .resource_type(resource)
-        .set_tags(Some(
-            tags.iter()
-                .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                .collect(),
-        ))
-        .build()
 }
 
 fn to_snapshot(s: &aws_sdk_ec2::types::Snapshot) -> Option<Snapshot> {

@@ -4,9 +4,7 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 
-use aws_sdk_ec2::types::{
-    IpPermission, IpRange, Ipv6Range, ResourceType, Tag, TagSpecification, UserIdGroupPair,
-};
+use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range, ResourceType, UserIdGroupPair};
 use aws_types::request_id::RequestId;
 use serde::{Deserialize, Serialize};
 
@@ -213,14 +211,7 @@ impl Ec2GroupsApi for Ec2 {
         tags: &BTreeMap<String, String>,
         dry_run: bool,
     ) -> Result<Created, AwsError> {
-        let tags = TagSpecification::builder()
-            .resource_type(ResourceType::SecurityGroup)
-            .set_tags(Some(
-                tags.iter()
-                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                    .collect(),
-            ))
-            .build();
+        let tags = super::ec2::tag_spec(ResourceType::SecurityGroup, tags);
         let result = self
             .client()
             .create_security_group()

@@ -51,6 +51,12 @@ impl ClassicElb {
     }
 }
 
+fn instance(id: &str) -> aws_sdk_elasticloadbalancing::types::Instance {
+    aws_sdk_elasticloadbalancing::types::Instance::builder()
+        .instance_id(id)
+        .build()
+}
+
 impl ClassicElbApi for ClassicElb {
     async fn load_balancers_of(&self, instance_id: &str) -> Result<Answer<Vec<String>>, AwsError> {
         let mut names = Vec::new();
@@ -90,11 +96,7 @@ impl ClassicElbApi for ClassicElb {
             .client
             .deregister_instances_from_load_balancer()
             .load_balancer_name(load_balancer)
-            .instances(
-                aws_sdk_elasticloadbalancing::types::Instance::builder()
-                    .instance_id(instance_id)
-                    .build(),
-            )
+            .instances(instance(instance_id))
             .send()
             .await
             .map_err(|e| {
@@ -117,11 +119,7 @@ impl ClassicElbApi for ClassicElb {
             .client
             .register_instances_with_load_balancer()
             .load_balancer_name(load_balancer)
-            .instances(
-                aws_sdk_elasticloadbalancing::types::Instance::builder()
-                    .instance_id(instance_id)
-                    .build(),
-            )
+            .instances(instance(instance_id))
             .send()
             .await
             .map_err(|e| {

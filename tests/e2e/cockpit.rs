@@ -40,7 +40,7 @@ impl Keyboard {
     async fn isolate_prod_3(&mut self, incident: &str) {
         self.chars("p");
         self.wait_for("Playbook for ss-prod-3").await;
-        self.chars("jjj");
+        self.chars("jjjj"); // isolate: the fifth playbook
         self.key(KeyCode::Enter);
         self.wait_for("Type it:").await;
         self.chars(incident);

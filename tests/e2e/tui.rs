@@ -51,7 +51,7 @@ async fn a_responder_filters_dry_runs_and_isolates_from_the_keyboard() {
     // A dry run of isolate: no incident, no confirmation, nothing changed.
     tui.keys(&["p"]);
     tui.wait_visible("Playbook for ss-prod-3", WAIT);
-    tui.keys(&["j", "j", "j"]);
+    tui.keys(&["j", "j", "j", "j"]); // isolate: the fifth playbook
     tui.keys(&["d"]);
     tui.wait_visible("Every step would succeed", WAIT);
     tui.keys(&["Enter"]);
@@ -68,7 +68,7 @@ async fn a_responder_filters_dry_runs_and_isolates_from_the_keyboard() {
     // Live: the incident id, the plan, the target's name typed, then progress and result.
     tui.keys(&["p"]);
     tui.wait_visible("Playbook for ss-prod-3", WAIT);
-    tui.keys(&["j", "j", "j", "Enter"]);
+    tui.keys(&["j", "j", "j", "j", "Enter"]);
     tui.wait_visible("Type it:", WAIT);
     tui.type_text("IR-TUI-1");
     tui.keys(&["Enter"]);

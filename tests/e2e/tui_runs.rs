@@ -62,7 +62,7 @@ impl Cockpit {
     fn isolate(&self, incident: &str, prompt: &str, confirm: &str) {
         self.tui.keys(&["p"]);
         self.tui.wait_visible("Playbook for", WAIT);
-        self.tui.keys(&["j", "j", "j", "Enter"]);
+        self.tui.keys(&["j", "j", "j", "j", "Enter"]); // isolate: the fifth playbook
         self.tui.wait_visible("Type it:", WAIT);
         self.tui.type_text(incident);
         self.tui.keys(&["Enter"]);

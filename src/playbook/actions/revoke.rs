@@ -17,7 +17,7 @@ use serde_saphyr::Spanned;
 use self::deny::{ROLE_WIDE_POLICY, ensure_policy, role_of, role_wide_deny};
 use super::collect::LIST_COMMANDS;
 use super::{Access, Action, ActionInfo, ApiCall, Capability, PlanCtx, Planned, Resource, Service};
-use crate::aws::{Ec2Api, Ec2ContainApi, SsmApi};
+use crate::aws::{Ec2ContainApi, SsmApi};
 use crate::playbook::args::{Scalar, is_flag, scalar};
 use crate::playbook::exec::{
     GET_ROLE, SIMULATE_PRINCIPAL_POLICY, StepCtx, StepError, StepResult, StepStatus,
@@ -283,14 +283,7 @@ impl Action for RevokeSessions {
 
         // The role's credentials.
         let ec2 = ctx.ec2();
-        let instance = ctx
-            .read(
-                &DESCRIBE_INSTANCES,
-                json!({ "instance_ids": [id] }),
-                ec2.describe_instance(id),
-            )
-            .await?
-            .ok_or_else(|| StepError::Failed(format!("instance {id} no longer exists")))?;
+        let instance = super::tag::read_target(ctx).await?;
         let profile = instance.instance_profile_arn.clone();
         match role_of(ctx, profile.as_deref()).await? {
             None => kept.push("no instance profile: no role credentials to revoke".into()),

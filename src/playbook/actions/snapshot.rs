@@ -264,14 +264,7 @@ impl Action for Snapshot {
     async fn execute(ctx: &StepCtx<'_>, args: &SnapshotArgs) -> Result<StepResult, StepError> {
         let ec2 = ctx.ec2();
         let id = ctx.instance_id();
-        let instance = ctx
-            .read(
-                &DESCRIBE_INSTANCES,
-                json!({ "instance_ids": [id] }),
-                ec2.describe_instance(id),
-            )
-            .await?
-            .ok_or_else(|| StepError::Failed(format!("instance {id} no longer exists")))?;
+        let instance = super::tag::read_target(ctx).await?;
         if let Some(instance_type) = &instance.instance_type {
             let store = ctx
                 .read(

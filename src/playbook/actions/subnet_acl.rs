@@ -104,14 +104,7 @@ fn planned_subnets(server: &Server) -> Vec<String> {
 /// The instance and the subnets of its interfaces, read now.
 async fn subnets(ctx: &StepCtx<'_>) -> Result<(String, Vec<String>), StepError> {
     let id = ctx.instance_id();
-    let instance = ctx
-        .read(
-            &DESCRIBE_INSTANCES,
-            json!({ "instance_ids": [id] }),
-            ctx.ec2().describe_instance(id),
-        )
-        .await?
-        .ok_or_else(|| StepError::Failed(format!("instance {id} no longer exists")))?;
+    let instance = super::tag::read_target(ctx).await?;
     let mut subnets: Vec<String> = instance
         .network_interfaces
         .iter()

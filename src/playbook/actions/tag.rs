@@ -23,6 +23,18 @@ pub(crate) const DESCRIBE_INSTANCES: ApiCall = ApiCall {
     resource: Resource::Any,
 };
 
+/// The target instance as EC2 describes it now; the step fails when it no longer exists.
+pub(crate) async fn read_target(ctx: &StepCtx<'_>) -> Result<crate::aws::Instance, StepError> {
+    let id = ctx.instance_id();
+    ctx.read(
+        &DESCRIBE_INSTANCES,
+        json!({ "instance_ids": [id] }),
+        ctx.ec2().describe_instance(id),
+    )
+    .await?
+    .ok_or_else(|| StepError::Failed(format!("instance {id} no longer exists")))
+}
+
 pub(crate) const CREATE_TAGS: ApiCall = ApiCall {
     service: Service::Ec2,
     operation: "CreateTags",
@@ -148,10 +160,7 @@ impl Action for Tag {
         let ec2 = ctx.ec2();
         let id = ctx.instance_id();
         let read = || json!({ "instance_ids": [id] });
-        let before = ctx
-            .read(&DESCRIBE_INSTANCES, read(), ec2.describe_instance(id))
-            .await?
-            .ok_or_else(|| StepError::Failed(format!("instance {id} no longer exists")))?;
+        let before = read_target(ctx).await?;
         let wanted = missing(&before.tags, tags);
         if wanted.is_empty() {
             return Ok(StepResult::new(

@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use serde_saphyr::Spanned;
 
 use super::args::{self, CollectDoc, CollectSpec};
@@ -16,7 +15,7 @@ use super::run_command::{
     PUT_EVIDENCE, REPORT_PREFIX, SEND_COMMAND, agent_ready, evidence_key, kept_path, parse_report,
     redact_script, run_script, script_start, script_upload, shell_quote, verify_upload,
 };
-use crate::aws::{Ec2Api, EvidenceStoreApi};
+use crate::aws::EvidenceStoreApi;
 use crate::config::ToolLocation;
 use crate::playbook::actions::{
     Access, Action, ActionInfo, ApiCall, Capability, PlanCtx, Planned, Resource, Service,
@@ -140,14 +139,7 @@ impl Action for CaptureMemory {
     async fn execute(ctx: &StepCtx<'_>, args: &MemoryArgs) -> Result<StepResult, StepError> {
         agent_ready(ctx).await?;
         let id = ctx.instance_id();
-        let instance = ctx
-            .read(
-                &DESCRIBE_INSTANCES,
-                json!({ "instance_ids": [id] }),
-                ctx.ec2().describe_instance(id),
-            )
-            .await?
-            .ok_or_else(|| StepError::Failed(format!("instance {id} no longer exists")))?;
+        let instance = crate::playbook::actions::tag::read_target(ctx).await?;
         let arch = instance
             .architecture
             .clone()

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::calls::*;
 use crate::aws::{
-    AsgMembership, AutoScalingApi, ClassicElbApi, Ec2Api, Ec2ContainApi, Elbv2Api, Instance,
+    AsgMembership, AutoScalingApi, ClassicElbApi, Ec2ContainApi, Elbv2Api, Instance,
     InstanceAttribute, NetworkInterface, Target, TargetGroupInfo,
 };
 use crate::playbook::exec::{StepCtx, StepError};
@@ -84,14 +84,7 @@ pub async fn read_back(ctx: &StepCtx<'_>, before: &Facts) -> Result<Facts, StepE
 async fn read_instance(ctx: &StepCtx<'_>) -> Result<Facts, StepError> {
     let ec2 = ctx.ec2();
     let id = ctx.instance_id();
-    let instance = ctx
-        .read(
-            &DESCRIBE_INSTANCES,
-            json!({ "instance_ids": [id] }),
-            ec2.describe_instance(id),
-        )
-        .await?
-        .ok_or_else(|| StepError::Failed(format!("instance {id} no longer exists")))?;
+    let instance = crate::playbook::actions::tag::read_target(ctx).await?;
     let attribute = |name: &'static str, attribute| {
         ctx.read(
             &DESCRIBE_INSTANCE_ATTRIBUTE,
