@@ -128,7 +128,8 @@ pub(super) fn grants(resource: Resource, scope: &PolicyScope) -> Result<Vec<Gran
         }],
         Resource::EvidenceKey => evidence_key_grant(scope)?.into_iter().collect(),
         Resource::ToolObject => {
-            let objects: Vec<String> = evidence
+            // One object may serve several architectures: each ARN once.
+            let objects: std::collections::BTreeSet<String> = evidence
                 .memory_tool
                 .values()
                 .filter_map(|tool| tool.bucket_key())
@@ -139,7 +140,7 @@ pub(super) fn grants(resource: Resource, scope: &PolicyScope) -> Result<Vec<Gran
             } else {
                 vec![Grant {
                     sid: "AcquisitionTools",
-                    resources: objects,
+                    resources: objects.into_iter().collect(),
                     condition: None,
                 }]
             }
