@@ -230,9 +230,92 @@ pub fn check_key_prefix(prefix: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Refuses what an IAM policy's `Resource` would not read literally: the wildcards `*` and
+/// `?`, and `${`, which opens a policy variable; a value written into an ARN must not widen it.
+pub fn check_policy_literal(text: &str) -> Result<(), String> {
+    match ["*", "?", "${"].into_iter().find(|w| text.contains(w)) {
+        Some(w) => Err(format!(
+            "contains `{w}`, which IAM reads as a wildcard or variable in the policy's ARN"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// An IAM path (`/xroad/`): `/`, text of printable ASCII, `/`; `/` alone (every role) and
+/// wildcards are refused, since the policy grants writes to the roles under it.
+pub fn check_iam_path(path: &str) -> Result<(), String> {
+    if path.len() < 3 || !path.starts_with('/') || !path.ends_with('/') {
+        return Err(
+            "is not an IAM path like `/xroad/` (a name between slashes; `/` alone \
+                    is every role)"
+                .into(),
+        );
+    }
+    if path.len() > 512 || !path.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+        return Err("must be at most 512 printable ASCII characters, without spaces".into());
+    }
+    check_policy_literal(path)
+}
+
+/// The region of a KMS key ARN (`arn:aws:kms:REGION:ACCOUNT:key/KEY-ID`). An alias is
+/// refused: IAM authorizes the use of a key against the key's own ARN.
+pub fn kms_key_region(arn: &str) -> Result<&str, String> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let [_, partition, "kms", region, account, resource] = parts[..] else {
+        return Err("is not a KMS key ARN (`arn:aws:kms:REGION:ACCOUNT:key/KEY-ID`)".into());
+    };
+    if resource.starts_with("alias/") {
+        return Err("is an alias: give the ARN of the key it points to (`…:key/KEY-ID`)".into());
+    }
+    let key_id = resource.strip_prefix("key/").unwrap_or_default();
+    let id_ok = !key_id.is_empty()
+        && key_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if !partition.starts_with("aws") || !is_region_name(region) || !is_account_id(account) || !id_ok
+    {
+        return Err("is not a KMS key ARN (`arn:aws:kms:REGION:ACCOUNT:key/KEY-ID`)".into());
+    }
+    Ok(region)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn policy_literals_iam_paths_and_kms_key_arns() {
+        assert!(check_policy_literal("breakglass/").is_ok());
+        for bad in ["a*", "a?b", "${aws:username}/"] {
+            assert!(check_policy_literal(bad).is_err(), "{bad}");
+        }
+        assert!(check_iam_path("/xroad/").is_ok());
+        assert!(check_iam_path("/xroad/prod/").is_ok());
+        for bad in ["/", "xroad/", "/xroad", "/x road/", "/x*/", ""] {
+            assert!(check_iam_path(bad).is_err(), "{bad}");
+        }
+        let key = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        assert_eq!(kms_key_region(key), Ok("eu-west-1"));
+        let cases = [
+            (
+                "arn:aws:kms:eu-west-1:111122223333:alias/evidence",
+                "is an alias",
+            ),
+            ("1234abcd-12ab-34cd-56ef-1234567890ab", "not a KMS key ARN"),
+            ("arn:aws:kms:eu-west-1:1111:key/abc", "not a KMS key ARN"),
+            (
+                "arn:aws:kms:eu-west-1:111122223333:key/*",
+                "not a KMS key ARN",
+            ),
+            (
+                "arn:aws:s3:eu-west-1:111122223333:key/abc",
+                "not a KMS key ARN",
+            ),
+        ];
+        for (bad, message) in cases {
+            assert!(kms_key_region(bad).unwrap_err().contains(message), "{bad}");
+        }
+    }
 
     #[test]
     fn region_names() {

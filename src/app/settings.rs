@@ -233,4 +233,18 @@ impl Settings {
             .collect::<Result<Vec<_>>>()
             .map(Selection::Filters)
     }
+
+    /// The printed policy's playbook, scoped by the configured filters, role path and
+    /// evidence location; refused when nothing narrows what it would let its holder change.
+    pub fn policy(&self, playbook: &crate::playbook::Playbook) -> Result<serde_json::Value> {
+        let tags = match self.selection(false, &[])? {
+            Selection::All => Vec::new(),
+            Selection::Filters(filters) => filters,
+        };
+        let scope = crate::playbook::PolicyScope::new(&self.config.config, tags);
+        crate::playbook::policy(playbook, &scope).map_err(|e| Error::Refused {
+            reason: e.to_string(),
+            hint: e.hint(),
+        })
+    }
 }

@@ -8,8 +8,7 @@ use super::args::PlaybookCommand;
 use crate::app::Settings;
 use crate::app::{ExitCode, Result};
 use crate::cli::output::{print_json, print_stdout};
-use crate::inventory::Selection;
-use crate::playbook::{Catalog, Origin, Playbook, load_file, policy};
+use crate::playbook::{Catalog, Origin, Playbook, load_file};
 use crate::text::{Column, OutputFormat, Table, terminal_width};
 
 pub fn run(settings: &Settings, command: &PlaybookCommand) -> Result<ExitCode> {
@@ -19,11 +18,7 @@ pub fn run(settings: &Settings, command: &PlaybookCommand) -> Result<ExitCode> {
         PlaybookCommand::Validate { files } => validate(settings, files),
         PlaybookCommand::Policy { playbook } => {
             let playbook = settings.playbook(playbook)?;
-            let scope = match settings.selection(false, &[])? {
-                Selection::All => Vec::new(),
-                Selection::Filters(filters) => filters,
-            };
-            print_json(&policy(&playbook, &scope))?;
+            print_json(&settings.policy(&playbook)?)?;
             Ok(ExitCode::Success)
         }
     }

@@ -10,8 +10,8 @@ pub use load::{ConfigError, LoadedConfig};
 pub use schema::{
     AuditSinkConfig, AwsClientConfig, CloudWatchSinkConfig, Config, ContainmentConfig,
     DEFAULT_CONCURRENCY, DEFAULT_FILTER, DiscoveryConfig, EvidenceConfig, MAX_CONCURRENCY,
-    PlaybooksConfig, RetentionMode, S3SinkConfig, SessionsConfig, ToolLocation, TuiCommand,
-    TuiConfig,
+    PlaybooksConfig, RetentionMode, RevokeConfig, S3SinkConfig, SessionsConfig, ToolLocation,
+    TuiCommand, TuiConfig,
 };
 pub use validate::MAX_RETENTION_DAYS;
 

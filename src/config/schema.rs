@@ -39,6 +39,18 @@ pub struct Config {
     pub tui: TuiConfig,
     #[serde(default)]
     pub sessions: SessionsConfig,
+    #[serde(default)]
+    pub revoke: RevokeConfig,
+}
+
+/// `[revoke]`: what `revoke-sessions` may write to (docs/iam.md, "Instance roles").
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeConfig {
+    /// The IAM path the Security Servers' instance roles are created under (`/xroad/`):
+    /// the printed policy lets `revoke-sessions` write only to roles under it. Unset, it
+    /// lets it write only to roles carrying the discovery filters' tags.
+    pub role_path: Option<String>,
 }
 
 /// `[sessions]`: Session Manager shells.
@@ -80,7 +92,7 @@ pub struct TuiConfig {
 }
 
 /// `[evidence]`: where memory images and volatile data go, and the pinned acquisition tool.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct EvidenceConfig {
     /// The S3 evidence bucket (Object Lock recommended), in the targets' region.
@@ -91,6 +103,22 @@ pub struct EvidenceConfig {
     /// The memory acquisition tool per architecture (`x86_64`, `arm64`).
     #[serde(default)]
     pub memory_tool: std::collections::BTreeMap<String, ToolLocation>,
+    /// The ARN of the customer-managed KMS key the bucket encrypts with (SSE-KMS): the
+    /// printed policy then lets S3 use it for the responder. Unset: SSE-S3, or an AWS
+    /// managed key, which needs no permission from the caller.
+    pub kms_key_arn: Option<String>,
+}
+
+impl Default for EvidenceConfig {
+    /// The same values as an empty `[evidence]` table (the prefix is never empty).
+    fn default() -> Self {
+        EvidenceConfig {
+            bucket: None,
+            prefix: default_evidence_prefix(),
+            memory_tool: std::collections::BTreeMap::new(),
+            kms_key_arn: None,
+        }
+    }
 }
 
 /// A pinned tool staged in S3.

@@ -150,10 +150,43 @@ fn rejects_bad_input_with_the_key_and_file() {
             "containment.ssm_endpoint_groups",
         ),
         ("[playbooks]\nconcurrency = 0", "between 1 and 100"),
+        (
+            "[evidence]\nprefix = \"ir/*/\"",
+            "`evidence.prefix` `ir/*/` contains `*`",
+        ),
+        (
+            "[evidence]\nkms_key_arn = \"arn:aws:kms:eu-west-1:111122223333:alias/ir\"",
+            "`evidence.kms_key_arn` `arn:aws:kms:eu-west-1:111122223333:alias/ir` is an alias",
+        ),
+        (
+            "[revoke]\nrole_path = \"/\"",
+            "`revoke.role_path` `/` is not an IAM path",
+        ),
+        ("[revoke]\nrole_path = \"/x*/\"", "contains `*`"),
+        ("[revoke]\nrole = \"/xroad/\"", "unknown field `role`"),
     ];
     for (text, expected) in cases {
         let err = parse(text).unwrap_err();
         assert!(err.contains(expected), "{text:?}: {err}");
         assert!(err.contains("/etc/bg.toml"), "{text:?}: {err}");
     }
+}
+
+#[test]
+fn policy_scope_keys_are_optional_and_an_empty_evidence_table_changes_nothing() {
+    let config = parse("").unwrap();
+    assert_eq!(config.revoke.role_path, None);
+    assert_eq!(config.evidence.kms_key_arn, None);
+    // The prefix is the documented default whether or not `[evidence]` is written.
+    assert_eq!(config.evidence.prefix, "breakglass/");
+    assert_eq!(parse("[evidence]\n").unwrap().evidence, config.evidence);
+    let key = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    let config = parse(&format!(
+        "[evidence]\nbucket = \"ir-evidence\"\nprefix = \"ir/\"\nkms_key_arn = \"{key}\"\n\
+         [revoke]\nrole_path = \"/xroad/\"\n"
+    ))
+    .unwrap();
+    assert_eq!(config.evidence.kms_key_arn.as_deref(), Some(key));
+    assert_eq!(config.evidence.prefix, "ir/");
+    assert_eq!(config.revoke.role_path.as_deref(), Some("/xroad/"));
 }

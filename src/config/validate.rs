@@ -41,6 +41,24 @@ impl Config {
             ids::check_bucket(bucket)
                 .map_err(|reason| invalid(format!("`evidence.bucket`: {reason}")))?;
         }
+        ids::check_policy_literal(&self.evidence.prefix).map_err(|reason| {
+            invalid(format!(
+                "`evidence.prefix` `{}` {reason}: use a plain key prefix such as `breakglass/`",
+                self.evidence.prefix
+            ))
+        })?;
+        if let Some(arn) = &self.evidence.kms_key_arn {
+            ids::kms_key_region(arn)
+                .map_err(|reason| invalid(format!("`evidence.kms_key_arn` `{arn}` {reason}")))?;
+        }
+        if let Some(path) = &self.revoke.role_path {
+            ids::check_iam_path(path).map_err(|reason| {
+                invalid(format!(
+                    "`revoke.role_path` `{path}` {reason}; or leave it out to scope by the \
+                     discovery tags"
+                ))
+            })?;
+        }
         for (arch, tool) in &self.evidence.memory_tool {
             if !matches!(arch.as_str(), "x86_64" | "arm64") {
                 return Err(invalid(format!(

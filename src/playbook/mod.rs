@@ -24,7 +24,7 @@ pub use load::{Diagnostic, MAX_PLAYBOOK_BYTES, PlaybookError, load, type_name};
 pub use model::{Origin, ParamValue, Parameter, Playbook, Step};
 pub use params::{ParamError, resolve as resolve_parameters};
 pub use plan::{Plan, PlanError, PlannedCall, PlannedStep, PlaybookRef, RunInfo, TargetPlan, plan};
-pub use policy::{ENGINE_CALLS, policy};
+pub use policy::{ENGINE_CALLS, PolicyError, PolicyScope, policy};
 pub use resume::{PriorRun, find_run};
 pub use schema::{OnError, ParamType};
 pub use template::{BUILTIN_VARIABLES, Template};

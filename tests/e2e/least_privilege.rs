@@ -5,9 +5,13 @@
 //!
 //! What moto cannot check, and so this test does not: moto evaluates every EC2, Auto
 //! Scaling, ELB, SSM and IAM call against the resource `*` and treats any `Condition` as a
-//! deny, so each statement is given `Resource: *` and no condition here — the *actions* are
-//! what is proven; the resource ARNs and conditions are checked per statement by
-//! `src/playbook/policy.rs`'s tests. The operations the game-day simulator answers itself
+//! deny, and implements no policy simulator (`SimulateCustomPolicy`,
+//! `SimulatePrincipalPolicy`), so each statement is given `Resource: *` and no condition
+//! here — the *actions* are what is proven. The resource ARNs and conditions of every
+//! built-in playbook's policy are snapshotted and judged request by request (inside and
+//! outside the scope) by `src/playbook/tests/policy.rs` with a small evaluator of the IAM
+//! rules those policies use (`src/playbook/tests/iam_eval.rs`); this test only checks that
+//! the printed policy takes its bucket, prefix and tool from the config. The operations the game-day simulator answers itself
 //! (`ssm:DescribeInstanceInformation`, Run Command and Session Manager calls) never reach
 //! moto's check. moto checks form-encoded requests' signatures over its own re-encoding of
 //! the body, so the simulator re-signs those of the test's keys (`Simulator::resign_for_moto`).
@@ -20,7 +24,10 @@ use std::time::Duration;
 use crate::support::iam::{Keys, enforce_iam, user};
 use crate::support::{Bg, REGION, Run};
 use breakglass::aws::AwsContext;
-use breakglass::sandbox::{ManagedInstance, Seeder, Simulator, seed_evidence, seed_instance_role};
+use breakglass::sandbox::{
+    EVIDENCE_BUCKET, ManagedInstance, Seeder, Simulator, TOOLS_BUCKET, seed_evidence,
+    seed_instance_role,
+};
 use serde_json::{Value, json};
 
 /// The policy breakglass prints for `playbook`, as moto can evaluate it: every statement's
@@ -68,6 +75,17 @@ async fn each_playbook_works_with_exactly_its_printed_policy() {
     let config = home.path().join(".config/breakglass/config.toml");
     std::fs::create_dir_all(config.parent().unwrap()).unwrap();
     std::fs::write(&config, format!("{evidence}\n[aws]\nmax_attempts = 1\n")).unwrap();
+    // The printed policy is scoped by this config: its evidence bucket and prefix, its tool.
+    let capture = Bg::in_home(home.path())
+        .args(["playbook", "policy", "capture-memory"])
+        .run();
+    capture.assert_code(0);
+    for arn in [
+        format!("\"arn:aws:s3:::{EVIDENCE_BUCKET}/breakglass/*\""),
+        format!("\"arn:aws:s3:::{TOOLS_BUCKET}/avml/avml\""),
+    ] {
+        assert!(capture.stdout.contains(&arn), "{arn} in {}", capture.stdout);
+    }
     sim.manage(prod.iter().map(|id| ManagedInstance::new(id.clone())));
     sim.set_timing(Duration::from_secs(1), Duration::from_secs(1));
 

@@ -54,7 +54,8 @@ pub enum Access {
     Write,
 }
 
-/// What an IAM statement for the call can be scoped to.
+/// What an IAM statement for the call can be scoped to; `playbook::policy` turns each into
+/// ARNs and conditions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Resource {
@@ -98,61 +99,11 @@ pub enum Resource {
     RunShellScript,
     /// Objects under the evidence prefix (`[evidence]` bucket).
     EvidenceObject,
+    /// The evidence bucket's KMS key (`[evidence] kms_key_arn`), used by S3 on the caller's
+    /// behalf.
+    EvidenceKey,
     /// The staged acquisition tools.
     ToolObject,
-}
-
-impl Resource {
-    /// The ARN patterns an IAM statement grants the call on.
-    pub fn arn_patterns(self) -> &'static [&'static str] {
-        const SG: &str = "arn:aws:ec2:*:*:security-group/*";
-        match self {
-            Resource::Any => &["*"],
-            Resource::Instance => &["arn:aws:ec2:*:*:instance/*"],
-            Resource::SecurityGroup | Resource::NewSecurityGroup => &[SG],
-            Resource::VpcAndSecurityGroup => &["arn:aws:ec2:*:*:vpc/*", SG],
-            Resource::NetworkInterfaceAndSecurityGroup => {
-                &["arn:aws:ec2:*:*:network-interface/*", SG]
-            }
-            Resource::AutoScalingGroup => {
-                &["arn:aws:autoscaling:*:*:autoScalingGroup:*:autoScalingGroupName/*"]
-            }
-            Resource::TargetGroup => &["arn:aws:elasticloadbalancing:*:*:targetgroup/*/*"],
-            Resource::ClassicLoadBalancer => &["arn:aws:elasticloadbalancing:*:*:loadbalancer/*"],
-            Resource::NetworkAcl => &[
-                "arn:aws:ec2:*:*:network-acl/*",
-                "arn:aws:ec2:*:*:vpc/*",
-                "arn:aws:ec2:*:*:subnet/*",
-            ],
-            Resource::IsolationParameter => &["arn:aws:ssm:*:*:parameter/breakglass/isolation/*"],
-            Resource::SnapshotSource => &[
-                "arn:aws:ec2:*:*:instance/*",
-                "arn:aws:ec2:*:*:volume/*",
-                "arn:aws:ec2:*::snapshot/*",
-            ],
-            Resource::Snapshot => &["arn:aws:ec2:*::snapshot/*"],
-            Resource::Role => &["arn:aws:iam::*:role/*"],
-            Resource::InstanceProfile => &["arn:aws:iam::*:instance-profile/*"],
-            Resource::Session => &["arn:aws:ssm:*:*:session/*"],
-            Resource::KmsKey => &["arn:aws:kms:*:*:key/*"],
-            Resource::RunShellScript => &[
-                "arn:aws:ec2:*:*:instance/*",
-                "arn:aws:ssm:*::document/AWS-RunShellScript",
-            ],
-            Resource::EvidenceObject => &["arn:aws:s3:::*/breakglass/*"],
-            Resource::ToolObject => &["arn:aws:s3:::*"],
-            Resource::ElasticIp => &[
-                "arn:aws:ec2:*:*:elastic-ip/*",
-                "arn:aws:ec2:*:*:instance/*",
-                "arn:aws:ec2:*:*:network-interface/*",
-            ],
-        }
-    }
-
-    /// Whether the resource carries the target's tags (so a tag condition can scope it).
-    pub fn is_target(self) -> bool {
-        matches!(self, Resource::Instance)
-    }
 }
 
 /// One AWS API call an action may make.

@@ -1,8 +1,10 @@
 //! Unit tests of the playbook engine's pure parts: loading, parameters, planning, policy,
 //! step-order rules and reading runs back for resume.
 
+mod iam_eval;
 mod load;
 mod plan;
+mod policy;
 
 pub(crate) use crate::inventory::fixtures::server;
 

@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 
 use super::server;
 use crate::audit::{AuditLog, Entry, RecordKind};
-use crate::inventory::TagFilter;
 use crate::playbook::{
     Catalog, Origin, ParamValue, RunInfo, find_run, load, plan, policy, resolve_parameters,
 };
@@ -91,11 +90,11 @@ fn parameters_are_typed_checked_and_defaulted() {
 #[test]
 fn the_policy_covers_exactly_the_declared_calls_scoped_to_security_servers() {
     let playbook = tag_incident();
-    let scope = [TagFilter::parse("tag:Role=xroad-security-server").unwrap()];
-    insta::assert_json_snapshot!("tag_incident_policy", policy(&playbook, &scope));
+    let scope = super::policy::security_servers();
+    insta::assert_json_snapshot!("tag_incident_policy", policy(&playbook, &scope).unwrap());
     // Every call the plan intends is allowed by the policy: the two come from one
     // declaration and cannot drift apart.
-    let document = policy(&playbook, &[]).to_string();
+    let document = policy(&playbook, &Default::default()).unwrap().to_string();
     let params = resolve_parameters(&playbook, &[]).unwrap();
     let targets = [server("i-0aaaaaaaaaaaaaaa1", "ss-prod-1", &[])];
     let plan = plan(&playbook, &params, &targets, &run(true, None)).unwrap();
@@ -190,6 +189,6 @@ fn resume_reads_back_the_playbook_parameters_and_completed_steps() {
 fn changes_outside_ec2_get_their_resource_statement_and_the_simulator_checks() {
     let text = "name: p\ndescription: d\nsteps:\n  - protect-from-scale-in:\n";
     let playbook = load(text, Origin::Builtin).unwrap();
-    let scope = [TagFilter::parse("tag:Role=xroad-security-server").unwrap()];
-    insta::assert_json_snapshot!("protect_policy", policy(&playbook, &scope));
+    let scope = super::policy::security_servers();
+    insta::assert_json_snapshot!("protect_policy", policy(&playbook, &scope).unwrap());
 }

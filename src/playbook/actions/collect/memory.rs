@@ -11,9 +11,10 @@ use serde_saphyr::Spanned;
 
 use super::args::{self, CollectDoc, CollectSpec};
 use super::run_command::{
-    DESCRIBE_INSTANCE_INFORMATION, GET_COMMAND_INVOCATION, GET_EVIDENCE, LIST_COMMANDS,
-    PUT_EVIDENCE, REPORT_PREFIX, SEND_COMMAND, agent_ready, evidence_key, kept_path, parse_report,
-    redact_script, run_script, script_start, script_upload, shell_quote, verify_upload,
+    DECRYPT_EVIDENCE, DESCRIBE_INSTANCE_INFORMATION, ENCRYPT_EVIDENCE, GET_COMMAND_INVOCATION,
+    GET_EVIDENCE, LIST_COMMANDS, PUT_EVIDENCE, REPORT_PREFIX, SEND_COMMAND, agent_ready,
+    evidence_key, kept_path, parse_report, redact_script, run_script, script_start, script_upload,
+    shell_quote, verify_upload,
 };
 use crate::aws::EvidenceStoreApi;
 use crate::config::ToolLocation;
@@ -46,6 +47,8 @@ pub static INFO: ActionInfo = ActionInfo {
         GET_TOOL,
         PUT_EVIDENCE,
         GET_EVIDENCE,
+        ENCRYPT_EVIDENCE,
+        DECRYPT_EVIDENCE,
     ],
     confirm_by_default: false,
     needs: &[Capability::SsmAgent, Capability::Memory],

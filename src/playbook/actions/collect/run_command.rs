@@ -46,6 +46,22 @@ pub(crate) const GET_EVIDENCE: ApiCall = ApiCall::new(
     Resource::EvidenceObject,
 );
 
+/// What S3 does with an SSE-KMS bucket's key on the caller's behalf when the presigned
+/// `PUT` stores the evidence and when it is read back (not calls breakglass makes; declared
+/// so the policy grants them).
+pub(crate) const ENCRYPT_EVIDENCE: ApiCall = ApiCall::new(
+    Service::Kms,
+    "GenerateDataKey",
+    Access::Write,
+    Resource::EvidenceKey,
+);
+pub(crate) const DECRYPT_EVIDENCE: ApiCall = ApiCall::new(
+    Service::Kms,
+    "Decrypt",
+    Access::Write,
+    Resource::EvidenceKey,
+);
+
 /// The line the scripts print when the upload is done.
 pub const REPORT_PREFIX: &str = "breakglass-evidence";
 

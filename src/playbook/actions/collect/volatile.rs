@@ -9,9 +9,9 @@ use serde_saphyr::Spanned;
 
 use super::args::{self, CollectArgs, CollectDoc, CollectSpec};
 use super::run_command::{
-    DESCRIBE_INSTANCE_INFORMATION, GET_COMMAND_INVOCATION, GET_EVIDENCE, LIST_COMMANDS,
-    PUT_EVIDENCE, SEND_COMMAND, agent_ready, evidence_key, parse_report, redact_script, run_script,
-    script_start, script_upload, verify_upload,
+    DECRYPT_EVIDENCE, DESCRIBE_INSTANCE_INFORMATION, ENCRYPT_EVIDENCE, GET_COMMAND_INVOCATION,
+    GET_EVIDENCE, LIST_COMMANDS, PUT_EVIDENCE, SEND_COMMAND, agent_ready, evidence_key,
+    parse_report, redact_script, run_script, script_start, script_upload, verify_upload,
 };
 use crate::aws::EvidenceStoreApi;
 use crate::playbook::actions::{Action, ActionInfo, Capability, PlanCtx, Planned};
@@ -30,6 +30,8 @@ pub static INFO: ActionInfo = ActionInfo {
         GET_COMMAND_INVOCATION,
         PUT_EVIDENCE,
         GET_EVIDENCE,
+        ENCRYPT_EVIDENCE,
+        DECRYPT_EVIDENCE,
     ],
     confirm_by_default: false,
     needs: &[Capability::SsmAgent, Capability::Memory],
