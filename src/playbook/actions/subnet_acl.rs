@@ -5,7 +5,8 @@
 //! network ACL rule matches only the remote address, so it cannot single out one instance
 //! of its subnet: every other instance there is cut as well — the blast radius, listed
 //! before anything changes. The new ACL's tags hold the original ACL and the instances that
-//! asked for the deny; it is lifted when the last of them is released.
+//! asked for the deny; it is lifted when the last of them is released (`release` lifts it
+//! too).
 
 use std::collections::BTreeMap;
 
@@ -26,7 +27,7 @@ pub const ORIGINAL_TAG: &str = "breakglass:original-acl";
 pub const INSTANCES_TAG: &str = "breakglass:instances";
 
 const DESCRIBE_INSTANCES: ApiCall = super::tag::DESCRIBE_INSTANCES;
-const DESCRIBE_NETWORK_ACLS: ApiCall = ApiCall::new(
+pub(crate) const DESCRIBE_NETWORK_ACLS: ApiCall = ApiCall::new(
     Service::Ec2,
     "DescribeNetworkAcls",
     Access::Read,
@@ -38,19 +39,19 @@ const CREATE_NETWORK_ACL: ApiCall = ApiCall::new(
     Access::Write,
     Resource::NetworkAcl,
 );
-const REPLACE_ASSOCIATION: ApiCall = ApiCall::new(
+pub(crate) const REPLACE_ASSOCIATION: ApiCall = ApiCall::new(
     Service::Ec2,
     "ReplaceNetworkAclAssociation",
     Access::Write,
     Resource::NetworkAcl,
 );
-const DELETE_NETWORK_ACL: ApiCall = ApiCall::new(
+pub(crate) const DELETE_NETWORK_ACL: ApiCall = ApiCall::new(
     Service::Ec2,
     "DeleteNetworkAcl",
     Access::Write,
     Resource::NetworkAcl,
 );
-const TAG_NETWORK_ACL: ApiCall = ApiCall::new(
+pub(crate) const TAG_NETWORK_ACL: ApiCall = ApiCall::new(
     Service::Ec2,
     "CreateTags",
     Access::Write,
@@ -101,10 +102,8 @@ fn planned_subnets(server: &Server) -> Vec<String> {
     subnets
 }
 
-/// The instance and the subnets of its interfaces, read now.
-async fn subnets(ctx: &StepCtx<'_>) -> Result<(String, Vec<String>), StepError> {
-    let id = ctx.instance_id();
-    let instance = super::tag::read_target(ctx).await?;
+/// The subnets of an instance's interfaces.
+pub(crate) fn subnet_ids(instance: &crate::aws::Instance) -> Vec<String> {
     let mut subnets: Vec<String> = instance
         .network_interfaces
         .iter()
@@ -113,6 +112,14 @@ async fn subnets(ctx: &StepCtx<'_>) -> Result<(String, Vec<String>), StepError> 
         .collect();
     subnets.sort();
     subnets.dedup();
+    subnets
+}
+
+/// The instance's VPC and the subnets of its interfaces, read now.
+async fn subnets(ctx: &StepCtx<'_>) -> Result<(String, Vec<String>), StepError> {
+    let id = ctx.instance_id();
+    let instance = super::tag::read_target(ctx).await?;
+    let subnets = subnet_ids(&instance);
     let vpc = instance
         .vpc_id
         .ok_or_else(|| StepError::Failed(format!("instance {id} is not in a VPC")))?;
@@ -314,77 +321,110 @@ impl NoArgsAction for LiftSubnetDeny {
             id,
             "read its subnets",
         )];
-        for subnet in planned_subnets(server) {
-            calls.extend([
-                PlannedCall::new(
-                    &DESCRIBE_NETWORK_ACLS,
-                    &subnet,
-                    "find the subnet's network ACL",
-                ),
-                PlannedCall::new(
-                    &REPLACE_ASSOCIATION,
-                    &subnet,
-                    "if breakglass denied it and no other isolated instance needs it: the \
-                     original ACL again",
-                ),
-                PlannedCall::new(&DELETE_NETWORK_ACL, &subnet, "delete the deny ACL"),
-            ]);
-        }
+        calls.extend(lift_plan(server));
         (calls, Vec::new())
     }
 
     async fn execute(ctx: &StepCtx<'_>) -> Result<StepResult, StepError> {
-        let id = ctx.instance_id().to_owned();
         let (_, subnets) = subnets(ctx).await?;
-        let mut done = Vec::new();
-        let mut kept = Vec::new();
-        for subnet in &subnets {
-            let acl = subnet_acl(ctx, subnet).await?;
-            if !is_ours(&acl) {
-                kept.push(format!("{subnet} not denied"));
-                continue;
-            }
-            let others: Vec<String> = listed(&acl).into_iter().filter(|i| *i != id).collect();
-            if !others.is_empty() {
-                set_listed(ctx, &acl.acl_id, &others).await?;
-                done.push(format!(
-                    "{subnet} stays denied for {}; this instance taken off",
-                    others.join(", ")
-                ));
-                continue;
-            }
-            let Some(original) = acl.tags.get(ORIGINAL_TAG).cloned() else {
-                return Err(StepError::Failed(format!(
-                    "network ACL {} of {subnet} names no original ACL (tag {ORIGINAL_TAG}); \
-                     associate the subnet with its ACL by hand",
-                    acl.acl_id
-                )));
-            };
-            let params = json!({
-                "association_id": acl.association_id,
-                "network_acl_id": original,
-                "subnet_id": subnet,
-            });
-            ctx.mutate(
-                &REPLACE_ASSOCIATION,
-                params,
-                ctx.ec2()
-                    .replace_association(&acl.association_id, &original, ctx.dry_run()),
-            )
-            .await?;
-            ctx.mutate(
-                &DELETE_NETWORK_ACL,
-                json!({ "network_acl_id": acl.acl_id }),
-                ctx.ec2().delete_acl(&acl.acl_id, ctx.dry_run()),
-            )
-            .await?;
-            done.push(format!(
-                "{subnet}: network ACL {} → {original} again; {} deleted",
-                acl.acl_id, acl.acl_id
-            ));
-        }
+        let (done, kept) = lift(ctx, &subnets).await?;
         finish(ctx, &subnets, done, kept, false).await
     }
+}
+
+/// The calls of [`lift`] for the server's subnets, as discovery saw them.
+pub(crate) fn lift_plan(server: &Server) -> Vec<PlannedCall> {
+    planned_subnets(server)
+        .iter()
+        .flat_map(|subnet| {
+            [
+                PlannedCall::new(
+                    &DESCRIBE_NETWORK_ACLS,
+                    subnet,
+                    "find the subnet's network ACL",
+                ),
+                PlannedCall::new(
+                    &REPLACE_ASSOCIATION,
+                    subnet,
+                    "if breakglass denied it (deny-subnet) and no other isolated instance \
+                     needs it: the original ACL again",
+                ),
+                PlannedCall::new(&DELETE_NETWORK_ACL, subnet, "delete the deny ACL"),
+            ]
+        })
+        .collect()
+}
+
+/// Takes the target off the deny of each of `subnets` breakglass denied; a subnet nobody
+/// else needs denied gets its original ACL back and the deny ACL is deleted. Returns what
+/// changed and what was already so. Also the last part of `release`.
+pub(crate) async fn lift(
+    ctx: &StepCtx<'_>,
+    subnets: &[String],
+) -> Result<(Vec<String>, Vec<String>), StepError> {
+    let id = ctx.instance_id().to_owned();
+    let mut done = Vec::new();
+    let mut kept = Vec::new();
+    for subnet in subnets {
+        let acl = subnet_acl(ctx, subnet).await?;
+        if !is_ours(&acl) {
+            kept.push(format!("{subnet} not denied"));
+            continue;
+        }
+        let listed = listed(&acl);
+        if !listed.contains(&id) {
+            kept.push(format!("{subnet} denied for others, not for this instance"));
+            continue;
+        }
+        let others: Vec<String> = listed.into_iter().filter(|i| *i != id).collect();
+        if !others.is_empty() {
+            set_listed(ctx, &acl.acl_id, &others).await?;
+            done.push(format!(
+                "{subnet} stays denied for {}; this instance taken off",
+                others.join(", ")
+            ));
+            continue;
+        }
+        let Some(original) = acl.tags.get(ORIGINAL_TAG).cloned() else {
+            return Err(StepError::Failed(format!(
+                "network ACL {} of {subnet} names no original ACL (tag {ORIGINAL_TAG}); \
+                 associate the subnet with its ACL by hand",
+                acl.acl_id
+            )));
+        };
+        let params = json!({
+            "association_id": acl.association_id,
+            "network_acl_id": original,
+            "subnet_id": subnet,
+        });
+        ctx.mutate(
+            &REPLACE_ASSOCIATION,
+            params,
+            ctx.ec2()
+                .replace_association(&acl.association_id, &original, ctx.dry_run()),
+        )
+        .await?;
+        ctx.mutate(
+            &DELETE_NETWORK_ACL,
+            json!({ "network_acl_id": acl.acl_id }),
+            ctx.ec2().delete_acl(&acl.acl_id, ctx.dry_run()),
+        )
+        .await?;
+        if !ctx.dry_run() {
+            let now = subnet_acl(ctx, subnet).await?;
+            if now.acl_id != original {
+                return Err(StepError::Failed(format!(
+                    "post-condition failed: {subnet} uses network ACL {}, not {original}",
+                    now.acl_id
+                )));
+            }
+        }
+        done.push(format!(
+            "{subnet}: network ACL {} → {original} again; {} deleted",
+            acl.acl_id, acl.acl_id
+        ));
+    }
+    Ok((done, kept))
 }
 
 /// Verifies each subnet's ACL and folds the step's result.

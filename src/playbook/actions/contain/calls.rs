@@ -182,4 +182,8 @@ pub const RELEASE: &[ApiCall] = &[
     DESCRIBE_LOAD_BALANCERS,
     REGISTER_INSTANCES,
     GET_PARAMETER,
+    crate::playbook::actions::subnet_acl::DESCRIBE_NETWORK_ACLS,
+    crate::playbook::actions::subnet_acl::REPLACE_ASSOCIATION,
+    crate::playbook::actions::subnet_acl::DELETE_NETWORK_ACL,
+    crate::playbook::actions::subnet_acl::TAG_NETWORK_ACL,
 ];

@@ -1,5 +1,6 @@
 //! `release`: undo `isolate` exactly as recorded — interfaces back in their groups, target
-//! groups, Auto Scaling service, protection flags — then tag `released` and verify. Refuses
+//! groups, Auto Scaling service, protection flags — and a `deny-subnet` escalation, then tag
+//! `released` and verify. Refuses
 //! without a record, or when the instance changed since, unless forced.
 
 use serde::{Deserialize, Serialize};
@@ -10,7 +11,7 @@ use super::outcome::Outcome;
 use super::record::{self, parameter_name};
 use super::{asg, calls, evidence, facts, network, state, targets, verify};
 use crate::inventory::Isolation;
-use crate::playbook::actions::{Action, ActionInfo, PlanCtx, Planned, revoke};
+use crate::playbook::actions::{Action, ActionInfo, PlanCtx, Planned, revoke, subnet_acl};
 use crate::playbook::args::{Scalar, is_flag, scalar};
 use crate::playbook::exec::{StepCtx, StepError, StepResult};
 use crate::playbook::load::Checker;
@@ -178,6 +179,9 @@ impl Action for Release {
                 "take this instance off revoke-sessions' deny, if there (the deny of its older \
                  credentials stays; the policy goes when it denies nothing more)",
             ),
+        ]);
+        calls.extend(subnet_acl::lift_plan(server));
+        calls.extend([
             PlannedCall::new(&CREATE_TAGS, id, "tag breakglass:state=released"),
             PlannedCall::new(&DESCRIBE_INSTANCES, id, "verify: groups as recorded"),
         ]);
@@ -236,6 +240,12 @@ impl Action for Release {
             Some((what, None)) => out.changed(what),
             None => {}
         }
+        let subnets = subnet_acl::subnet_ids(&facts.instance);
+        let (lifted, kept) = subnet_acl::lift(ctx, &subnets).await?;
+        lifted.into_iter().for_each(|what| out.changed(what));
+        kept.into_iter()
+            .filter(|what| !what.ends_with("not denied"))
+            .for_each(|what| out.kept(what));
         state::set(ctx, facts.state_tag(), "released", &mut out).await?;
         if !out.dry_run() {
             verify::released(ctx, &record).await?;
