@@ -356,7 +356,7 @@ pub async fn lift(
 }
 
 /// The role's `breakglass-deny`, read; `None` when there is none.
-async fn read(ctx: &StepCtx<'_>, role: &str) -> Result<Option<Denied>, StepError> {
+pub(super) async fn read(ctx: &StepCtx<'_>, role: &str) -> Result<Option<Denied>, StepError> {
     let document = ctx
         .read(
             &GET_ROLE_POLICY,

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::json;
 
-use super::deny::{Denied, POLICY};
-use super::{GET_ROLE, GET_ROLE_POLICY, SIMULATE_PRINCIPAL_POLICY};
+use super::deny::{self, Denied, POLICY};
+use super::{GET_ROLE, SIMULATE_PRINCIPAL_POLICY};
 use crate::aws::{ContextValue, IamApi};
 use crate::playbook::exec::{StepCtx, StepError, simulator_unavailable};
 
@@ -64,15 +64,7 @@ pub fn cut_off(ctx: &StepCtx<'_>) -> Result<(DateTime<Utc>, String), StepError> 
 pub async fn read_back(ctx: &StepCtx<'_>, role: &str, written: &Denied) -> Result<(), StepError> {
     let started = Instant::now();
     loop {
-        let document = ctx
-            .read(
-                &GET_ROLE_POLICY,
-                json!({ "role_name": role, "policy_name": POLICY }),
-                ctx.aws_iam().get_role_policy(role, POLICY),
-            )
-            .await?;
-        let read = document.map(|d| Denied::parse(&d)).transpose();
-        if matches!(&read, Ok(Some(d)) if d == written) {
+        if deny::read(ctx, role).await?.as_ref() == Some(written) {
             return Ok(());
         }
         if started.elapsed() >= READ_BACK_TIMEOUT {
