@@ -247,3 +247,39 @@ async fn a_dry_run_takes_no_snapshot_and_a_resumed_run_takes_no_second_set() {
     );
     assert_eq!(snapshots_of(&account, &id).await.len(), 2, "no second set");
 }
+
+/// With snapshots that take a while (the simulator keeps them `pending`, as AWS does), the
+/// copies are shared only after the wait saw them completed: every share comes after the
+/// last completion poll.
+#[tokio::test(flavor = "multi_thread")]
+async fn copies_are_shared_only_once_they_have_completed() {
+    let mut lab = crate::support::lab::Lab::at("ss-prod-1").await;
+    lab.mark();
+    let key = "arn:aws:kms:eu-west-1:111122223333:key/0b7c2c2e-0000-4000-8000-000000000001";
+    lab.run("snapshot")
+        .args(["-p", &format!("copy_kms_key={key}")])
+        .args(["-p", "share_with_account=999988887777"])
+        .run()
+        .assert_code(0);
+    let ledger = lab.ledger();
+    let shares: Vec<u64> = ledger
+        .iter()
+        .filter(|e| e.operation == "ec2:ModifySnapshotAttribute" && e.succeeded())
+        .map(|e| e.seq)
+        .collect();
+    let last_poll = ledger
+        .iter()
+        .filter(|e| e.operation == "ec2:DescribeSnapshots")
+        .map(|e| e.seq)
+        .max()
+        .unwrap();
+    let copied = ledger
+        .iter()
+        .filter(|e| e.operation == "ec2:CopySnapshot" && e.succeeded())
+        .count();
+    assert_eq!(shares.len(), copied, "{ledger:#?}");
+    assert!(
+        shares.iter().all(|s| *s > last_poll),
+        "shares {shares:?}, last poll #{last_poll}"
+    );
+}

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use serde_saphyr::Spanned;
 
-use self::copies::{copy, wait};
+use self::copies::{copy, share, wait};
 use super::{Access, Action, ActionInfo, ApiCall, PlanCtx, Planned, Resource, Service};
 use crate::aws::{Ec2Api, Ec2EvidenceApi, Ec2Filter};
 use crate::ids;
@@ -250,7 +250,7 @@ impl Action for Snapshot {
                 calls.push(PlannedCall::new(
                     &SHARE_SNAPSHOT,
                     "<each copy>",
-                    format!("share with {account}"),
+                    format!("share with {account}, once the copies have completed"),
                 ));
             }
         }
@@ -385,18 +385,12 @@ impl Action for Snapshot {
         wait(ctx, &ids, args.wait_minutes).await?;
         done.push("completed".into());
         if let Some(key) = &args.copy_kms_key {
-            let copies = copy(
-                ctx,
-                &taken,
-                &devices,
-                key,
-                args.share_with_account.as_deref(),
-            )
-            .await?;
+            let copies = copy(ctx, &taken, &devices, key).await?;
             wait(ctx, &copies, args.wait_minutes).await?;
             done.push(format!("copied under {key}: {}", copies.join(", ")));
             if let Some(account) = &args.share_with_account {
-                done.push(format!("shared with {account}"));
+                share(ctx, &copies, account).await?;
+                done.push(format!("shared with {account} once completed"));
             }
         }
         Ok(StepResult::new(StepStatus::Succeeded, done.join("; ")))

@@ -1,5 +1,5 @@
 //! After `snapshot` took the snapshots: waiting for them to complete, with progress, and
-//! copying them under a forensic KMS key and sharing the copies.
+//! copying them under a forensic KMS key and, once the copies have completed, sharing them.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -61,13 +61,12 @@ pub(super) async fn wait(ctx: &StepCtx<'_>, ids: &[String], minutes: u32) -> Res
     }
 }
 
-/// Copies each snapshot under `key` (once per run), shares the copies; returns their ids.
+/// Copies each snapshot under `key` (once per run); returns the copies' ids.
 pub(super) async fn copy(
     ctx: &StepCtx<'_>,
     sources: &[Snapshot],
     devices: &BTreeMap<&str, &str>,
     key: &str,
-    share: Option<&str>,
 ) -> Result<Vec<String>, StepError> {
     let ec2 = ctx.ec2();
     let mut copies = Vec::new();
@@ -112,15 +111,25 @@ pub(super) async fn copy(
                 })?
             }
         };
-        if let Some(account) = share {
-            ctx.mutate(
-                &SHARE_SNAPSHOT,
-                json!({ "snapshot_id": copy_id, "create_volume_permission": { "add": [account] } }),
-                ec2.share_snapshot(&copy_id, account, false),
-            )
-            .await?;
-        }
         copies.push(copy_id);
     }
     Ok(copies)
+}
+
+/// Shares each copy with `account` — called once they have completed, so the forensic
+/// account never sees a copy still being made.
+pub(super) async fn share(
+    ctx: &StepCtx<'_>,
+    copies: &[String],
+    account: &str,
+) -> Result<(), StepError> {
+    for copy_id in copies {
+        ctx.mutate(
+            &SHARE_SNAPSHOT,
+            json!({ "snapshot_id": copy_id, "create_volume_permission": { "add": [account] } }),
+            ctx.ec2().share_snapshot(copy_id, account, false),
+        )
+        .await?;
+    }
+    Ok(())
 }
