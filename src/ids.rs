@@ -37,6 +37,11 @@ pub fn is_group_id(id: &str) -> bool {
     is_ec2_id(id, "sg-")
 }
 
+/// Whether `id` looks like a network ACL id.
+pub fn is_network_acl_id(id: &str) -> bool {
+    is_ec2_id(id, "acl-")
+}
+
 /// Whether `id` looks like a VPC id.
 pub fn is_vpc_id(id: &str) -> bool {
     is_ec2_id(id, "vpc-")

@@ -20,6 +20,8 @@ pub struct SubnetAcl {
     pub vpc_id: Option<String>,
     /// Whether it is the VPC's default ACL.
     pub is_default: bool,
+    /// Its entries besides the `*` rule every ACL ends with (rule 32767).
+    pub entries: usize,
     pub tags: BTreeMap<String, String>,
 }
 
@@ -80,6 +82,11 @@ impl Ec2AclApi for Ec2 {
                 association_id: association.network_acl_association_id()?.to_owned(),
                 vpc_id: acl.vpc_id().map(str::to_owned),
                 is_default: acl.is_default().unwrap_or(false),
+                entries: acl
+                    .entries()
+                    .iter()
+                    .filter(|e| e.rule_number() != Some(32767))
+                    .count(),
                 tags: acl
                     .tags()
                     .iter()

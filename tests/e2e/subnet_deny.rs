@@ -2,7 +2,8 @@
 //! moves to a new ACL with no entries (deny everything), the other instances of the subnet
 //! are listed as the blast radius before the change, a second instance in the subnet shares
 //! the deny, and the subnet gets its original ACL back (the deny ACL deleted) only when the
-//! last of them is released — by `lift-subnet-deny` or by `release`. Read back
+//! last of them is released — by `lift-subnet-deny` or by `release` — and an ACL tagged as
+//! the deny that allows traffic is refused. Read back
 //! from the emulator; the calls counted in the simulator's ledger.
 
 use breakglass::aws::{Ec2AclApi, SubnetAcl};
@@ -131,4 +132,65 @@ async fn release_lifts_the_subnet_deny_too() {
     let detail = doc["targets"][0]["steps"][0]["detail"].as_str().unwrap();
     assert!(detail.contains("deleted"), "{detail}");
     assert_eq!(acl_of(&lab, &subnet).await.acl_id, original.acl_id);
+}
+
+/// An ACL on the subnet tagged as breakglass's deny but allowing traffic (planted, or
+/// edited since) is not taken for the deny: the step refuses, and nothing changes.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deny_acl_with_entries_of_its_own_is_refused() {
+    use aws_sdk_ec2::types::{ResourceType, RuleAction, Tag, TagSpecification};
+    let lab = Lab::at("ss-prod-1").await;
+    let subnet = lab.estate.network.subnets[0].1.clone();
+    let ec2 = lab.ctx.ec2(REGION).client().clone();
+    let planted = ec2
+        .create_network_acl()
+        .vpc_id(&lab.estate.network.vpc_id)
+        .tag_specifications(
+            TagSpecification::builder()
+                .resource_type(ResourceType::NetworkAcl)
+                .tags(
+                    Tag::builder()
+                        .key("breakglass:role")
+                        .value("subnet-deny")
+                        .build(),
+                )
+                .tags(
+                    Tag::builder()
+                        .key("breakglass:instances")
+                        .value(&lab.id)
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .network_acl
+        .unwrap()
+        .network_acl_id
+        .unwrap();
+    ec2.create_network_acl_entry()
+        .network_acl_id(&planted)
+        .rule_number(100)
+        .protocol("-1")
+        .rule_action(RuleAction::Allow)
+        .egress(false)
+        .cidr_block("0.0.0.0/0")
+        .send()
+        .await
+        .unwrap();
+    let association = acl_of(&lab, &subnet).await.association_id;
+    ec2.replace_network_acl_association()
+        .association_id(association)
+        .network_acl_id(&planted)
+        .send()
+        .await
+        .unwrap();
+    let run = lab
+        .bg()
+        .args(live("deny-subnet", "ss-prod-1", "IR-90"))
+        .run();
+    run.assert_code(1);
+    assert!(run.stderr.contains("someone changed it"), "{}", run.stderr);
+    assert_eq!(acl_of(&lab, &subnet).await.acl_id, planted);
 }

@@ -14,7 +14,7 @@ use serde_json::json;
 
 use super::contain::ROLE_TAG;
 use super::{Access, ActionInfo, ApiCall, NoArgsAction, Resource, Service};
-use crate::aws::{Ec2AclApi, Ec2Api, Ec2Filter, SubnetAcl};
+use crate::aws::{Ec2AclApi, Ec2Api, Ec2Filter, NetworkInterface, SubnetAcl};
 use crate::inventory::{INCIDENT_TAG, RUN_TAG, Server};
 use crate::playbook::exec::{StepCtx, StepError, StepResult, StepStatus};
 use crate::playbook::plan::PlannedCall;
@@ -90,29 +90,26 @@ pub static LIFT: ActionInfo = ActionInfo {
     cuts: &[],
 };
 
-/// The subnets of the server's interfaces, as discovery saw them.
-fn planned_subnets(server: &Server) -> Vec<String> {
-    let mut subnets: Vec<String> = server
-        .network_interfaces
+/// The distinct subnets of some interfaces (and the instance's own subnet, when given).
+fn distinct_subnets(interfaces: &[NetworkInterface], own: Option<&String>) -> Vec<String> {
+    let mut subnets: Vec<String> = interfaces
         .iter()
         .filter_map(|e| e.subnet_id.clone())
+        .chain(own.cloned())
         .collect();
     subnets.sort();
     subnets.dedup();
     subnets
 }
 
+/// The subnets of the server's interfaces, as discovery saw them.
+fn planned_subnets(server: &Server) -> Vec<String> {
+    distinct_subnets(&server.network_interfaces, None)
+}
+
 /// The subnets of an instance's interfaces.
 pub(crate) fn subnet_ids(instance: &crate::aws::Instance) -> Vec<String> {
-    let mut subnets: Vec<String> = instance
-        .network_interfaces
-        .iter()
-        .filter_map(|e| e.subnet_id.clone())
-        .chain(instance.subnet_id.clone())
-        .collect();
-    subnets.sort();
-    subnets.dedup();
-    subnets
+    distinct_subnets(&instance.network_interfaces, instance.subnet_id.as_ref())
 }
 
 /// The instance's VPC and the subnets of its interfaces, read now.
@@ -143,7 +140,12 @@ fn is_ours(acl: &SubnetAcl) -> bool {
 fn listed(acl: &SubnetAcl) -> Vec<String> {
     acl.tags
         .get(INSTANCES_TAG)
-        .map(|v| v.split_whitespace().map(str::to_owned).collect())
+        .map(|v| {
+            v.split_whitespace()
+                .filter(|id| crate::ids::is_instance_id(id))
+                .map(str::to_owned)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -236,6 +238,15 @@ impl NoArgsAction for DenySubnet {
         let mut kept = Vec::new();
         for subnet in &subnets {
             let acl = subnet_acl(ctx, subnet).await?;
+            if is_ours(&acl) && acl.entries > 0 {
+                return Err(StepError::Failed(format!(
+                    "network ACL {} of {subnet} is tagged as breakglass's deny but has {} \
+                     entries of its own, so it may allow traffic: someone changed it. Check it \
+                     (`aws ec2 describe-network-acls --network-acl-ids {}`), remove its \
+                     `{ROLE_TAG}` tag, then run again",
+                    acl.acl_id, acl.entries, acl.acl_id
+                )));
+            }
             if is_ours(&acl) {
                 let mut ids = listed(&acl);
                 if ids.contains(&id) {
@@ -327,7 +338,10 @@ impl NoArgsAction for LiftSubnetDeny {
 
     async fn execute(ctx: &StepCtx<'_>) -> Result<StepResult, StepError> {
         let (_, subnets) = subnets(ctx).await?;
-        let (done, kept) = lift(ctx, &subnets).await?;
+        let (done, mut kept) = lift(ctx, &subnets).await?;
+        if kept.is_empty() {
+            kept = subnets.iter().map(|s| format!("{s} not denied")).collect();
+        }
         finish(ctx, &subnets, done, kept, false).await
     }
 }
@@ -357,7 +371,8 @@ pub(crate) fn lift_plan(server: &Server) -> Vec<PlannedCall> {
 
 /// Takes the target off the deny of each of `subnets` breakglass denied; a subnet nobody
 /// else needs denied gets its original ACL back and the deny ACL is deleted. Returns what
-/// changed and what was already so. Also the last part of `release`.
+/// changed and, of the denied subnets, what was already so (subnets breakglass did not deny
+/// are in neither). Also the last part of `release`.
 pub(crate) async fn lift(
     ctx: &StepCtx<'_>,
     subnets: &[String],
@@ -368,7 +383,6 @@ pub(crate) async fn lift(
     for subnet in subnets {
         let acl = subnet_acl(ctx, subnet).await?;
         if !is_ours(&acl) {
-            kept.push(format!("{subnet} not denied"));
             continue;
         }
         let listed = listed(&acl);
@@ -385,10 +399,12 @@ pub(crate) async fn lift(
             ));
             continue;
         }
-        let Some(original) = acl.tags.get(ORIGINAL_TAG).cloned() else {
+        let original = acl.tags.get(ORIGINAL_TAG).cloned();
+        let Some(original) = original.filter(|id| crate::ids::is_network_acl_id(id)) else {
             return Err(StepError::Failed(format!(
-                "network ACL {} of {subnet} names no original ACL (tag {ORIGINAL_TAG}); \
-                 associate the subnet with its ACL by hand",
+                "network ACL {} of {subnet} names no original ACL (tag {ORIGINAL_TAG} is \
+                 missing or not an ACL id); associate the subnet with its ACL by hand, from the \
+                 `ReplaceNetworkAclAssociation` of deny-subnet in the audit log",
                 acl.acl_id
             )));
         };

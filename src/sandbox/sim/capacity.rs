@@ -33,9 +33,7 @@ fn number(xml: &str, name: &str) -> Option<i64> {
 /// `authorization` is the caller's own header, so moto answers for the caller's account.
 pub async fn refusal(app: &App, authorization: Option<&str>, request: &[u8]) -> Option<String> {
     let group = form_field(request, "AutoScalingGroupName")?;
-    let adding = (1..)
-        .take_while(|n| form_field(request, &format!("InstanceIds.member.{n}")).is_some())
-        .count() as i64;
+    let adding = super::lifecycle::instance_ids(&String::from_utf8_lossy(request)).len() as i64;
     let body: String = form_urlencoded::Serializer::new(String::new())
         .append_pair("Action", "DescribeAutoScalingGroups")
         .append_pair("Version", "2011-01-01")

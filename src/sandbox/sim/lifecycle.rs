@@ -32,7 +32,7 @@ pub struct Lifecycle {
 }
 
 /// The `InstanceIds.member.N` of a request.
-fn instance_ids(request: &str) -> Vec<String> {
+pub(super) fn instance_ids(request: &str) -> Vec<String> {
     (1..)
         .map_while(|n| form_field(request, &format!("InstanceIds.member.{n}")))
         .collect()

@@ -1,7 +1,7 @@
 //! `release`: undo `isolate` exactly as recorded — interfaces back in their groups, target
 //! groups, Auto Scaling service, protection flags — and a `deny-subnet` escalation, then tag
-//! `released` and verify. Refuses
-//! without a record, or when the instance changed since, unless forced.
+//! `released` and verify. Refuses without a record, or when the instance changed since,
+//! unless forced.
 
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
@@ -85,7 +85,7 @@ impl Action for Release {
             "refuse",
             known,
             &|v| AtMaxSize::parse(v).is_some(),
-            "`at_max_size` is `refuse`, `raise-max` or `keep-size`",
+            &format!("`at_max_size` is {}", AtMaxSize::CHOICES),
         );
         Some(ReleaseSpec {
             force: force?,
@@ -243,9 +243,7 @@ impl Action for Release {
         let subnets = subnet_acl::subnet_ids(&facts.instance);
         let (lifted, kept) = subnet_acl::lift(ctx, &subnets).await?;
         lifted.into_iter().for_each(|what| out.changed(what));
-        kept.into_iter()
-            .filter(|what| !what.ends_with("not denied"))
-            .for_each(|what| out.kept(what));
+        kept.into_iter().for_each(|what| out.kept(what));
         state::set(ctx, facts.state_tag(), "released", &mut out).await?;
         if !out.dry_run() {
             verify::released(ctx, &record).await?;
